@@ -1,0 +1,80 @@
+package csapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// The calls below are the few client-server endpoints the suites use. They
+// return the raw Response so specs can assert on status and errcode.
+
+// Register registers a normal user with open registration (m.login.dummy).
+func (c *Client) Register(ctx context.Context, username, password string) (Response, error) {
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/register", map[string]any{
+		"username": username, "password": password,
+		"auth": map[string]string{"type": "m.login.dummy"},
+	}, WithToken(""))
+}
+
+// RegisterAS registers a user as the application service (m.login.application_service).
+func (c *Client) RegisterAS(ctx context.Context, username string, inhibitLogin bool) (Response, error) {
+	body := map[string]any{"type": "m.login.application_service", "username": username}
+	if inhibitLogin {
+		body["inhibit_login"] = true
+	}
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/register", body)
+}
+
+// CreateRoom creates a room; body may be nil for defaults.
+func (c *Client) CreateRoom(ctx context.Context, body map[string]any, opts ...Option) (Response, error) {
+	if body == nil {
+		body = map[string]any{}
+	}
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/createRoom", body, opts...)
+}
+
+// Join joins a room by ID or alias.
+func (c *Client) Join(ctx context.Context, roomIDOrAlias string, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/join/"+PathEscape(roomIDOrAlias), map[string]any{}, opts...)
+}
+
+// Invite invites userID to roomID.
+func (c *Client) Invite(ctx context.Context, roomID, userID string, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPost, fmt.Sprintf("/_matrix/client/v3/rooms/%s/invite", PathEscape(roomID)),
+		map[string]any{"user_id": userID}, opts...)
+}
+
+// SendMessage sends an m.room.message with the given text.
+func (c *Client) SendMessage(ctx context.Context, roomID, text string, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPut,
+		fmt.Sprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/%s", PathEscape(roomID), TxnID()),
+		map[string]any{"msgtype": "m.text", "body": text}, opts...)
+}
+
+// GetEvent fetches one event of a room.
+func (c *Client) GetEvent(ctx context.Context, roomID, eventID string, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodGet,
+		fmt.Sprintf("/_matrix/client/v3/rooms/%s/event/%s", PathEscape(roomID), PathEscape(eventID)), nil, opts...)
+}
+
+// CreateAlias maps alias to roomID in the room directory.
+func (c *Client) CreateAlias(ctx context.Context, alias, roomID string, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPut, "/_matrix/client/v3/directory/room/"+PathEscape(alias),
+		map[string]any{"room_id": roomID}, opts...)
+}
+
+// WhoAmI asks who the token (and any asserted identity) is.
+func (c *Client) WhoAmI(ctx context.Context, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodGet, "/_matrix/client/v3/account/whoami", nil, opts...)
+}
+
+// UserID asks the homeserver who this client is (cached after the first call).
+func (c *Client) UserID(ctx context.Context) string {
+	if c.userID == "" {
+		if resp, err := c.WhoAmI(ctx); err == nil {
+			c.userID = resp.Field("user_id")
+		}
+	}
+	return c.userID
+}

@@ -1,0 +1,257 @@
+// Package fakeas is a scriptable application service. By default it behaves
+// as a compliant AS (spec v1.19, Application Service API); specs script it
+// per route to fail, delay, drop ACKs, block, or act through the
+// client-server API before answering. It records every request it gets.
+package fakeas
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/recorder"
+)
+
+// Route names a group of AS endpoints that can be scripted.
+type Route string
+
+const (
+	Transactions Route = "transactions" // PUT /_matrix/app/v1/transactions/{txnId}
+	Users        Route = "users"        // GET /_matrix/app/v1/users/{userId}
+	Rooms        Route = "rooms"        // GET /_matrix/app/v1/rooms/{roomAlias}
+	Ping         Route = "ping"         // POST /_matrix/app/v1/ping
+	ThirdParty   Route = "thirdparty"   // GET /_matrix/app/v1/thirdparty/...
+	Unknown      Route = "unknown"      // anything else
+)
+
+// Request is what a hook sees of an incoming request.
+type Request struct {
+	Route  Route
+	Method string
+	Path   string
+	Param  string // txnId, userId or roomAlias, already unescaped
+	Body   []byte
+}
+
+// Response is what the fake answers. A nil Body becomes {}.
+type Response struct {
+	Status int
+	Body   any
+}
+
+// Server is one fake application service.
+type Server struct {
+	reg      matrix.Registration
+	rec      *recorder.Recorder
+	listener net.Listener
+	http     *http.Server
+
+	mu      sync.Mutex
+	scripts map[Route][]*Step
+	seenTxn map[string]bool
+	acked   []string // transaction IDs acknowledged, in order
+}
+
+// New starts a fake AS listening on listenAddr (e.g. "172.17.0.1:0").
+// The registration's hs_token authenticates the homeserver; its URL is not
+// consulted (the caller builds it from Addr).
+func New(listenAddr string, reg matrix.Registration) (*Server, error) {
+	ln, err := net.Listen("tcp", listenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("fakeas: listen on %s: %w", listenAddr, err)
+	}
+	s := &Server{
+		reg:      reg,
+		rec:      recorder.New(),
+		listener: ln,
+		scripts:  map[Route][]*Step{},
+		seenTxn:  map[string]bool{},
+	}
+	s.http = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	return s, nil
+}
+
+// Port is the TCP port the fake listens on.
+func (s *Server) Port() int { return s.listener.Addr().(*net.TCPAddr).Port }
+
+// Recorder holds every request the fake received.
+func (s *Server) Recorder() *recorder.Recorder { return s.rec }
+
+// Registration is the registration the fake authenticates against.
+func (s *Server) Registration() matrix.Registration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reg
+}
+
+// SetRegistration replaces the registration, for callers that need the
+// fake's port to write it.
+func (s *Server) SetRegistration(reg matrix.Registration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reg = reg
+}
+
+// Close stops the fake and releases blocked handlers.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	for _, steps := range s.scripts {
+		for _, st := range steps {
+			st.gate.release()
+		}
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		return s.http.Close()
+	}
+	return nil
+}
+
+// AckedTransactions lists the transaction IDs answered with 200, first
+// acknowledgement only, in order.
+func (s *Server) AckedTransactions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.acked...)
+}
+
+func route(method, path string) (Route, string, bool) {
+	const prefix = "/_matrix/app/v1/"
+	if !strings.HasPrefix(path, prefix) {
+		return Unknown, "", false
+	}
+	rest := strings.TrimPrefix(path, prefix)
+	kind, param, _ := strings.Cut(rest, "/")
+	switch {
+	case kind == "transactions" && param != "" && !strings.Contains(param, "/"):
+		return Transactions, param, method == http.MethodPut
+	case kind == "users" && param != "":
+		return Users, param, method == http.MethodGet
+	case kind == "rooms" && param != "":
+		return Rooms, param, method == http.MethodGet
+	case kind == "ping" && param == "":
+		return Ping, "", method == http.MethodPost
+	case kind == "thirdparty" && param != "":
+		return ThirdParty, param, method == http.MethodGet
+	}
+	return Unknown, "", false
+}
+
+func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
+	body := recorder.ReadBody(req)
+	rt, param, methodOK := route(req.Method, req.URL.Path)
+	ex := recorder.Exchange{
+		From: "homeserver", To: "appservice",
+		Method: req.Method, Path: req.URL.EscapedPath(), Query: req.URL.Query(),
+		Header: req.Header.Clone(), Body: body, Start: start,
+	}
+	finish := func(status int, respBody []byte, outcome string) {
+		ex.Status, ex.RespBody, ex.Outcome, ex.End = status, respBody, outcome, time.Now()
+		s.rec.Add(ex)
+	}
+
+	resp, drop := s.decide(req.Context(), rt, param, methodOK, req, body)
+	if drop {
+		finish(0, nil, "connection dropped after reading the request")
+		dropConnection(w)
+		return
+	}
+	data, err := json.Marshal(resp.Body)
+	if err != nil || resp.Body == nil {
+		data = []byte("{}")
+	}
+	if rt == Transactions && resp.Status == http.StatusOK {
+		s.mu.Lock()
+		if !s.seenTxn[param] {
+			s.seenTxn[param] = true
+			s.acked = append(s.acked, param)
+		}
+		s.mu.Unlock()
+	}
+	// Complete, well-formed HTTP: Synapse treats a 200 without a readable
+	// JSON body as a failed transaction.
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(data)
+	finish(resp.Status, data, "answered")
+}
+
+// decide runs authentication, then the script for the route, then the
+// compliant default.
+func (s *Server) decide(ctx context.Context, rt Route, param string, methodOK bool, req *http.Request, body []byte) (Response, bool) {
+	if rt == Unknown {
+		return errResp(http.StatusNotFound, "M_UNRECOGNIZED", "unknown endpoint"), false
+	}
+	if !methodOK {
+		return errResp(http.StatusMethodNotAllowed, "M_UNRECOGNIZED", "method not allowed"), false
+	}
+	if r, ok := s.authenticate(req); !ok {
+		return r, false
+	}
+	in := Request{Route: rt, Method: req.Method, Path: req.URL.Path, Param: param, Body: body}
+	if st := s.nextStep(rt); st != nil {
+		r, drop, handled := st.run(ctx, in)
+		if handled {
+			return r, drop
+		}
+	}
+	return s.compliant(in), false
+}
+
+func (s *Server) authenticate(req *http.Request) (Response, bool) {
+	token, hasHeader := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if !hasHeader {
+		// Deprecated since v1.4 but still to be accepted by an AS.
+		token = req.URL.Query().Get("access_token")
+	}
+	switch {
+	case token == "":
+		return errResp(http.StatusUnauthorized, "M_UNAUTHORIZED", "missing token"), false
+	case token != s.Registration().HSToken:
+		return errResp(http.StatusForbidden, "M_FORBIDDEN", "wrong hs_token"), false
+	}
+	return Response{}, true
+}
+
+func (s *Server) compliant(in Request) Response {
+	switch in.Route {
+	case Transactions:
+		var txn matrix.Transaction
+		if err := json.Unmarshal(in.Body, &txn); err != nil {
+			return errResp(http.StatusBadRequest, "M_NOT_JSON", "transaction body is not JSON")
+		}
+		return Response{Status: http.StatusOK}
+	case Ping:
+		return Response{Status: http.StatusOK}
+	default:
+		// Users, rooms and third-party lookups: nothing exists unless a
+		// spec scripts it.
+		return errResp(http.StatusNotFound, "M_NOT_FOUND", "not found")
+	}
+}
+
+func errResp(status int, code, msg string) Response {
+	return Response{Status: status, Body: matrix.Error{ErrCode: code, Error: msg}}
+}
+
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection without answering
+}

@@ -1,0 +1,166 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Container is a homeserver under test running in Docker.
+type Container struct {
+	ctr        *testcontainers.DockerContainer
+	port       string // e.g. "8008/tcp"
+	baseURL    string
+	serverName string
+}
+
+// ContainerOptions say what to start and how long to wait for it.
+type ContainerOptions struct {
+	Flavor       Flavor
+	Image        string
+	Settings     Settings
+	ReadyTimeout time.Duration
+}
+
+// HostAlias is the name under which containers reach the test process.
+const HostAlias = "host.docker.internal"
+
+// StartContainer starts the SUT and waits until it answers /versions. On
+// failure the container is removed and the error carries its last log lines.
+func StartContainer(ctx context.Context, opts ContainerOptions) (*Container, error) {
+	spec, err := opts.Flavor.Container(opts.Settings)
+	if err != nil {
+		return nil, err
+	}
+	port := strconv.Itoa(spec.Port) + "/tcp"
+	var files []testcontainers.ContainerFile
+	for path, content := range spec.Files {
+		files = append(files, testcontainers.ContainerFile{Reader: bytes.NewReader(content), ContainerFilePath: path, FileMode: 0o644})
+	}
+	req := testcontainers.ContainerRequest{
+		Image:        opts.Image,
+		Entrypoint:   spec.Entrypoint,
+		Cmd:          spec.Cmd,
+		Env:          spec.Env,
+		ExposedPorts: []string{port},
+		Files:        files,
+		Labels:       runLabels(),
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.ExtraHosts = append(hc.ExtraHosts, HostAlias+":host-gateway")
+		},
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
+		ContainerRequest: req, Started: true, Logger: quietLogger{},
+	})
+	if err != nil {
+		if ctr != nil {
+			_ = ctr.Terminate(context.WithoutCancel(ctx))
+		}
+		return nil, fmt.Errorf("harness: start %s container from image %q: %w", opts.Flavor.Name(), opts.Image, err)
+	}
+	c := &Container{ctr: ctr.(*testcontainers.DockerContainer), port: port, serverName: opts.Settings.ServerName}
+	if c.baseURL, err = c.endpoint(ctx); err != nil {
+		c.fail(ctx)
+		return nil, err
+	}
+	if err := waitReady(ctx, c.baseURL, opts.ReadyTimeout, c.alive); err != nil {
+		logs := c.Logs(context.WithoutCancel(ctx))
+		c.fail(ctx)
+		return nil, fmt.Errorf("harness: %s from image %q: %w\n--- last log lines ---\n%s", opts.Flavor.Name(), opts.Image, err, LastLines(logs, 30))
+	}
+	return c, nil
+}
+
+// endpoint is the SUT's base URL as the test process reaches it.
+func (c *Container) endpoint(ctx context.Context) (string, error) {
+	mapped, err := c.ctr.MappedPort(ctx, c.port)
+	if err != nil {
+		return "", fmt.Errorf("harness: find the mapped port of %s: %w", c.port, err)
+	}
+	return "http://" + net.JoinHostPort(publishedHost(), mapped.Port()), nil
+}
+
+// publishedHost is where Docker publishes container ports. testcontainers
+// guesses the default route's gateway when it believes it runs inside a
+// container, which is wrong on hosts that merely have /.dockerenv; we take
+// its explicit override, then a tcp DOCKER_HOST, then loopback.
+func publishedHost() string {
+	if h := os.Getenv("TESTCONTAINERS_HOST_OVERRIDE"); h != "" {
+		return h
+	}
+	if u, err := url.Parse(os.Getenv("DOCKER_HOST")); err == nil && u.Scheme == "tcp" && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "127.0.0.1"
+}
+
+func (c *Container) fail(ctx context.Context) { _ = c.Stop(context.WithoutCancel(ctx)) }
+
+// alive fails once the container has exited, so a crashing SUT is reported
+// at once instead of after the readiness timeout.
+func (c *Container) alive(ctx context.Context) error {
+	st, err := c.ctr.State(ctx)
+	if err != nil {
+		return fmt.Errorf("inspect container: %w", err)
+	}
+	if !st.Running {
+		return fmt.Errorf("container exited with code %d", st.ExitCode)
+	}
+	return nil
+}
+
+func (c *Container) BaseURL() string    { return c.baseURL }
+func (c *Container) ServerName() string { return c.serverName }
+
+// Logs returns the container's stdout and stderr so far.
+func (c *Container) Logs(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rc, err := c.ctr.Logs(ctx)
+	if err != nil {
+		return fmt.Sprintf("(logs unavailable: %v)", err)
+	}
+	defer rc.Close()
+	data, _ := io.ReadAll(io.LimitReader(rc, 16<<20))
+	return string(data)
+}
+
+// Stop removes the container.
+func (c *Container) Stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	timeout := 5 * time.Second
+	return c.ctr.Terminate(ctx, testcontainers.StopTimeout(timeout))
+}
+
+// Restart stops and starts the same container (its database survives) and
+// waits until it is ready again.
+func (c *Container) Restart(ctx context.Context, readyTimeout time.Duration) error {
+	timeout := 10 * time.Second
+	if err := c.ctr.Stop(ctx, &timeout); err != nil {
+		return fmt.Errorf("harness: stop for restart: %w", err)
+	}
+	if err := c.ctr.Start(ctx); err != nil {
+		return fmt.Errorf("harness: start after restart: %w", err)
+	}
+	// Docker may map a different host port after a restart.
+	endpoint, err := c.endpoint(ctx)
+	if err != nil {
+		return err
+	}
+	c.baseURL = endpoint
+	return waitReady(ctx, c.baseURL, readyTimeout, c.alive)
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}

@@ -1,0 +1,68 @@
+// Package harness deploys a homeserver under test: in a container started
+// with testcontainers-go, or as an external server the user already runs.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Deployment is a running homeserver under test.
+type Deployment interface {
+	// BaseURL is where the test process reaches the client-server API.
+	BaseURL() string
+	ServerName() string
+	// Logs returns the SUT's log so far ("" when the harness cannot see it).
+	Logs(ctx context.Context) string
+	Stop(ctx context.Context) error
+}
+
+// ErrNotReady is returned when the SUT never answered /versions.
+var ErrNotReady = errors.New("homeserver did not become ready")
+
+// waitReady polls GET /_matrix/client/versions until it answers 200 with a
+// JSON body, the deadline passes, or alive reports the SUT gone.
+func waitReady(ctx context.Context, baseURL string, timeout time.Duration, alive func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/_matrix/client/versions", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"versions"`) {
+				return nil
+			}
+			last = fmt.Sprintf("answered %d %.100q", resp.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		if alive != nil {
+			if err := alive(ctx); err != nil {
+				return fmt.Errorf("%w: %v", ErrNotReady, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w within %s at %s (last attempt: %s)", ErrNotReady, timeout, baseURL, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// LastLines returns the last n lines of a log, for error messages.
+func LastLines(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

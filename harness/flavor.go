@@ -1,0 +1,57 @@
+package harness
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/asconform/asconform/matrix"
+)
+
+// Settings are the neutral facts a homeserver under test needs; a Flavor
+// turns them into one implementation's configuration.
+type Settings struct {
+	ServerName    string
+	Registrations []matrix.Registration
+}
+
+// ContainerSpec is how a flavor wants its container started.
+type ContainerSpec struct {
+	Files      map[string][]byte // container path -> content
+	Entrypoint []string
+	Cmd        []string
+	Port       int // plain-HTTP client-server port inside the container
+	Env        map[string]string
+}
+
+// Flavor is the one place that knows an implementation's quirks.
+type Flavor interface {
+	Name() string
+	// DefaultImage is the image used when the user names none, and Recipe
+	// the script under ci/ that builds it offline ("" if none).
+	DefaultImage() string
+	Recipe() string
+	Container(Settings) (ContainerSpec, error)
+}
+
+var flavors = map[string]Flavor{}
+
+func register(f Flavor) { flavors[f.Name()] = f }
+
+// LookupFlavor returns the flavor with the given name.
+func LookupFlavor(name string) (Flavor, error) {
+	if f, ok := flavors[name]; ok {
+		return f, nil
+	}
+	return nil, fmt.Errorf("unknown homeserver flavor %q (known: %s)", name, strings.Join(FlavorNames(), ", "))
+}
+
+// FlavorNames lists the known flavors.
+func FlavorNames() []string {
+	var names []string
+	for n := range flavors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

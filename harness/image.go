@@ -1,0 +1,115 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/moby/client"
+)
+
+// ResolveImage returns the image to run. With no image named, it uses the
+// flavor's default, building it with the flavor's recipe when the recipe is
+// in reach (the recipe itself skips the work when the image is current).
+// progress receives the recipe's progress lines.
+func ResolveImage(ctx context.Context, f Flavor, image string, progress io.Writer) (string, error) {
+	if image != "" && image != f.DefaultImage() {
+		return image, nil
+	}
+	if f.Recipe() == "" {
+		return f.DefaultImage(), nil
+	}
+	script, err := findInRepo(f.Recipe())
+	if err != nil {
+		return "", fmt.Errorf("harness: the default %s image %s is built by %s, which was not found (%v); run from the asconform checkout or name an image", f.Name(), f.DefaultImage(), f.Recipe(), err)
+	}
+	cmd := exec.CommandContext(ctx, "bash", script)
+	cmd.Stderr = progress
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("harness: run %s: %w", script, err)
+	}
+	var last string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			last = line
+			fmt.Fprintln(progress, line)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return "", fmt.Errorf("harness: building the %s image with %s failed: %w (its output is above)", f.Name(), script, err)
+	}
+	if last == "" {
+		return "", errors.New("harness: image recipe printed no image reference")
+	}
+	return last, nil
+}
+
+// findInRepo looks for rel in the working directory and its parents, so the
+// recipe is found from the repository root and from a suite's package dir.
+func findInRepo(rel string) (string, error) {
+	if root := os.Getenv("ASCONFORM_ROOT"); root != "" {
+		return filepath.Join(root, rel), nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%s not found in %s or its parents", rel, dir)
+		}
+		dir = parent
+	}
+}
+
+// GatewayIP is the host's address on Docker's default bridge: fakes listen
+// there so that containers, and only they and the host, reach them.
+func GatewayIP(ctx context.Context) (string, error) {
+	docker, err := dockerClient(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer docker.Close()
+	nw, err := docker.NetworkInspect(ctx, "bridge", client.NetworkInspectOptions{})
+	if err != nil {
+		return "", fmt.Errorf("harness: inspect Docker's bridge network: %w", err)
+	}
+	for _, cfg := range nw.Network.IPAM.Config {
+		if cfg.Gateway.IsValid() {
+			return cfg.Gateway.String(), nil
+		}
+	}
+	// Older engines leave the gateway out of IPAM: read the bridge's address.
+	name := nw.Network.Options["com.docker.network.bridge.name"]
+	if name == "" {
+		name = "docker0"
+	}
+	iface, err := net.InterfaceByName(name)
+	if err != nil {
+		return "", fmt.Errorf("harness: Docker's bridge names no gateway and interface %s is not here (remote Docker? use external mode): %w", name, err)
+	}
+	addrs, _ := iface.Addrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+			return ipn.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("harness: interface %s has no IPv4 address", name)
+}

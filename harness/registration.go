@@ -1,0 +1,33 @@
+package harness
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/asconform/asconform/matrix"
+)
+
+// NewRegistration builds the registration of the n-th fake AS of a run:
+// fresh random tokens and exclusive users and aliases namespaces under the
+// prefix "ascN_", so each AS (and the spec that holds it) has its own IDs.
+func NewRegistration(n int, serverName, url string) matrix.Registration {
+	server := regexp.QuoteMeta(serverName)
+	prefix := NamespacePrefix(n)
+	off := false
+	return matrix.Registration{
+		ID:              fmt.Sprintf("asconform-%d", n),
+		URL:             &url,
+		ASToken:         "as_" + randomHex(16),
+		HSToken:         "hs_" + randomHex(16),
+		SenderLocalpart: fmt.Sprintf("asc%d-bot", n),
+		Namespaces: matrix.Namespaces{
+			Users:   []matrix.Namespace{{Exclusive: true, Regex: "@" + prefix + ".*:" + server}},
+			Aliases: []matrix.Namespace{{Exclusive: true, Regex: "#" + prefix + ".*:" + server}},
+			Rooms:   []matrix.Namespace{},
+		},
+		RateLimited: &off,
+	}
+}
+
+// NamespacePrefix is the localpart prefix owned by the n-th fake AS.
+func NamespacePrefix(n int) string { return fmt.Sprintf("asc%d_", n) }

@@ -1,0 +1,116 @@
+package harness
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+func init() { register(synapse{}) }
+
+// synapse configures Synapse (element-hq/synapse). It writes a complete
+// config rather than patching a generated one, so the same flavor works for
+// our Debian-built image and for the published matrixdotorg/synapse image.
+type synapse struct{}
+
+func (synapse) Name() string         { return "synapse" }
+func (synapse) DefaultImage() string { return "localhost/asconform/synapse:latest" }
+func (synapse) Recipe() string       { return "ci/images/synapse/build.sh" }
+
+const synapsePort = 8008
+
+func (synapse) Container(s Settings) (ContainerSpec, error) {
+	files := map[string][]byte{}
+	var regPaths []string
+	for i, reg := range s.Registrations {
+		data, err := reg.Marshal()
+		if err != nil {
+			return ContainerSpec{}, fmt.Errorf("synapse: registration %s: %w", reg.ID, err)
+		}
+		p := fmt.Sprintf("/conf/appservices/as%02d.yaml", i+1)
+		files[p] = data
+		regPaths = append(regPaths, p)
+	}
+	lots := map[string]any{"per_second": 10000, "burst_count": 100000}
+	config := map[string]any{
+		"server_name": s.ServerName,
+		"pid_file":    "/data/homeserver.pid",
+		"listeners": []any{map[string]any{
+			"port": synapsePort, "type": "http", "tls": false, "x_forwarded": false,
+			"bind_addresses": []string{"0.0.0.0"},
+			"resources":      []any{map[string]any{"names": []string{"client"}, "compress": false}},
+		}},
+		"database":                                 map[string]any{"name": "sqlite3", "args": map[string]any{"database": "/data/homeserver.db"}},
+		"log_config":                               "/conf/log.yaml",
+		"media_store_path":                         "/data/media_store",
+		"signing_key_path":                         "/conf/signing.key",
+		"report_stats":                             false,
+		"trusted_key_servers":                      []any{},
+		"suppress_key_server_warning":              true,
+		"enable_registration":                      true,
+		"enable_registration_without_verification": true,
+		"macaroon_secret_key":                      randomHex(32),
+		"form_secret":                              randomHex(32),
+		"registration_shared_secret":               randomHex(32),
+		"bcrypt_rounds":                            4,
+		"url_preview_enabled":                      false,
+		"app_service_config_files":                 regPaths,
+		"rc_message":                               lots,
+		"rc_registration":                          lots,
+		"rc_joins":                                 map[string]any{"local": lots, "remote": lots},
+		"rc_joins_per_room":                        lots,
+		"rc_invites":                               map[string]any{"per_room": lots, "per_user": lots, "per_issuer": lots},
+		"rc_login":                                 map[string]any{"address": lots, "account": lots, "failed_attempts": lots},
+		"rc_admin_redaction":                       lots,
+		"rc_3pid_validation":                       lots,
+		"rc_presence":                              map[string]any{"per_user": lots},
+		"rc_delayed_event_mgmt":                    lots,
+	}
+	cfg, err := yaml.Marshal(config)
+	if err != nil {
+		return ContainerSpec{}, err
+	}
+	files["/conf/homeserver.yaml"] = cfg
+	files["/conf/log.yaml"] = []byte(synapseLogConfig)
+	files["/conf/signing.key"] = []byte(signingKey())
+	return ContainerSpec{
+		Files:      files,
+		Entrypoint: []string{"python3", "-m", "synapse.app.homeserver"},
+		Cmd:        []string{"--config-path", "/conf/homeserver.yaml"},
+		Port:       synapsePort,
+	}, nil
+}
+
+// Logs go to stderr so the container log holds them.
+const synapseLogConfig = `version: 1
+formatters:
+  plain:
+    format: '%(asctime)s %(levelname)s %(name)s: %(message)s'
+handlers:
+  console:
+    class: logging.StreamHandler
+    formatter: plain
+root:
+  level: INFO
+  handlers: [console]
+disable_existing_loggers: false
+`
+
+// signingKey is a fresh ed25519 key in Synapse's "alg version seed" format.
+func signingKey() string {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return "ed25519 a_asc " + base64.RawStdEncoding.EncodeToString(priv.Seed()) + "\n"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,70 @@
+package scenarios
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/asconform/asconform/recorder"
+)
+
+// Redact replaces every secret with a placeholder naming it, so reports can
+// be shared: "<as_token>" tells a reviewer which token was sent without
+// revealing it.
+func Redact(exchanges []recorder.Exchange, secrets map[string]string) []recorder.Exchange {
+	replacer := secretReplacer(secrets)
+	out := make([]recorder.Exchange, len(exchanges))
+	for i, e := range exchanges {
+		e.Header = redactHeader(e.Header, replacer)
+		e.Query = redactQuery(e.Query, replacer)
+		e.Path = replacer.Replace(e.Path)
+		e.Body = []byte(replacer.Replace(string(e.Body)))
+		e.RespBody = []byte(replacer.Replace(string(e.RespBody)))
+		out[i] = e
+	}
+	return out
+}
+
+func secretReplacer(secrets map[string]string) *strings.Replacer {
+	var pairs []string
+	for name, value := range secrets {
+		if value != "" {
+			pairs = append(pairs, value, "<"+name+">")
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+func redactHeader(h http.Header, r *strings.Replacer) http.Header {
+	if h == nil {
+		return nil
+	}
+	out := http.Header{}
+	for k, vs := range h {
+		for _, v := range vs {
+			if strings.EqualFold(k, "Authorization") {
+				scheme, tok, _ := strings.Cut(v, " ")
+				if rt := r.Replace(tok); rt != tok {
+					v = scheme + " " + rt
+				} else {
+					v = scheme + " <redacted>"
+				}
+			}
+			out.Add(k, v)
+		}
+	}
+	return out
+}
+
+func redactQuery(q url.Values, r *strings.Replacer) url.Values {
+	if q == nil {
+		return nil
+	}
+	out := url.Values{}
+	for k, vs := range q {
+		for _, v := range vs {
+			out.Add(k, r.Replace(v))
+		}
+	}
+	return out
+}

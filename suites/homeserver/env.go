@@ -1,0 +1,173 @@
+// Package homeserver is the conformance suite for homeservers: it deploys
+// the homeserver under test with registrations pointing at fake application
+// services and checks what the homeserver does on both sides.
+package homeserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/suites"
+)
+
+// poolSize is how many fake ASes are registered at once; specs take them in
+// turn so that one spec's late traffic rarely reaches the next spec's fake.
+const poolSize = 6
+
+// Env is the homeserver under test and its pool of fake ASes.
+type Env struct {
+	Deployment harness.Deployment
+	pool       []*fakeas.Server
+
+	mu   sync.Mutex
+	next int
+}
+
+var (
+	envOnce sync.Once
+	env     *Env
+	envErr  error
+)
+
+// startTimeout bounds building the default image (minutes on a fresh
+// machine) plus starting the SUT; it is apart from each spec's own timeout.
+const startTimeout = 25 * time.Minute
+
+// requireEnv is each container's BeforeEach: it starts the environment on
+// first use, so a failure there is an error of the environment, not of a spec.
+func requireEnv(ctx SpecContext) {
+	if _, err := Shared(ctx); err != nil {
+		suites.HarnessError(err)
+	}
+}
+
+// Shared returns the suite's environment, starting it on first use.
+func Shared(ctx context.Context) (*Env, error) {
+	envOnce.Do(func() { env, envErr = start(ctx) })
+	return env, envErr
+}
+
+func start(ctx context.Context) (*Env, error) {
+	cfg, err := suites.Settings()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.URL != "" {
+		return startExternal(ctx, cfg)
+	}
+	return startContainer(ctx, cfg)
+}
+
+func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
+	flavor, err := harness.LookupFlavor(cfg.Flavor)
+	if err != nil {
+		return nil, err
+	}
+	if err := suites.Janitor(ctx); err != nil {
+		return nil, err
+	}
+	image, err := harness.ResolveImage(ctx, flavor, cfg.Image, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	gateway, err := harness.GatewayIP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{}
+	suites.AtEnd(e.closeFakes)
+	var regs []matrix.Registration
+	for n := 1; n <= poolSize; n++ {
+		// The registration needs the port, the fake needs the registration:
+		// listen first, then fill in the URL.
+		fake, err := fakeas.New(net.JoinHostPort(gateway, "0"), matrix.Registration{})
+		if err != nil {
+			return nil, err
+		}
+		reg := harness.NewRegistration(n, cfg.ServerName, fmt.Sprintf("http://%s:%d", harness.HostAlias, fake.Port()))
+		fake.SetRegistration(reg)
+		e.pool = append(e.pool, fake)
+		regs = append(regs, reg)
+	}
+	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
+	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
+		Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
+		Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs},
+	})
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(ctr.Stop)
+	e.Deployment = ctr
+	return e, nil
+}
+
+// startExternal uses a homeserver the user runs, with the registration
+// files they installed on it; each fake listens on its registration's port.
+func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
+	paths, err := filepath.Glob(filepath.Join(cfg.RegistrationsDir, "*.yaml"))
+	if err != nil || len(paths) == 0 {
+		return nil, fmt.Errorf("external mode: no *.yaml registration files in %s", cfg.RegistrationsDir)
+	}
+	sort.Strings(paths)
+	e := &Env{}
+	suites.AtEnd(e.closeFakes)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		reg, err := matrix.ParseRegistration(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if reg.URL == nil {
+			return nil, fmt.Errorf("%s: url is null, so the homeserver would never reach the fake AS", p)
+		}
+		u, err := url.Parse(*reg.URL)
+		if err != nil || u.Port() == "" {
+			return nil, fmt.Errorf("%s: url %q must name a port for the fake AS to listen on", p, *reg.URL)
+		}
+		fake, err := fakeas.New(net.JoinHostPort(cfg.FakesListen, u.Port()), reg)
+		if err != nil {
+			return nil, err
+		}
+		e.pool = append(e.pool, fake)
+	}
+	d, err := harness.ConnectExternal(ctx, cfg.URL, cfg.ServerName, cfg.ReadyTimeout)
+	if err != nil {
+		return nil, err
+	}
+	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL})
+	e.Deployment = d
+	return e, nil
+}
+
+func (e *Env) closeFakes(context.Context) error {
+	for _, f := range e.pool {
+		_ = f.Close()
+	}
+	return nil
+}
+
+// take hands out the next fake AS of the pool, round robin.
+func (e *Env) take() *fakeas.Server {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.pool[e.next%len(e.pool)]
+	e.next++
+	return f
+}

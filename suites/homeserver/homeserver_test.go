@@ -1,0 +1,13 @@
+package homeserver_test
+
+import (
+	"testing"
+
+	_ "github.com/asconform/asconform/suites/homeserver"
+
+	"github.com/asconform/asconform/suites"
+)
+
+// TestHomeserver runs the homeserver suite against the configured SUT
+// (by default Synapse in a container built offline from ci/images/synapse).
+func TestHomeserver(t *testing.T) { suites.Run(t, "asconform homeserver suite") }

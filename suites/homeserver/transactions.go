@@ -1,0 +1,60 @@
+package homeserver
+
+import (
+	"encoding/json"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/suites"
+)
+
+// Application Service API, "Pushing events" (PUT /_matrix/app/v1/transactions/{txnId}).
+var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = 90 * time.Second
+
+	It("pushes a room event to the AS with PUT /transactions/{txnId}, the hs_token as Bearer, and client-format events",
+		Label("HS-TXN-01", "HS-TXN-02", "HS-TXN-03"), func(ctx SpecContext) {
+			f := NewFixture(ctx)
+			alice := f.NewUser(ctx, "alice")
+			room := f.NewBridgedRoom(ctx, alice, "bob")
+			sent := time.Now()
+			eventID := room.Say(ctx, alice, "hello, bridge")
+
+			delivered, event, err := f.WaitForEvent(ctx, eventID)
+			Expect(err).NotTo(HaveOccurred())
+			suites.Observe("send to arrival at the AS", delivered.Exchange.Start.Sub(sent).Round(time.Millisecond))
+			Expect(delivered.Exchange).To(match.BeTransaction())
+			Expect(delivered.Exchange).To(match.BeBearer(f.Reg.HSToken))
+			Expect(event.Type).To(Equal("m.room.message"))
+			Expect(event.RoomID).To(Equal(room.ID))
+			Expect(event.Sender).To(Equal(alice.UserID(ctx)))
+			var content map[string]any
+			Expect(json.Unmarshal(event.Content, &content)).To(Succeed())
+			Expect(content).To(HaveKeyWithValue("body", "hello, bridge"))
+		}, SpecTimeout(timeout))
+
+	It("gives distinct transactions distinct transaction IDs", Label("HS-TXN-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		for _, text := range []string{"one", "two", "three"} {
+			// Waiting for each event keeps them in separate transactions.
+			_, _, err := f.WaitForEvent(ctx, room.Say(ctx, alice, text))
+			Expect(err).NotTo(HaveOccurred())
+		}
+		seen := map[string]int{}
+		for _, d := range f.Deliveries() {
+			// The fake acknowledged every request, so each is a new transaction.
+			seen[d.TxnID]++
+		}
+		suites.Observe("transactions received", len(f.Deliveries()))
+		Expect(len(seen)).To(BeNumerically(">=", 3))
+		for id, n := range seen {
+			Expect(n).To(Equal(1), "transaction ID %q was used for %d different acknowledged transactions", id, n)
+		}
+	}, SpecTimeout(timeout))
+})

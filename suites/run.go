@@ -1,0 +1,267 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/requirements"
+	"github.com/asconform/asconform/scenarios"
+)
+
+// SpecVersion is the spec release the suites target.
+const SpecVersion = "v1.19"
+
+// Report entry names shared by the sides and the report builder.
+const (
+	entryTranscript   = "transcript"
+	entryObservation  = "observation"
+	entryHarnessError = "harness-error"
+	entrySUTLog       = "sut-log"
+	entrySUT          = "sut"
+)
+
+var (
+	cfgOnce sync.Once
+	cfg     Config
+	cfgErr  error
+
+	janitorOnce sync.Once
+	janitor     *harness.Janitor
+	janitorErr  error
+
+	closersMu sync.Mutex
+	closers   []func(context.Context) error
+
+	lastReport scenarios.Report
+)
+
+// Settings returns the run's configuration.
+func Settings() (Config, error) {
+	cfgOnce.Do(func() { cfg, cfgErr = LoadConfig() })
+	return cfg, cfgErr
+}
+
+// Janitor starts, once, the sweeping of Docker resources for this run.
+func Janitor(ctx context.Context) error {
+	janitorOnce.Do(func() { janitor, janitorErr = harness.StartJanitor(ctx) })
+	return janitorErr
+}
+
+// AtEnd registers a cleanup to run after the last spec, in reverse order.
+func AtEnd(f func(context.Context) error) {
+	closersMu.Lock()
+	defer closersMu.Unlock()
+	closers = append(closers, f)
+}
+
+var _ = ginkgo.AfterSuite(func(ctx ginkgo.SpecContext) {
+	closersMu.Lock()
+	list := closers
+	closers = nil
+	closersMu.Unlock()
+	var errs []string
+	for i := len(list) - 1; i >= 0; i-- {
+		if err := list[i](ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if janitor != nil {
+		if err := janitor.Close(ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		ginkgo.Fail("cleanup: " + strings.Join(errs, "; "))
+	}
+}, ginkgo.NodeTimeout(2*time.Minute))
+
+// HarnessError fails the current spec as an error of the harness or the
+// environment, kept apart from a failure of the SUT.
+func HarnessError(err error) {
+	ginkgo.GinkgoHelper()
+	ginkgo.AddReportEntry(entryHarnessError, err.Error(), ginkgo.ReportEntryVisibilityNever)
+	ginkgo.Fail("harness error: " + err.Error())
+}
+
+// Observe records a measured value in the spec's report.
+func Observe(name string, value any) {
+	ginkgo.AddReportEntry(entryObservation, scenarios.Observation{Name: name, Value: fmt.Sprint(value)})
+}
+
+// AttachTranscript adds the spec's exchanges, secrets redacted.
+func AttachTranscript(exchanges []recorder.Exchange, secrets map[string]string) {
+	ginkgo.AddReportEntry(entryTranscript, scenarios.Redact(exchanges, secrets), ginkgo.ReportEntryVisibilityNever)
+}
+
+// AttachSUTLog adds the tail of the SUT's log (on failure).
+func AttachSUTLog(log string) {
+	ginkgo.AddReportEntry(entrySUTLog, harness.LastLines(log, 60), ginkgo.ReportEntryVisibilityNever)
+}
+
+// DescribeSUT names the SUT for the run's report.
+func DescribeSUT(s scenarios.SUT) { sutMu.Lock(); sut = s; sutMu.Unlock() }
+
+var (
+	sutMu sync.Mutex
+	sut   scenarios.SUT
+)
+
+// T is the part of *testing.T the suites need.
+type T interface {
+	Helper()
+	Fail()
+	Logf(string, ...any)
+}
+
+// tolerant lets expected failures through: the run's outcome is decided by
+// the expectations, not by Ginkgo's raw pass/fail.
+type tolerant struct{}
+
+func (tolerant) Fail() {}
+
+// Run runs the specs registered in the importing binary and fails t when
+// the outcome does not match the expectations.
+func Run(t T, description string) {
+	t.Helper()
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
+	ginkgo.RunSpecs(tolerant{}, description, suiteConfig, reporterConfig)
+	if len(lastReport.Results) == 0 {
+		t.Logf("asconform: no spec ran")
+		return
+	}
+	if n := len(lastReport.Unexpected()); n > 0 {
+		t.Logf("asconform: %d result(s) do not match the expectations", n)
+		t.Fail()
+	}
+}
+
+// LastReport is the report of the last run in this process.
+func LastReport() scenarios.Report { return lastReport }
+
+var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
+	c, _ := Settings()
+	expectations, err := scenarios.LoadExpectations(c.Expectations)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "asconform:", err)
+	}
+	sutMu.Lock()
+	rep := scenarios.Report{
+		Schema: 1, Tool: "asconform", SpecVersion: SpecVersion, SUT: sut,
+		Started: r.StartTime, Duration: r.RunTime,
+	}
+	sutMu.Unlock()
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		rep.Results = append(rep.Results, expectations.Apply(result(s)))
+	}
+	lastReport = rep
+	if len(rep.Results) == 0 {
+		return
+	}
+	var written []string
+	for _, write := range []func(string) (string, error){rep.WriteJSON, rep.WriteMarkdown} {
+		p, err := write(c.Out)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "asconform: writing report:", err)
+			continue
+		}
+		written = append(written, p)
+	}
+	PrintSummary(os.Stdout, rep)
+	fmt.Printf("report: %s\n", strings.Join(written, ", "))
+})
+
+var requirementLabel = regexp.MustCompile(`^(HS|AS|HIST)-[A-Z0-9]+-\d\d$`)
+
+// result turns one Ginkgo spec report into a graded result.
+func result(s types.SpecReport) scenarios.Result {
+	res := scenarios.Result{Spec: s.FullText(), Duration: s.RunTime}
+	for _, l := range s.Labels() {
+		switch {
+		case requirementLabel.MatchString(l):
+			res.Requirements = append(res.Requirements, l)
+		case l == string(requirements.Homeserver) || l == string(requirements.AppService):
+			res.Side = l
+		}
+	}
+	harnessErr := false
+	for _, e := range s.ReportEntries {
+		switch e.Name {
+		case entryTranscript:
+			res.Transcript, _ = e.Value.GetRawValue().([]recorder.Exchange)
+		case entryObservation:
+			if o, ok := e.Value.GetRawValue().(scenarios.Observation); ok {
+				res.Observations = append(res.Observations, o)
+			}
+		case entrySUTLog:
+			res.SUTLog, _ = e.Value.GetRawValue().(string)
+		case entryHarnessError:
+			harnessErr = true
+		}
+	}
+	switch {
+	case s.State == types.SpecStatePassed:
+		res.Verdict = scenarios.Pass
+	case s.State == types.SpecStateSkipped || s.State == types.SpecStatePending:
+		res.Verdict = scenarios.Skipped
+		res.Message = s.Failure.Message
+	default:
+		res.Message = s.Failure.Message
+		res.Location = s.Failure.Location.String()
+		if harnessErr || s.Failure.FailureNodeType != types.NodeTypeIt || s.State == types.SpecStateInterrupted || s.State == types.SpecStateAborted {
+			res.Verdict = scenarios.Error
+		} else {
+			res.Verdict = scenarios.FailureVerdict(res.Requirements)
+		}
+	}
+	if err := requirements.Validate(res.Requirements...); err != nil {
+		res.Verdict, res.Message = scenarios.Error, "spec labels: "+err.Error()
+	}
+	if len(res.Requirements) == 0 {
+		res.Verdict, res.Message = scenarios.Error, "spec names no requirement ID"
+	}
+	return res
+}
+
+// PrintSummary prints one line per spec and the counts.
+func PrintSummary(w io.Writer, rep scenarios.Report) {
+	fmt.Fprintf(w, "\nasconform %s against %s (%s)\n", SpecVersion, rep.SUT.Flavor, firstNonEmpty(rep.SUT.Image, rep.SUT.URL))
+	for _, res := range rep.Sorted() {
+		fmt.Fprintf(w, "  %-16s %-28s %s\n", strings.ToUpper(string(res.Verdict)), strings.Join(res.Requirements, ","), res.Spec)
+		if res.Reason != "" {
+			fmt.Fprintf(w, "  %-16s %s\n", "", res.Reason)
+		}
+	}
+	counts := rep.Counts()
+	var parts []string
+	for _, v := range []scenarios.Verdict{scenarios.Pass, scenarios.Fail, scenarios.NonStrict, scenarios.ExpectedFailure, scenarios.UnexpectedPass, scenarios.Skipped, scenarios.Error} {
+		if counts[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
+		}
+	}
+	fmt.Fprintf(w, "%s in %s; %d unexpected\n", strings.Join(parts, ", "), rep.Duration.Round(time.Second/10), len(rep.Unexpected()))
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
