@@ -13,11 +13,8 @@ var (
 )
 
 var knownSince = func() map[string]bool {
-	m := map[string]bool{"v1.0": true, "2015-draft": true}
-	for _, v := range []string{
-		"v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9", "v1.10",
-		"v1.11", "v1.12", "v1.13", "v1.14", "v1.15", "v1.16", "v1.17", "v1.18", "v1.19",
-	} {
+	m := map[string]bool{"2015-draft": true}
+	for _, v := range Versions {
 		m[v] = true
 	}
 	return m
@@ -151,6 +148,29 @@ func TestAllSorted(t *testing.T) {
 	for i := 1; i < len(all); i++ {
 		if all[i-1].ID >= all[i].ID {
 			t.Errorf("All() not sorted at %d: %s >= %s", i, all[i-1].ID, all[i].ID)
+		}
+	}
+}
+
+func TestAllAfter(t *testing.T) {
+	// HS-TS-01 came in v1.3, HS-TXN-02 in v1.4, HS-TXN-01 in v1.0.
+	cases := []struct {
+		ids    []string
+		target string
+		later  bool
+		since  string
+	}{
+		{[]string{"HS-TS-01"}, "v1.2", true, "v1.3"},
+		{[]string{"HS-TS-01"}, "v1.3", false, ""},
+		{[]string{"HS-TS-01", "HS-TXN-02"}, "v1.2", true, "v1.3"},
+		{[]string{"HS-TS-01", "HS-TXN-01"}, "v1.2", false, ""},
+		{[]string{"NOPE-01"}, "v1.2", false, ""},
+		{nil, "v1.2", false, ""},
+	}
+	for _, c := range cases {
+		later, since := AllAfter(c.ids, c.target)
+		if later != c.later || since != c.since {
+			t.Errorf("AllAfter(%v, %s) = %v, %q; want %v, %q", c.ids, c.target, later, since, c.later, c.since)
 		}
 	}
 }

@@ -83,3 +83,43 @@ func All() []Requirement {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// Versions are the spec releases requirements can be dated by, oldest first.
+var Versions = []string{
+	"v1.0", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9",
+	"v1.10", "v1.11", "v1.12", "v1.13", "v1.14", "v1.15", "v1.16", "v1.17", "v1.18", "v1.19",
+}
+
+// KnownVersion reports whether v is one of Versions.
+func KnownVersion(v string) bool { return versionIndex(v) >= 0 }
+
+func versionIndex(v string) int {
+	for i, known := range Versions {
+		if known == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// AllAfter reports whether every requirement named came after spec version
+// target, and the earliest of their versions. Historical and unknown IDs
+// never count as later.
+func AllAfter(ids []string, target string) (bool, string) {
+	t := versionIndex(target)
+	if t < 0 || len(ids) == 0 {
+		return false, ""
+	}
+	earliest := ""
+	for _, id := range ids {
+		r, ok := byID[id]
+		i := versionIndex(r.Since)
+		if !ok || i < 0 || i <= t {
+			return false, ""
+		}
+		if earliest == "" || i < versionIndex(earliest) {
+			earliest = r.Since
+		}
+	}
+	return true, earliest
+}

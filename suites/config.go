@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/asconform/asconform/requirements"
 )
 
 // Config is read from the environment so that `go test` and the asconform
@@ -21,6 +23,7 @@ type Config struct {
 	Out              string        // ASCONFORM_OUT
 	Expectations     string        // ASCONFORM_EXPECTATIONS
 	ReadyTimeout     time.Duration // ASCONFORM_READY_TIMEOUT
+	SpecVersion      string        // ASCONFORM_SPEC_VERSION: skip what came later
 }
 
 // LoadConfig reads the environment and applies defaults.
@@ -34,6 +37,10 @@ func LoadConfig() (Config, error) {
 		FakesListen:      env("ASCONFORM_FAKES_LISTEN", "0.0.0.0"),
 		Out:              os.Getenv("ASCONFORM_OUT"),
 		Expectations:     os.Getenv("ASCONFORM_EXPECTATIONS"),
+		SpecVersion:      os.Getenv("ASCONFORM_SPEC_VERSION"),
+	}
+	if c.SpecVersion != "" && !requirements.KnownVersion(c.SpecVersion) {
+		return c, fmt.Errorf("ASCONFORM_SPEC_VERSION %q is not a spec release this suite knows (e.g. v1.16)", c.SpecVersion)
 	}
 	d, err := time.ParseDuration(env("ASCONFORM_READY_TIMEOUT", "120s"))
 	if err != nil {

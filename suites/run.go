@@ -148,10 +148,38 @@ func Run(t T, description string) {
 	}
 }
 
+var dryRun types.SpecReports
+
+// DryRunSpecs are the specs a dry run (ginkgo.dry-run) walked.
+func DryRunSpecs() types.SpecReports { return dryRun }
+
 // LastReport is the report of the last run in this process.
 func LastReport() scenarios.Report { return lastReport }
 
+// Specs whose requirements all came after the targeted spec version are
+// skipped, with the reason in the report.
+var _ = ginkgo.BeforeEach(func() {
+	c, err := Settings()
+	if err != nil || c.SpecVersion == "" {
+		return
+	}
+	var ids []string
+	for _, l := range ginkgo.CurrentSpecReport().Labels() {
+		if requirementLabel.MatchString(l) {
+			ids = append(ids, l)
+		}
+	}
+	if later, since := requirements.AllAfter(ids, c.SpecVersion); later {
+		ginkgo.Skip(fmt.Sprintf("checks requirements introduced in %s, after the targeted spec %s", since, c.SpecVersion))
+	}
+})
+
 var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
+	if r.SuiteConfig.DryRun {
+		lastReport = scenarios.Report{}
+		dryRun = r.SpecReports
+		return
+	}
 	c, _ := Settings()
 	expectations, err := scenarios.LoadExpectations(c.Expectations)
 	if err != nil {

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/requirements"
+	"github.com/asconform/asconform/suites"
+)
+
+// list prints requirements with coverage (default), specs, or flavors.
+func list(args []string, stdout io.Writer) error {
+	what := "requirements"
+	if len(args) > 0 {
+		what = args[0]
+	}
+	switch what {
+	case "flavors":
+		for _, name := range harness.FlavorNames() {
+			f, _ := harness.LookupFlavor(name)
+			fmt.Fprintf(stdout, "%s\tdefault image %s (recipe %s)\n", name, f.DefaultImage(), f.Recipe())
+		}
+		return nil
+	case "specs", "requirements", "uncovered":
+	default:
+		return fmt.Errorf("list %q: want requirements, uncovered, specs or flavors", what)
+	}
+	specs, err := walkSpecs()
+	if err != nil {
+		return err
+	}
+	covered := map[string][]string{}
+	for _, s := range specs {
+		for _, id := range s.ids {
+			covered[id] = append(covered[id], s.text)
+		}
+	}
+	fmt.Fprintln(stdout) // Ginkgo's dry-run line ends without one
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	switch what {
+	case "specs":
+		for _, s := range specs {
+			fmt.Fprintf(w, "%s\t%s\n", strings.Join(s.ids, ","), s.text)
+		}
+	case "requirements", "uncovered":
+		fmt.Fprintln(w, "ID\tLEVEL\tSINCE\tSPECS\tSUMMARY")
+		for _, r := range requirements.All() {
+			if what == "uncovered" && (len(covered[r.ID]) > 0 || r.Level == requirements.Historical) {
+				continue
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", r.ID, r.Level, r.Since, len(covered[r.ID]), r.Summary)
+		}
+		w.Flush()
+		fmt.Fprintln(stdout)
+		printCoverage(stdout, covered)
+	}
+	return nil
+}
+
+type specInfo struct {
+	text string
+	ids  []string
+}
+
+// walkSpecs lists the registered specs with a Ginkgo dry run: no spec body
+// runs and no SUT is started.
+func walkSpecs() ([]specInfo, error) {
+	for name, value := range map[string]string{"ginkgo.dry-run": "true", "ginkgo.no-color": "true", "ginkgo.succinct": "true"} {
+		if err := flag.CommandLine.Set(name, value); err != nil {
+			return nil, err
+		}
+	}
+	suites.Run(&cliT{out: io.Discard}, "asconform (dry run)")
+	var out []specInfo
+	for _, s := range suites.DryRunSpecs() {
+		info := specInfo{text: s.FullText()}
+		for _, l := range s.Labels() {
+			if requirements.Validate(l) == nil {
+				info.ids = append(info.ids, l)
+			}
+		}
+		if info.text != "" {
+			out = append(out, info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].text < out[j].text })
+	return out, nil
+}
+
+// printCoverage prints covered/total per side and level; historical
+// statements are listed but do not count.
+func printCoverage(w io.Writer, covered map[string][]string) {
+	type key struct {
+		side  requirements.Side
+		level requirements.Level
+	}
+	total, hit := map[key]int{}, map[key]int{}
+	var allTotal, allHit int
+	for _, r := range requirements.All() {
+		if r.Level == requirements.Historical {
+			continue
+		}
+		k := key{r.Side, r.Level}
+		total[k]++
+		allTotal++
+		if len(covered[r.ID]) > 0 {
+			hit[k]++
+			allHit++
+		}
+	}
+	fmt.Fprintf(w, "coverage: %d/%d requirements of spec %s have at least one spec\n", allHit, allTotal, suites.SpecVersion)
+	for _, side := range []requirements.Side{requirements.Homeserver, requirements.AppService} {
+		var parts []string
+		for _, level := range []requirements.Level{requirements.Must, requirements.MustNot, requirements.Should, requirements.ShouldNot, requirements.May, requirements.Schema} {
+			if k := (key{side, level}); total[k] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d/%d", level, hit[k], total[k]))
+			}
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", side, strings.Join(parts, ", "))
+	}
+}

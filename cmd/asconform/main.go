@@ -1,0 +1,78 @@
+// Command asconform runs the Matrix Application Service API conformance
+// suites and writes their reports.
+//
+//	asconform run      run the homeserver suite against a SUT
+//	asconform list     list requirements (with coverage), specs or flavors
+//	asconform clean    remove every Docker container and network asconform left
+//	asconform version  print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/suites"
+	_ "github.com/asconform/asconform/suites/homeserver"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `usage: asconform <command> [flags]
+
+commands:
+  run       run the conformance suite and write reports (asconform run -h)
+  list      list requirements (with coverage), specs or flavors
+  clean     remove every Docker container and network asconform left behind
+  version   print the version
+`
+
+// Exit codes: 0 outcome matches the expectations; 1 it does not; 2 the
+// command could not run (bad flags, Docker unreachable, ...).
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		return runSuite(args[1:], stdout, stderr)
+	case "list":
+		err = list(args[1:], stdout)
+	case "clean":
+		err = clean(stdout)
+	case "version":
+		fmt.Fprintf(stdout, "asconform %s (targets Matrix spec %s)\n", version, suites.SpecVersion)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "asconform: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	return 0
+}
+
+func clean(stdout io.Writer) error {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancelTimeout()
+	n, err := harness.Sweep(ctx, harness.All)
+	fmt.Fprintf(stdout, "removed %d container(s) and network(s)\n", n)
+	return err
+}

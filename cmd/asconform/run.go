@@ -1,0 +1,135 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/requirements"
+	"github.com/asconform/asconform/suites"
+)
+
+// runSuite maps the command's flags onto the suites' environment variables
+// (one way to configure a run, whether from go test or from here) and runs
+// the specs in this process.
+func runSuite(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	side := fs.String("side", "homeserver", "which side to test: homeserver (appservice is not built yet)")
+	flavor := fs.String("flavor", "synapse", "homeserver implementation: "+strings.Join(harness.FlavorNames(), ", "))
+	image := fs.String("image", "", "container image of the SUT (default: the flavor's image, built offline from ci/ when missing)")
+	url := fs.String("hs-url", "", "external mode: base URL of a homeserver you run yourself")
+	serverName := fs.String("server-name", "", "external mode: that homeserver's server name")
+	regs := fs.String("registrations", "", "external mode: directory of the registration files installed on it")
+	listen := fs.String("listen", "", "external mode: address the fake ASes listen on (default 0.0.0.0)")
+	out := fs.String("out", "", "report directory (default ./report)")
+	expectations := fs.String("expectations", "", "expectations file of known failures (default expectations/<flavor>.yaml)")
+	focus := fs.String("focus", "", "only specs checking these requirement IDs or areas, comma separated (e.g. HS-TXN-01,HS-NS)")
+	spec := fs.String("spec", "", "target an older spec release (e.g. v1.16): specs for later requirements are skipped")
+	verbose := fs.Bool("v", true, "print each spec as it finishes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *side != "homeserver" {
+		fmt.Fprintf(stderr, "asconform: --side %s: only the homeserver suite exists so far\n", *side)
+		return 2
+	}
+	if _, err := harness.LookupFlavor(*flavor); err != nil && *url == "" {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	if *out == "" {
+		*out = "report"
+	}
+	for key, value := range map[string]string{
+		"ASCONFORM_HS_FLAVOR": *flavor, "ASCONFORM_HS_IMAGE": *image, "ASCONFORM_HS_URL": *url,
+		"ASCONFORM_HS_SERVER_NAME": *serverName, "ASCONFORM_REGISTRATIONS": *regs,
+		"ASCONFORM_FAKES_LISTEN": *listen, "ASCONFORM_OUT": *out,
+		"ASCONFORM_EXPECTATIONS": *expectations, "ASCONFORM_SPEC_VERSION": *spec,
+	} {
+		if value != "" {
+			os.Setenv(key, value)
+		}
+	}
+	if _, err := suites.Settings(); err != nil {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	filter, err := labelFilter(*side, *focus)
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	ginkgoFlags := map[string]string{"ginkgo.label-filter": filter, "ginkgo.v": fmt.Sprint(*verbose)}
+	if !isTerminal(os.Stdout) {
+		ginkgoFlags["ginkgo.no-color"] = "true"
+	}
+	for name, value := range ginkgoFlags {
+		if err := flag.CommandLine.Set(name, value); err != nil {
+			fmt.Fprintln(stderr, "asconform:", err)
+			return 2
+		}
+	}
+	t := &cliT{out: stderr}
+	suites.Run(t, "asconform "+*side+" suite")
+	rep := suites.LastReport()
+	switch {
+	case len(rep.Results) == 0:
+		fmt.Fprintln(stderr, "asconform: no spec ran (check --focus and --spec)")
+		return 2
+	case t.failed:
+		fmt.Fprintf(stdout, "FAIL: %d result(s) do not match the expectations\n", len(rep.Unexpected()))
+		return 1
+	}
+	fmt.Fprintln(stdout, "OK: the outcome matches the expectations")
+	return 0
+}
+
+// labelFilter builds a Ginkgo label filter from the side and --focus.
+func labelFilter(side, focus string) (string, error) {
+	filter := side
+	if focus == "" {
+		return filter, nil
+	}
+	var terms []string
+	for _, f := range strings.Split(focus, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "":
+		case requirements.Validate(f) == nil:
+			terms = append(terms, f)
+		case isArea(f):
+			terms = append(terms, "/^"+f+"-/")
+		default:
+			return "", fmt.Errorf("--focus %q is neither a requirement ID nor an area prefix such as HS-TXN (see asconform list)", f)
+		}
+	}
+	return filter + " && (" + strings.Join(terms, " || ") + ")", nil
+}
+
+func isArea(prefix string) bool {
+	for _, r := range requirements.All() {
+		if strings.HasPrefix(r.ID, prefix+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// cliT stands in for *testing.T.
+type cliT struct {
+	out    io.Writer
+	failed bool
+}
+
+func (t *cliT) Helper()                      {}
+func (t *cliT) Fail()                        { t.failed = true }
+func (t *cliT) Logf(format string, a ...any) { fmt.Fprintf(t.out, format+"\n", a...) }
