@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Build (or find) the asconform Synapse image without any container registry.
+#
+#   bash ci/images/synapse/build.sh
+#
+# Builds localhost/asconform/synapse:<synapse-version> (+ :latest), labelled
+# org.asconform.recipe=<sha256 of this directory + ../lib.sh> and
+# org.asconform.synapse-version=<version>. If an image with the same recipe
+# hash exists, nothing is built. The last line on stdout is the image
+# reference; progress goes to stderr. Building needs root (debootstrap,
+# chroot) and the Debian mirror; finding an existing image needs only Docker.
+# Set ASCONFORM_REBUILD=1 to rebuild anyway (e.g. to pick up a newer sid).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ASC_IMAGE_NAME=synapse # used by lib.sh's log prefix
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$HERE/../lib.sh"
+
+REPO=localhost/asconform/synapse
+SUITE=sid
+PACKAGES=(matrix-synapse)
+VERSION_LABEL=org.asconform.synapse-version
+
+# find_existing: set REF to the image built from this recipe, if any, and
+# make sure its version tag and :latest point at it.
+find_existing() {
+	local id version
+	id=$(asc_find_image "$REPO" "$HASH")
+	[[ -n $id ]] || return 1
+	version=$(asc_image_label "$id" "$VERSION_LABEL")
+	[[ -n $version && $version != "<no value>" ]] || return 1
+	REF=$REPO:$version
+	if [[ $(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null) != "$id" ]]; then
+		docker tag "$id" "$REF"
+	fi
+	if [[ $(docker image inspect --format '{{.Id}}' "$REPO:latest" 2>/dev/null) != "$id" ]]; then
+		docker tag "$id" "$REPO:latest"
+	fi
+}
+
+asc_step check "recipe hash and existing image"
+asc_require_docker
+HASH=$(asc_recipe_hash "$HERE")
+asc_log "recipe hash $HASH"
+
+if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && find_existing; then
+	asc_log "image for this recipe exists: $REF; skipping build"
+	printf '%s\n' "$REF"
+	exit 0
+fi
+
+asc_lock synapse
+if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && find_existing; then
+	asc_log "image for this recipe was built meanwhile: $REF"
+	printf '%s\n' "$REF"
+	exit 0
+fi
+asc_log "building (cache dir $ASC_CACHE)"
+
+# Base image: debootstrap + apt-get install + clean + docker import.
+asc_build_base synapse "$HASH" "$SUITE" "${PACKAGES[@]}"
+
+asc_step version "read the Synapse version"
+VERSION=$(docker run --rm --network none --entrypoint python3 "$ASC_BASE_REF" \
+	-c 'import synapse; print(synapse.__version__)') ||
+	asc_die "could not import synapse in $ASC_BASE_REF"
+[[ $VERSION =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || asc_die "unexpected Synapse version '$VERSION'"
+asc_log "Synapse $VERSION"
+REF=$REPO:$VERSION
+OLD_ID=$(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null || true)
+
+asc_step docker-build "$REF (includes warm-up start of Synapse)"
+asc_docker_build "$HERE" "$REF" "$REPO:latest" -- \
+	--network none \
+	--build-arg "BASE_IMAGE=$ASC_BASE_REF" \
+	--build-arg "RECIPE_HASH=$HASH" \
+	--build-arg "SYNAPSE_VERSION=$VERSION"
+
+asc_step verify "labels"
+[[ $(asc_image_label "$REF" "$ASC_RECIPE_LABEL") == "$HASH" ]] ||
+	asc_die "built image $REF lacks label $ASC_RECIPE_LABEL=$HASH"
+NEW_ID=$(docker image inspect --format '{{.Id}}' "$REF")
+if [[ -n $OLD_ID && $OLD_ID != "$NEW_ID" ]]; then
+	asc_log "removing superseded image ${OLD_ID#sha256:}"
+	docker rmi "$OLD_ID" >/dev/null 2>&1 || true
+fi
+asc_prune_base synapse "$HASH"
+asc_log "done: $REF (${NEW_ID#sha256:}, $(docker image inspect --format '{{.Size}}' "$REF" |
+	awk '{ printf "%.0f MB", $1 / 1e6 }'))"
+printf '%s\n' "$REF"
