@@ -45,14 +45,18 @@ func waitReady(ctx context.Context, baseURL string, timeout time.Duration, alive
 		} else {
 			last = err.Error()
 		}
+		timedOut := fmt.Errorf("%w within %s at %s (last attempt: %s)", ErrNotReady, timeout, baseURL, last)
+		if ctx.Err() != nil {
+			return timedOut
+		}
 		if alive != nil {
-			if err := alive(ctx); err != nil {
+			if err := alive(ctx); err != nil && ctx.Err() == nil {
 				return fmt.Errorf("%w: %v", ErrNotReady, err)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w within %s at %s (last attempt: %s)", ErrNotReady, timeout, baseURL, last)
+			return timedOut
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -1,0 +1,226 @@
+package harness
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// These tests run the harness against minihs, a tiny misbehaving homeserver
+// image built here from testdata, so they need Docker but no registry.
+
+const minihsImage = "localhost/asconform/minihs:test"
+
+type minihs struct{ mode string }
+
+func (minihs) Name() string         { return "minihs" }
+func (minihs) DefaultImage() string { return minihsImage }
+func (minihs) Recipe() string       { return "" }
+func (m minihs) Container(Settings) (ContainerSpec, error) {
+	return ContainerSpec{Env: map[string]string{"MINIHS_MODE": m.mode}, Port: 8008}, nil
+}
+
+var buildOnce sync.Once
+var buildErr error
+
+// needMinihs builds the minihs image once, or skips without Docker.
+func needMinihs(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("docker CLI not found")
+	}
+	if err := exec.Command("docker", "info").Run(); err != nil {
+		t.Skip("Docker is not reachable")
+	}
+	buildOnce.Do(func() { buildErr = buildMinihs() })
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
+
+func buildMinihs() error {
+	dir, err := os.MkdirTemp("", "minihs")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "minihs")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/minihs")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return errors.New("build minihs: " + string(out))
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	_ = tw.WriteHeader(&tar.Header{Name: "minihs", Mode: 0o755, Size: int64(len(data))})
+	_, _ = tw.Write(data)
+	_ = tw.Close()
+	imp := exec.Command("docker", "import", "--change", `ENTRYPOINT ["/minihs"]`, "-", minihsImage)
+	imp.Stdin = &layer
+	if out, err := imp.CombinedOutput(); err != nil {
+		return errors.New("docker import: " + string(out))
+	}
+	return nil
+}
+
+func start(t *testing.T, mode string, ready time.Duration) (*Container, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return StartContainer(ctx, ContainerOptions{Flavor: minihs{mode}, Image: minihsImage, ReadyTimeout: ready, Settings: Settings{ServerName: "minihs.test"}})
+}
+
+// ours lists this process's containers.
+func ours(t *testing.T, run string) []string {
+	t.Helper()
+	ctx := context.Background()
+	docker, err := dockerClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer docker.Close()
+	list, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRun+"="+run)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range list.Items {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func TestContainerReadyAndStopped(t *testing.T) {
+	needMinihs(t)
+	c, err := start(t, "ok", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.BaseURL(), "http://") {
+		t.Errorf("BaseURL = %q", c.BaseURL())
+	}
+	if logs := c.Logs(context.Background()); !strings.Contains(logs, "minihs: mode ok") {
+		t.Errorf("logs do not hold the SUT's output: %q", logs)
+	}
+	if err := c.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left := ours(t, runID); len(left) > 0 {
+		t.Fatalf("containers left after Stop: %v", left)
+	}
+}
+
+// Each broken SUT ends in an error that says what happened, with its log,
+// and leaves no container behind.
+func TestBrokenSUTs(t *testing.T) {
+	needMinihs(t)
+	cases := []struct {
+		mode  string
+		ready time.Duration
+		want  []string
+	}{
+		{"crash", time.Minute, []string{"exited with code 3", "minihs: crashing on purpose"}},
+		{"hang", 3 * time.Second, []string{"did not become ready within 3s", "minihs: mode hang"}},
+		{"garbage", 3 * time.Second, []string{"did not become ready within 3s", "not json"}},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			_, err := start(t, c.mode, c.ready)
+			if err == nil {
+				t.Fatal("a broken SUT was reported ready")
+			}
+			if !errors.Is(err, ErrNotReady) {
+				t.Errorf("error does not wrap ErrNotReady: %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if left := ours(t, runID); len(left) > 0 {
+				t.Fatalf("containers left after a failed start: %v", left)
+			}
+		})
+	}
+}
+
+// The reaper removes a run's container however its process ends.
+func TestReaperCleansUpAfterDeath(t *testing.T) {
+	needMinihs(t)
+	for _, how := range []string{"interrupt", "panic", "kill"} {
+		t.Run(how, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestChildHoldingContainer$")
+			cmd.Env = append(os.Environ(), "ASCONFORM_TEST_CHILD="+how)
+			out, _ := cmd.StdoutPipe()
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var run string
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				if r, ok := strings.CutPrefix(sc.Text(), "RUN "); ok {
+					run = r
+					break
+				}
+			}
+			if run == "" {
+				_ = cmd.Process.Kill()
+				t.Fatal("child never reported its run")
+			}
+			if len(ours(t, run)) != 1 {
+				t.Fatalf("child's container is not running")
+			}
+			switch how {
+			case "interrupt":
+				_ = cmd.Process.Signal(syscall.SIGINT)
+			case "kill":
+				_ = cmd.Process.Kill()
+			}
+			go func() { _, _ = bufio.NewReader(out).WriteTo(&bytes.Buffer{}) }()
+			_ = cmd.Wait()
+			deadline := time.Now().Add(60 * time.Second) // hang guard, not a speed check
+			for len(ours(t, run)) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("container of run %s still there after its process died by %s", run, how)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestChildHoldingContainer is the child of TestReaperCleansUpAfterDeath.
+func TestChildHoldingContainer(t *testing.T) {
+	how := os.Getenv("ASCONFORM_TEST_CHILD")
+	if how == "" {
+		t.Skip("only runs as a child process")
+	}
+	if _, err := StartJanitor(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := start(t, "ok", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("RUN " + runID + "\n")
+	if how == "panic" {
+		panic("a spec panicked")
+	}
+	time.Sleep(5 * time.Minute) // until the parent ends us
+}
