@@ -54,9 +54,11 @@ type Server struct {
 	http     *http.Server
 
 	mu      sync.Mutex
+	ingress func(*http.Request)
 	scripts map[Route][]*Step
 	seenTxn map[string]bool
 	acked   []string // transaction IDs acknowledged, in order
+	gates   []*Gate
 }
 
 // New starts a fake AS listening on listenAddr (e.g. "172.17.0.1:0").
@@ -108,6 +110,9 @@ func (s *Server) Close() error {
 			st.gate.release()
 		}
 	}
+	for _, g := range s.gates {
+		g.release()
+	}
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -147,8 +152,22 @@ func route(method, path string) (Route, string, bool) {
 	return Unknown, "", false
 }
 
+// SetIngress installs a rewrite of every incoming request, applied before
+// it is recorded; mutation runs use it to imitate a buggy homeserver.
+func (s *Server) SetIngress(rewrite func(*http.Request)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ingress = rewrite
+}
+
 func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
+	s.mu.Lock()
+	rewrite := s.ingress
+	s.mu.Unlock()
+	if rewrite != nil {
+		rewrite(req)
+	}
 	body := recorder.ReadBody(req)
 	rt, param, methodOK := route(req.Method, req.URL.Path)
 	ex := recorder.Exchange{

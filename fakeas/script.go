@@ -37,6 +37,10 @@ func (s *Server) Reset() {
 			st.gate.release()
 		}
 	}
+	for _, g := range s.gates {
+		g.release()
+	}
+	s.gates = nil
 	s.scripts = map[Route][]*Step{}
 }
 
@@ -52,6 +56,9 @@ func (s *Server) nextStep(rt Route) *Step {
 		st.times--
 		if st.times == 0 {
 			s.scripts[rt] = steps[1:]
+			if st.gate != nil { // still to be released by Reset and Close
+				s.gates = append(s.gates, st.gate)
+			}
 		}
 	}
 	return st

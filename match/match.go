@@ -20,14 +20,14 @@ import (
 func HaveStatus(statuses ...int) types.GomegaMatcher {
 	return gcustom.MakeMatcher(func(r csapi.Response) (bool, error) {
 		return slices.Contains(statuses, r.Status), nil
-	}).WithTemplate("Expected status {{.Data}}\nActual: {{.Actual}}", statuses)
+	}).WithTemplate("{{if not .Failure}}NOT: {{end}}Expected status {{.Data}}\nActual: {{.Actual}}", statuses)
 }
 
 // HaveError matches a Matrix error response with the given status and errcode.
 func HaveError(status int, errcode string) types.GomegaMatcher {
 	return gcustom.MakeMatcher(func(r csapi.Response) (bool, error) {
 		return r.Status == status && r.ErrCode() == errcode, nil
-	}).WithTemplate("Expected {{index .Data 0}} with errcode {{index .Data 1}}\nActual: {{.Actual}}", []any{status, errcode})
+	}).WithTemplate("{{if not .Failure}}NOT: {{end}}Expected {{index .Data 0}} with errcode {{index .Data 1}}\nActual: {{.Actual}}", []any{status, errcode})
 }
 
 // HaveJSONKeys matches a 2xx response whose JSON object has every key,
@@ -36,7 +36,7 @@ func HaveJSONKeys(keys ...string) types.GomegaMatcher {
 	return gcustom.MakeMatcher(func(r csapi.Response) (bool, error) {
 		missing := missingKeys(r.Body, keys)
 		return r.Status/100 == 2 && len(missing) == 0, nil
-	}).WithTemplate("Expected a 2xx JSON object with non-empty string fields {{.Data}}\nActual: {{.Actual}}", keys)
+	}).WithTemplate("{{if not .Failure}}NOT: {{end}}Expected a 2xx JSON object with non-empty string fields {{.Data}}\nActual: {{.Actual}}", keys)
 }
 
 // NotHaveJSONKeys matches a JSON object where none of the keys is present.
@@ -52,7 +52,7 @@ func NotHaveJSONKeys(keys ...string) types.GomegaMatcher {
 			}
 		}
 		return true, nil
-	}).WithTemplate("Expected none of the fields {{.Data}}\nActual: {{.Actual}}", keys)
+	}).WithTemplate("{{if not .Failure}}NOT: {{end}}Expected none of the fields {{.Data}}\nActual: {{.Actual}}", keys)
 }
 
 func missingKeys(body []byte, keys []string) []string {
@@ -87,7 +87,10 @@ func (b bearer) FailureMessage(actual any) string {
 	h := e.Header.Get("Authorization")
 	seen := "no Authorization header"
 	if h != "" {
-		scheme, tok, _ := strings.Cut(h, " ")
+		scheme, tok, found := strings.Cut(h, " ")
+		if !found {
+			scheme, tok = "", h
+		}
 		seen = fmt.Sprintf("Authorization scheme %q with a token that is %s", scheme, map[bool]string{true: "the hs_token", false: "not the hs_token"}[tok == b.token])
 	}
 	if e.Query.Get("access_token") != "" {
@@ -105,13 +108,27 @@ func (b bearer) NegatedFailureMessage(any) string {
 // client-format events (event_id, type, room_id, sender, origin_server_ts,
 // content).
 func BeTransaction() types.GomegaMatcher {
-	return gcustom.MakeMatcher(func(e recorder.Exchange) (bool, error) {
-		problems := TransactionProblems(e)
-		if len(problems) > 0 {
-			return false, fmt.Errorf("not a well-formed transaction: %s", strings.Join(problems, "; "))
-		}
-		return true, nil
-	})
+	return txnMatcher{}
+}
+
+type txnMatcher struct{}
+
+func (txnMatcher) Match(actual any) (bool, error) {
+	e, ok := actual.(recorder.Exchange)
+	if !ok {
+		return false, fmt.Errorf("BeTransaction wants a recorder.Exchange, got %T", actual)
+	}
+	return len(TransactionProblems(e)) == 0, nil
+}
+
+func (txnMatcher) FailureMessage(actual any) string {
+	e, _ := actual.(recorder.Exchange)
+	return "not a well-formed transaction: " + strings.Join(TransactionProblems(e), "; ")
+}
+
+func (txnMatcher) NegatedFailureMessage(actual any) string {
+	e, _ := actual.(recorder.Exchange)
+	return "Expected " + e.Method + " " + e.Path + " not to be a well-formed transaction"
 }
 
 // TransactionProblems lists what is wrong with a transaction request.

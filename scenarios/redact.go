@@ -3,6 +3,7 @@ package scenarios
 import (
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/asconform/asconform/recorder"
@@ -20,6 +21,7 @@ func Redact(exchanges []recorder.Exchange, secrets map[string]string) []recorder
 		e.Path = replacer.Replace(e.Path)
 		e.Body = []byte(replacer.Replace(string(e.Body)))
 		e.RespBody = []byte(replacer.Replace(string(e.RespBody)))
+		e.Outcome = replacer.Replace(e.Outcome)
 		out[i] = e
 	}
 	return out
@@ -32,6 +34,16 @@ func secretReplacer(secrets map[string]string) *strings.Replacer {
 			pairs = append(pairs, value, "<"+name+">")
 		}
 	}
+	type pr struct{ v, n string }
+	var ps []pr
+	for i := 0; i < len(pairs); i += 2 {
+		ps = append(ps, pr{pairs[i], pairs[i+1]})
+	}
+	sort.Slice(ps, func(i, j int) bool { return len(ps[i].v) > len(ps[j].v) })
+	pairs = pairs[:0]
+	for _, p := range ps {
+		pairs = append(pairs, p.v, p.n)
+	}
 	return strings.NewReplacer(pairs...)
 }
 
@@ -43,12 +55,17 @@ func redactHeader(h http.Header, r *strings.Replacer) http.Header {
 	for k, vs := range h {
 		for _, v := range vs {
 			if strings.EqualFold(k, "Authorization") {
-				scheme, tok, _ := strings.Cut(v, " ")
-				if rt := r.Replace(tok); rt != tok {
-					v = scheme + " " + rt
-				} else {
-					v = scheme + " <redacted>"
+				scheme, tok, found := strings.Cut(v, " ")
+				if !found {
+					scheme, tok = "", v
 				}
+				if rt := r.Replace(tok); rt != tok {
+					v = strings.TrimSpace(scheme + " " + rt)
+				} else {
+					v = strings.TrimSpace(scheme + " <redacted>")
+				}
+			} else {
+				v = r.Replace(v)
 			}
 			out.Add(k, v)
 		}

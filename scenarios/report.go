@@ -64,6 +64,7 @@ type SUT struct {
 	Flavor string `json:"flavor"`
 	Image  string `json:"image,omitempty"`
 	URL    string `json:"url,omitempty"`
+	Mutant string `json:"mutant,omitempty"` // set when the SUT was broken on purpose
 }
 
 // Counts tallies verdicts.

@@ -24,6 +24,7 @@ type Config struct {
 	Expectations     string        // ASCONFORM_EXPECTATIONS
 	ReadyTimeout     time.Duration // ASCONFORM_READY_TIMEOUT
 	SpecVersion      string        // ASCONFORM_SPEC_VERSION: skip what came later
+	Mutant           string        // ASCONFORM_MUTANT: break the SUT on purpose (mutants package)
 }
 
 // LoadConfig reads the environment and applies defaults.
@@ -38,6 +39,7 @@ func LoadConfig() (Config, error) {
 		Out:              os.Getenv("ASCONFORM_OUT"),
 		Expectations:     os.Getenv("ASCONFORM_EXPECTATIONS"),
 		SpecVersion:      os.Getenv("ASCONFORM_SPEC_VERSION"),
+		Mutant:           os.Getenv("ASCONFORM_MUTANT"),
 	}
 	if c.SpecVersion != "" && !requirements.KnownVersion(c.SpecVersion) {
 		return c, fmt.Errorf("ASCONFORM_SPEC_VERSION %q is not a spec release this suite knows (e.g. v1.16)", c.SpecVersion)

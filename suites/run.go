@@ -186,6 +186,7 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 		fmt.Fprintln(os.Stderr, "asconform:", err)
 	}
 	sutMu.Lock()
+	sut.Mutant = c.Mutant
 	rep := scenarios.Report{
 		Schema: 1, Tool: "asconform", SpecVersion: SpecVersion, SUT: sut,
 		Started: r.StartTime, Duration: r.RunTime,

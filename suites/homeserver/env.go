@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/mutants"
 	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/suites"
 )
@@ -65,11 +67,52 @@ func start(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	var e *Env
 	if cfg.URL != "" {
-		return startExternal(ctx, cfg)
+		e, err = startExternal(ctx, cfg)
+	} else {
+		e, err = startContainer(ctx, cfg)
 	}
-	return startContainer(ctx, cfg)
+	if err != nil || cfg.Mutant == "" {
+		return e, err
+	}
+	return e.mutate(cfg.Mutant)
 }
+
+// mutate puts a named mutant between the specs and the SUT, and between
+// the SUT and the fake ASes.
+func (e *Env) mutate(name string) (*Env, error) {
+	m, ok := mutants.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown mutant %q", name)
+	}
+	handler, err := m.Proxy(e.Deployment.BaseURL())
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	suites.AtEnd(func(context.Context) error { return srv.Close() })
+	if m.Push != nil {
+		for _, f := range e.pool {
+			f.SetIngress(m.Push)
+		}
+	}
+	e.Deployment = mutated{Deployment: e.Deployment, url: "http://" + ln.Addr().String()}
+	return e, nil
+}
+
+// mutated is a deployment reached through a mutant's proxy.
+type mutated struct {
+	harness.Deployment
+	url string
+}
+
+func (m mutated) BaseURL() string { return m.url }
 
 func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	flavor, err := harness.LookupFlavor(cfg.Flavor)

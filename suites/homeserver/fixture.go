@@ -148,8 +148,14 @@ func (f *Fixture) Deliveries() []Delivered {
 	return out
 }
 
+// deliveryTimeout bounds the wait for an event to reach the fake AS when
+// nothing fails on purpose; Synapse needs well under a second.
+const deliveryTimeout = 20 * time.Second
+
 // WaitForEvent waits until a transaction carrying eventID arrives.
 func (f *Fixture) WaitForEvent(ctx context.Context, eventID string) (Delivered, matrix.ClientEvent, error) {
+	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	defer cancel()
 	var found Delivered
 	var event matrix.ClientEvent
 	_, err := f.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
