@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -72,13 +73,27 @@ func StartJanitor(ctx context.Context) (*Janitor, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start reaper: %w", err)
 	}
-	return &Janitor{reaper: cmd, stdin: stdin}, nil
+	j := &Janitor{reaper: cmd, stdin: stdin}
+	// If the pipe were garbage collected, its finalizer would close it and
+	// the reaper would sweep a live run: keep it reachable until Close.
+	liveMu.Lock()
+	live[j] = true
+	liveMu.Unlock()
+	return j, nil
 }
+
+var (
+	liveMu sync.Mutex
+	live   = map[*Janitor]bool{}
+)
 
 // Close removes this run's resources and lets the reaper go.
 func (j *Janitor) Close(ctx context.Context) error {
 	_, err := Sweep(ctx, ownRun)
 	_ = j.stdin.Close()
+	liveMu.Lock()
+	delete(live, j)
+	liveMu.Unlock()
 	done := make(chan struct{})
 	go func() { _ = j.reaper.Wait(); close(done) }()
 	select {

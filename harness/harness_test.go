@@ -5,7 +5,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,12 +68,18 @@ func buildMinihs() error {
 	if err != nil {
 		return err
 	}
+	// Reuse the image when the binary is unchanged (Go builds are
+	// reproducible), so repeated runs leave no dangling images.
+	sum := fmt.Sprintf("%x", sha256.Sum256(data))
+	if out, err := exec.Command("docker", "image", "inspect", "--format", `{{index .Config.Labels "org.asconform.minihs"}}`, minihsImage).Output(); err == nil && strings.TrimSpace(string(out)) == sum {
+		return nil
+	}
 	var layer bytes.Buffer
 	tw := tar.NewWriter(&layer)
 	_ = tw.WriteHeader(&tar.Header{Name: "minihs", Mode: 0o755, Size: int64(len(data))})
 	_, _ = tw.Write(data)
 	_ = tw.Close()
-	imp := exec.Command("docker", "import", "--change", `ENTRYPOINT ["/minihs"]`, "-", minihsImage)
+	imp := exec.Command("docker", "import", "--change", `ENTRYPOINT ["/minihs"]`, "--change", "LABEL org.asconform.minihs="+sum, "-", minihsImage)
 	imp.Stdin = &layer
 	if out, err := imp.CombinedOutput(); err != nil {
 		return errors.New("docker import: " + string(out))
@@ -173,8 +181,10 @@ func TestReaperCleansUpAfterDeath(t *testing.T) {
 				t.Fatal(err)
 			}
 			var run string
+			var said strings.Builder
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
+				said.WriteString(sc.Text() + "\n")
 				if r, ok := strings.CutPrefix(sc.Text(), "RUN "); ok {
 					run = r
 					break
@@ -182,7 +192,8 @@ func TestReaperCleansUpAfterDeath(t *testing.T) {
 			}
 			if run == "" {
 				_ = cmd.Process.Kill()
-				t.Fatal("child never reported its run")
+				_ = cmd.Wait()
+				t.Fatalf("child never reported its run; it said:\n%s", said.String())
 			}
 			if len(ours(t, run)) != 1 {
 				t.Fatalf("child's container is not running")
