@@ -78,3 +78,42 @@ func (c *Client) UserID(ctx context.Context) string {
 	}
 	return c.userID
 }
+
+// PingAS asks the homeserver to ping application service appserviceID.
+func (c *Client) PingAS(ctx context.Context, appserviceID, transactionID string) (Response, error) {
+	body := map[string]any{}
+	if transactionID != "" {
+		body["transaction_id"] = transactionID
+	}
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v1/appservice/"+PathEscape(appserviceID)+"/ping", body)
+}
+
+// SetDisplayName sets userID's display name.
+func (c *Client) SetDisplayName(ctx context.Context, userID, name string, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPut, "/_matrix/client/v3/profile/"+PathEscape(userID)+"/displayname",
+		map[string]any{"displayname": name}, opts...)
+}
+
+// Profile fetches userID's profile.
+func (c *Client) Profile(ctx context.Context, userID string) (Response, error) {
+	return c.Do(ctx, http.MethodGet, "/_matrix/client/v3/profile/"+PathEscape(userID), nil)
+}
+
+// SendState sets a state event.
+func (c *Client) SendState(ctx context.Context, roomID, eventType, stateKey string, content map[string]any, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPut,
+		fmt.Sprintf("/_matrix/client/v3/rooms/%s/state/%s/%s", PathEscape(roomID), PathEscape(eventType), PathEscape(stateKey)),
+		content, opts...)
+}
+
+// State fetches one state event's content.
+func (c *Client) State(ctx context.Context, roomID, eventType, stateKey string) (Response, error) {
+	return c.Do(ctx, http.MethodGet,
+		fmt.Sprintf("/_matrix/client/v3/rooms/%s/state/%s/%s", PathEscape(roomID), PathEscape(eventType), PathEscape(stateKey)), nil)
+}
+
+// Messages fetches up to limit of a room's latest events, newest first.
+func (c *Client) Messages(ctx context.Context, roomID string, limit int) (Response, error) {
+	return c.Do(ctx, http.MethodGet, fmt.Sprintf("/_matrix/client/v3/rooms/%s/messages", PathEscape(roomID)), nil,
+		Query("dir", "b"), Query("limit", fmt.Sprint(limit)))
+}

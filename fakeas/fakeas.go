@@ -51,6 +51,7 @@ type Server struct {
 	reg      matrix.Registration
 	rec      *recorder.Recorder
 	listener net.Listener
+	port     int
 	http     *http.Server
 
 	mu      sync.Mutex
@@ -76,13 +77,43 @@ func New(listenAddr string, reg matrix.Registration) (*Server, error) {
 		scripts:  map[Route][]*Step{},
 		seenTxn:  map[string]bool{},
 	}
-	s.http = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.http.Serve(ln) }()
+	s.port = ln.Addr().(*net.TCPAddr).Port
+	s.serveOn(ln)
 	return s, nil
 }
 
 // Port is the TCP port the fake listens on.
-func (s *Server) Port() int { return s.listener.Addr().(*net.TCPAddr).Port }
+func (s *Server) Port() int { return s.port }
+
+func (s *Server) serveOn(ln net.Listener) {
+	srv := &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.listener, s.http = ln, srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// Pause takes the fake off the network: the port refuses connections and
+// open connections are closed, as when an AS process is down.
+func (s *Server) Pause() error {
+	s.mu.Lock()
+	srv := s.http
+	s.mu.Unlock()
+	return srv.Close()
+}
+
+// Resume listens again on the same address after Pause.
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	addr := s.listener.Addr().String()
+	s.mu.Unlock()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("fakeas: listen again on %s: %w", addr, err)
+	}
+	s.serveOn(ln)
+	return nil
+}
 
 // Recorder holds every request the fake received.
 func (s *Server) Recorder() *recorder.Recorder { return s.rec }
@@ -113,11 +144,12 @@ func (s *Server) Close() error {
 	for _, g := range s.gates {
 		g.release()
 	}
+	srv := s.http
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := s.http.Shutdown(ctx); err != nil {
-		return s.http.Close()
+	if err := srv.Shutdown(ctx); err != nil {
+		return srv.Close()
 	}
 	return nil
 }

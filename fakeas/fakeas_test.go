@@ -672,3 +672,22 @@ func TestSetIngressRewritesBeforeRecordingAndRouting(t *testing.T) {
 		t.Errorf("AckedTransactions = %v, want [t2]", got)
 	}
 }
+
+func TestPauseRefusesConnectionsAndResumeServesAgain(t *testing.T) {
+	f := start(t)
+	if r := f.call(f.ctx, http.MethodPost, "/_matrix/app/v1/ping", "Bearer "+hsToken, "{}"); r.status != http.StatusOK {
+		t.Fatalf("before Pause: %v", r)
+	}
+	if err := f.s.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.call(f.ctx, http.MethodPost, "/_matrix/app/v1/ping", "Bearer "+hsToken, "{}"); r.err == nil {
+		t.Fatalf("a paused fake answered: %v", r)
+	}
+	if err := f.s.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.call(f.ctx, http.MethodPost, "/_matrix/app/v1/ping", "Bearer "+hsToken, "{}"); r.status != http.StatusOK {
+		t.Fatalf("after Resume: %v", r)
+	}
+}

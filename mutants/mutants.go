@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Mutant is one named bug. Killers lists the requirement IDs whose specs
@@ -133,6 +134,166 @@ var catalogue = []Mutant{
 			}
 		},
 	},
+}
+
+func init() {
+	retried, extra, twice := newHistory(), newHistory(), newHistory()
+	catalogue = append(catalogue,
+		Mutant{
+			Name: "retry-new-txn-id", Bug: "a retried transaction gets a new transaction ID",
+			Killers: []string{"HS-TXN-05"},
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if ok && retried.again(id) {
+					r.URL.Path += "r"
+					r.URL.RawPath = ""
+				}
+			},
+		},
+		Mutant{
+			Name: "retry-adds-event", Bug: "a retried transaction carries an extra event",
+			Killers: []string{"HS-TXN-05"},
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || !extra.again(id) {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					body["events"] = append(events, map[string]any{
+						"event_id": "$mutant", "type": "m.room.message", "room_id": "!mutant:x",
+						"sender": "@mutant:x", "origin_server_ts": 1, "content": map[string]any{},
+					})
+				})
+			},
+		},
+		Mutant{
+			Name: "events-delivered-twice", Bug: "events of an acknowledged transaction are sent again in the next one",
+			Killers: []string{"HS-TXN-07", "HS-TXN-08", "HS-TXN-05"},
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					body["events"] = append(twice.swapLast(events), events...)
+				})
+			},
+		},
+		Mutant{
+			Name: "drops-batched-events", Bug: "only the first event of a batch is delivered",
+			Killers: []string{"HS-TXN-08", "HS-TXN-07"},
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					if events, _ := body["events"].([]any); len(events) > 1 {
+						body["events"] = events[:1]
+					}
+				})
+			},
+		},
+	)
+}
+
+func init() {
+	errcodeSwap := func(fragment, from, to string) func(*http.Request, int, map[string]any) (int, map[string]any) {
+		return onPath(fragment, func(status int, body map[string]any) (int, map[string]any) {
+			if body["errcode"] == from {
+				body["errcode"] = to
+			}
+			return status, body
+		})
+	}
+	catalogue = append(catalogue,
+		Mutant{
+			Name: "alias-query-skipped", Bug: "joins of unknown aliases in an AS namespace never reach the AS",
+			Killers: []string{"HS-QRY-04", "HS-QRY-03"},
+			Request: func(r *http.Request) {
+				if before, alias, ok := strings.Cut(r.URL.Path, "/join/#"); ok {
+					r.URL.Path = before + "/join/#elsewhere_" + alias
+					r.URL.RawPath = ""
+				}
+			},
+		},
+		Mutant{
+			Name: "alias-404-joins-anyway", Bug: "a join succeeds although the AS denied the alias",
+			Killers: []string{"HS-QRY-04"},
+			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
+				if body["errcode"] == "M_NOT_FOUND" {
+					return http.StatusOK, map[string]any{"room_id": "!mutant:x"}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
+			Name: "ping-bad-status-code", Bug: "an AS error on ping is reported as M_UNKNOWN",
+			Killers:  []string{"HS-PING-04"},
+			Response: errcodeSwap("/ping", "M_BAD_STATUS", "M_UNKNOWN"),
+		},
+		Mutant{
+			Name: "ping-connection-failed-code", Bug: "an unreachable AS is reported as M_BAD_STATUS",
+			Killers:  []string{"HS-PING-05"},
+			Response: errcodeSwap("/ping", "M_CONNECTION_FAILED", "M_BAD_STATUS"),
+		},
+		Mutant{
+			Name: "ping-any-as-token", Bug: "any AS may ping any other AS",
+			Killers: []string{"HS-PING-02"},
+			Response: onPath("/ping", func(status int, body map[string]any) (int, map[string]any) {
+				if body["errcode"] == "M_FORBIDDEN" {
+					return http.StatusOK, map[string]any{"duration_ms": 1}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
+			Name: "shared-namespace-reserved", Bug: "non-exclusive namespaces are treated as exclusive",
+			Killers: []string{"HS-NS-06"},
+			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
+				if uid, _ := body["user_id"].(string); strings.Contains(uid, "shared_") && !strings.Contains(uid, "bot") {
+					return http.StatusBadRequest, map[string]any{"errcode": "M_EXCLUSIVE", "error": "mutant"}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
+			Name: "ping-drops-transaction-id", Bug: "the transaction_id is not passed on to the AS",
+			Killers: []string{"HS-PING-01"},
+			Push: func(r *http.Request) {
+				if r.URL.Path == "/_matrix/app/v1/ping" {
+					editJSON(r, func(body map[string]any) { delete(body, "transaction_id") })
+				}
+			},
+		},
+	)
+}
+
+// history is the memory of stateful mutants.
+type history struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	last []any
+}
+
+func newHistory() *history { return &history{ids: map[string]bool{}} }
+
+// again reports whether id was seen before, and remembers it.
+func (h *history) again(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := h.ids[id]
+	h.ids[id] = true
+	return seen
+}
+
+// swapLast returns the previous batch and remembers this one.
+func (h *history) swapLast(events []any) []any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	prev := h.last
+	h.last = events
+	return prev
 }
 
 // All returns the mutants, sorted by name.

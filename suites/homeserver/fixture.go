@@ -23,15 +23,21 @@ import (
 // registration, and the spec's own clients. It attaches the spec's
 // transcript to the report when the spec ends.
 type Fixture struct {
-	Env      *Env
+	Env         *Env
+	*AppService // the spec's first fake AS
+
+	services  []*AppService
+	clientRec *recorder.Recorder // the spec's client-server requests
+	secrets   map[string]string
+	unique    string
+}
+
+// AppService is one fake AS taken from the pool for a spec.
+type AppService struct {
 	AS       *fakeas.Server
 	Reg      matrix.Registration
 	ASClient *csapi.Client // acts as the AS with its as_token
-
-	clientRec *recorder.Recorder // the spec's client-server requests
-	asMark    int                // fake AS exchanges before this spec
-	secrets   map[string]string
-	unique    string
+	mark     int           // the fake's exchanges before this spec
 }
 
 var fixtures atomic.Int64
@@ -44,23 +50,35 @@ func NewFixture(ctx context.Context) *Fixture {
 	if err != nil {
 		suites.HarnessError(err)
 	}
-	fake := e.take()
-	fake.Reset()
-	reg := fake.Registration()
 	f := &Fixture{
-		Env: e, AS: fake, Reg: reg,
+		Env:       e,
 		clientRec: recorder.New(),
-		asMark:    fake.Recorder().Len(),
-		secrets:   map[string]string{"as_token": reg.ASToken, "hs_token": reg.HSToken},
+		secrets:   map[string]string{},
 		unique:    fmt.Sprintf("%d%d", time.Now().Unix()%100000, fixtures.Add(1)),
 	}
-	f.ASClient = f.client("appservice", reg.ASToken)
+	f.AppService = f.AnotherAS()
 	DeferCleanup(f.finish)
 	return f
 }
 
+// AnotherAS takes one more fake AS from the pool for this spec.
+func (f *Fixture) AnotherAS() *AppService {
+	fake := f.Env.take()
+	fake.Reset()
+	reg := fake.Registration()
+	n := len(f.services) + 1
+	a := &AppService{AS: fake, Reg: reg, mark: fake.Recorder().Len()}
+	a.ASClient = f.client(fmt.Sprintf("appservice%s", map[bool]string{true: "", false: fmt.Sprint(n)}[n == 1]), reg.ASToken)
+	suffix := map[bool]string{true: "", false: fmt.Sprintf(" (AS %d)", n)}[n == 1]
+	f.secrets["as_token"+suffix], f.secrets["hs_token"+suffix] = reg.ASToken, reg.HSToken
+	f.services = append(f.services, a)
+	return a
+}
+
 func (f *Fixture) finish(ctx SpecContext) {
-	f.AS.Reset()
+	for _, a := range f.services {
+		a.AS.Reset()
+	}
 	suites.AttachTranscript(f.Transcript(), f.secrets)
 	if CurrentSpecReport().Failed() {
 		suites.AttachSUTLog(f.Env.Deployment.Logs(ctx))
@@ -92,13 +110,22 @@ func (f *Fixture) Alias(name string) string {
 // Outside is a localpart outside every fake AS's namespace, unique to this spec.
 func (f *Fixture) Outside(name string) string { return "plain_" + name + f.unique }
 
-func (f *Fixture) namespacePrefix() string {
+func (f *Fixture) namespacePrefix() string { return f.AppService.namespacePrefix() }
+
+func (a *AppService) namespacePrefix() string {
 	var n int
-	_, _ = fmt.Sscanf(f.Reg.ID, "asconform-%d", &n)
+	_, _ = fmt.Sscanf(a.Reg.ID, "asconform-%d", &n)
 	if n == 0 { // external registrations: derive from the users regex
-		return strings.TrimPrefix(strings.SplitN(f.Reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
+		return strings.TrimPrefix(strings.SplitN(a.Reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
 	}
 	return harness.NamespacePrefix(n)
+}
+
+// Shared is a user ID in the fake AS's non-exclusive users namespace.
+func (f *Fixture) Shared(name string) string {
+	var n int
+	_, _ = fmt.Sscanf(f.Reg.ID, "asconform-%d", &n)
+	return harness.SharedPrefix(n) + name + f.unique
 }
 
 // NewUser registers a normal user and returns its client.
@@ -115,10 +142,16 @@ func (f *Fixture) NewUser(ctx context.Context, name string) *csapi.Client {
 	return c
 }
 
-// RegisterGhost registers a user in the AS's namespace as the AS.
+// RegisterGhost registers a user in the first fake AS's namespace as that AS.
 func (f *Fixture) RegisterGhost(ctx context.Context, name string) string {
 	GinkgoHelper()
-	resp, err := f.ASClient.RegisterAS(ctx, f.GhostLocalpart(name), true)
+	return f.RegisterGhostOf(ctx, f.AppService, name)
+}
+
+// RegisterGhostOf registers a user in a's namespace as a.
+func (f *Fixture) RegisterGhostOf(ctx context.Context, a *AppService, name string) string {
+	GinkgoHelper()
+	resp, err := a.ASClient.RegisterAS(ctx, a.namespacePrefix()+name+f.unique, true)
 	if err != nil || resp.Status != 200 {
 		suites.HarnessError(fmt.Errorf("registering ghost %s as the AS: %v %v", name, resp, err))
 	}
@@ -132,11 +165,14 @@ type Delivered struct {
 	Txn      matrix.Transaction
 }
 
+// Received returns what the fake AS got since the spec started.
+func (a *AppService) Received() []recorder.Exchange { return a.AS.Recorder().Since(a.mark) }
+
 // Deliveries returns the transactions received since the spec started, in
 // arrival order, retries included.
-func (f *Fixture) Deliveries() []Delivered {
+func (a *AppService) Deliveries() []Delivered {
 	var out []Delivered
-	for _, e := range f.AS.Recorder().Since(f.asMark) {
+	for _, e := range a.Received() {
 		id, ok := strings.CutPrefix(e.Path, "/_matrix/app/v1/transactions/")
 		if !ok || e.Method != "PUT" {
 			continue
@@ -153,13 +189,13 @@ func (f *Fixture) Deliveries() []Delivered {
 const deliveryTimeout = 20 * time.Second
 
 // WaitForEvent waits until a transaction carrying eventID arrives.
-func (f *Fixture) WaitForEvent(ctx context.Context, eventID string) (Delivered, matrix.ClientEvent, error) {
+func (a *AppService) WaitForEvent(ctx context.Context, eventID string) (Delivered, matrix.ClientEvent, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	var found Delivered
 	var event matrix.ClientEvent
-	_, err := f.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
-		for _, d := range f.Deliveries() {
+	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
+		for _, d := range a.Deliveries() {
 			for _, ev := range d.Txn.Events {
 				if ev.EventID == eventID {
 					found, event = d, ev
@@ -178,7 +214,10 @@ func (f *Fixture) WaitForEvent(ctx context.Context, eventID string) (Delivered, 
 // Transcript merges the spec's client requests and the fake AS's received
 // requests in time order.
 func (f *Fixture) Transcript() []recorder.Exchange {
-	all := append(f.clientRec.All(), f.AS.Recorder().Since(f.asMark)...)
+	all := f.clientRec.All()
+	for _, a := range f.services {
+		all = append(all, a.Received()...)
+	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
 	for i := range all {
 		all[i].Seq = i + 1

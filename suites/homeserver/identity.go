@@ -31,7 +31,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		Expect(err).NotTo(HaveOccurred())
 		Expect(got).To(match.HaveStatus(http.StatusOK))
 		Expect(got.Field("sender")).To(Equal(room.Ghost))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("refuses ?user_id= of a user outside the AS's namespace with 403 M_FORBIDDEN", Label("HS-ID-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -39,7 +39,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		resp, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(alice.UserID(ctx)))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("sets origin_server_ts from ?ts= on send, as seen by clients and in the transaction", Label("HS-TS-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -60,5 +60,41 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		_, event, err := f.WaitForEvent(ctx, eventID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(event.OriginServerTS).To(Equal(remoteTS), "origin_server_ts in the transaction")
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
+
+	It("sets origin_server_ts from ?ts= on a state event sent by the AS", Label("HS-TS-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		// Bob needs the power to set the topic: give it to him.
+		levels, err := alice.SendState(ctx, room.ID, "m.room.power_levels", "", map[string]any{
+			"users": map[string]any{alice.UserID(ctx): 100, room.Ghost: 50}, "state_default": 50,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(levels).To(match.HaveStatus(http.StatusOK))
+		remoteTS := time.Now().Add(-time.Hour).UnixMilli()
+		set, err := f.ASClient.SendState(ctx, room.ID, "m.room.topic", "", map[string]any{"topic": "from the remote side"},
+			csapi.AsUser(room.Ghost), csapi.TS(remoteTS))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(set).To(match.HaveStatus(http.StatusOK))
+		got, err := alice.GetEvent(ctx, room.ID, set.Field("event_id"))
+		Expect(err).NotTo(HaveOccurred())
+		var ev struct {
+			OriginServerTS int64 `json:"origin_server_ts"`
+		}
+		Expect(got.JSON(&ev)).To(Succeed())
+		Expect(ev.OriginServerTS).To(Equal(remoteTS))
+	}, NodeTimeout(timeout))
+
+	It("acts as the asserted user beyond messaging, e.g. setting the ghost's display name", Label("HS-ID-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "named")
+		set, err := f.ASClient.SetDisplayName(ctx, ghost, "Bob (IRC)", csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(set).To(match.HaveStatus(http.StatusOK))
+		alice := f.NewUser(ctx, "alice")
+		profile, err := alice.Profile(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(profile.Field("displayname")).To(Equal("Bob (IRC)"))
+	}, NodeTimeout(timeout))
 })

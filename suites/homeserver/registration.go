@@ -23,7 +23,7 @@ var _ = Describe("Registration and namespaces", Label("homeserver"), func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveJSONKeys("user_id", "access_token", "device_id"))
 		Expect(resp.Field("user_id")).To(Equal(f.Ghost("ghost")))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("returns no access_token or device_id when the AS registers with inhibit_login", Label("HS-LOGIN-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -31,14 +31,14 @@ var _ = Describe("Registration and namespaces", Label("homeserver"), func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveJSONKeys("user_id"))
 		Expect(resp).To(match.NotHaveJSONKeys("access_token", "device_id"))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("refuses the AS a user outside its namespaces with M_EXCLUSIVE", Label("HS-NS-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		resp, err := f.ASClient.RegisterAS(ctx, f.Outside("stray"), true)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("refuses a normal user a user ID in an exclusive namespace with M_EXCLUSIVE", Label("HS-NS-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -46,7 +46,7 @@ var _ = Describe("Registration and namespaces", Label("homeserver"), func() {
 		resp, err := anon.Register(ctx, f.GhostLocalpart("taken"), "pw-"+f.unique)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("refuses a normal user an alias in an exclusive namespace with M_EXCLUSIVE", Label("HS-NS-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -57,7 +57,7 @@ var _ = Describe("Registration and namespaces", Label("homeserver"), func() {
 		resp, err := alice.CreateAlias(ctx, f.Alias("squat"), room.Field("room_id"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 
 	It("lets the AS create an alias in its namespace and refuses one outside with M_EXCLUSIVE", Label("HS-NS-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -73,5 +73,21 @@ var _ = Describe("Registration and namespaces", Label("homeserver"), func() {
 		outside, err := f.ASClient.CreateAlias(ctx, "#"+f.Outside("elsewhere")+":"+f.Server(), roomID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(outside).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
+
+	It("lets a normal user register an ID in a non-exclusive namespace", Label("HS-NS-06"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		anon := f.client("carol", "")
+		resp, err := anon.Register(ctx, f.Shared("carol"), "pw-"+f.unique)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveJSONKeys("user_id"))
+	}, NodeTimeout(timeout))
+
+	It("refuses one AS a user in another AS's exclusive namespace with M_EXCLUSIVE", Label("HS-NS-07"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		other := f.AnotherAS()
+		resp, err := other.ASClient.RegisterAS(ctx, f.GhostLocalpart("claimed"), true)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
+	}, NodeTimeout(timeout))
 })

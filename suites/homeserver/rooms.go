@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/csapi"
@@ -21,7 +22,13 @@ type BridgedRoom struct {
 
 // NewBridgedRoom sets up such a room through the client-server API.
 func (f *Fixture) NewBridgedRoom(ctx context.Context, owner *csapi.Client, ghostName string) BridgedRoom {
-	ghost := f.RegisterGhost(ctx, ghostName)
+	GinkgoHelper()
+	return f.newBridgedRoomOf(ctx, f.AppService, owner, ghostName)
+}
+
+func (f *Fixture) newBridgedRoomOf(ctx context.Context, a *AppService, owner *csapi.Client, ghostName string) BridgedRoom {
+	GinkgoHelper()
+	ghost := f.RegisterGhostOf(ctx, a, ghostName)
 	created, err := owner.CreateRoom(ctx, map[string]any{"preset": "public_chat"})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(created).To(match.HaveStatus(http.StatusOK))
@@ -29,7 +36,7 @@ func (f *Fixture) NewBridgedRoom(ctx context.Context, owner *csapi.Client, ghost
 	invited, err := owner.Invite(ctx, roomID, ghost)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(invited).To(match.HaveStatus(http.StatusOK))
-	joined, err := f.ASClient.Join(ctx, roomID, csapi.AsUser(ghost))
+	joined, err := a.ASClient.Join(ctx, roomID, csapi.AsUser(ghost))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(joined).To(match.HaveStatus(http.StatusOK), fmt.Sprintf("the AS joining %s as its ghost", roomID))
 	return BridgedRoom{ID: roomID, Owner: owner, Ghost: ghost}

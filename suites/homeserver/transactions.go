@@ -35,7 +35,7 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 			var content map[string]any
 			Expect(json.Unmarshal(event.Content, &content)).To(Succeed())
 			Expect(content).To(HaveKeyWithValue("body", "hello, bridge"))
-		}, SpecTimeout(timeout))
+		}, NodeTimeout(timeout))
 
 	It("gives distinct transactions distinct transaction IDs", Label("HS-TXN-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -56,5 +56,5 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 		for id, n := range seen {
 			Expect(n).To(Equal(1), "transaction ID %q was used for %d different acknowledged transactions", id, n)
 		}
-	}, SpecTimeout(timeout))
+	}, NodeTimeout(timeout))
 })

@@ -1,0 +1,69 @@
+package homeserver
+
+import (
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/suites"
+)
+
+// Client-server API, POST /_matrix/client/v1/appservice/{appserviceId}/ping,
+// and Application Service API, POST /_matrix/app/v1/ping (since v1.7).
+var _ = Describe("Pinging the application service", Label("homeserver"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = 60 * time.Second
+
+	It("calls the AS's ping endpoint with the transaction_id and reports duration_ms", Label("HS-PING-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		resp, err := f.ASClient.PingAS(ctx, f.Reg.ID, "ping-"+f.unique)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		var body struct {
+			DurationMS *float64 `json:"duration_ms"`
+		}
+		Expect(resp.JSON(&body)).To(Succeed())
+		Expect(body.DurationMS).NotTo(BeNil(), "duration_ms is required: %s", resp)
+		suites.Observe("duration_ms", *body.DurationMS)
+
+		ping := f.only(fakeas.Ping)
+		Expect(ping.Method).To(Equal(http.MethodPost))
+		Expect(ping).To(match.BeBearer(f.Reg.HSToken))
+		var sent struct {
+			TransactionID string `json:"transaction_id"`
+		}
+		Expect(ping.JSON(&sent)).To(Succeed())
+		Expect(sent.TransactionID).To(Equal("ping-" + f.unique))
+	}, NodeTimeout(timeout))
+
+	It("answers 502 M_BAD_STATUS when the AS answers the ping with an error", Label("HS-PING-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.AS.On(fakeas.Ping).Fail()
+		resp, err := f.ASClient.PingAS(ctx, f.Reg.ID, "")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusBadGateway, "M_BAD_STATUS"))
+		suites.Observe("answer", resp.String())
+	}, NodeTimeout(timeout))
+
+	It("answers 502 M_CONNECTION_FAILED when the AS cannot be reached", Label("HS-PING-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		Expect(f.AS.Pause()).To(Succeed())
+		DeferCleanup(func() { _ = f.AS.Resume() })
+		resp, err := f.ASClient.PingAS(ctx, f.Reg.ID, "")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusBadGateway, "M_CONNECTION_FAILED"))
+	}, NodeTimeout(timeout))
+
+	It("refuses with 403 M_FORBIDDEN a ping of one AS made with another AS's token", Label("HS-PING-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		other := f.AnotherAS()
+		resp, err := other.ASClient.PingAS(ctx, f.Reg.ID, "")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
+		Expect(f.Received()).To(BeEmpty(), "the pinged AS must not be called")
+	}, NodeTimeout(timeout))
+})
