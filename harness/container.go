@@ -15,10 +15,11 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// Container is a homeserver under test running in Docker.
+// Container is a SUT (homeserver or application service) running in Docker.
 type Container struct {
 	ctr        *testcontainers.DockerContainer
 	port       string // e.g. "8008/tcp"
+	ready      Probe
 	baseURL    string
 	serverName string
 }
@@ -67,12 +68,12 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Container, err
 		}
 		return nil, fmt.Errorf("harness: start %s container from image %q: %w", opts.Flavor.Name(), opts.Image, err)
 	}
-	c := &Container{ctr: ctr.(*testcontainers.DockerContainer), port: port, serverName: opts.Settings.ServerName}
+	c := &Container{ctr: ctr.(*testcontainers.DockerContainer), port: port, ready: spec.Ready, serverName: opts.Settings.ServerName}
 	if c.baseURL, err = c.endpoint(ctx); err != nil {
 		c.fail(ctx)
 		return nil, err
 	}
-	if err := waitReady(ctx, c.baseURL, opts.ReadyTimeout, c.alive); err != nil {
+	if err := waitReady(ctx, c.baseURL, spec.Ready, opts.ReadyTimeout, c.alive); err != nil {
 		logs := c.Logs(context.WithoutCancel(ctx))
 		c.fail(ctx)
 		return nil, fmt.Errorf("harness: %s from image %q: %w\n--- last log lines ---\n%s", opts.Flavor.Name(), opts.Image, err, LastLines(logs, 30))
@@ -158,7 +159,7 @@ func (c *Container) Restart(ctx context.Context, readyTimeout time.Duration) err
 		return err
 	}
 	c.baseURL = endpoint
-	return waitReady(ctx, c.baseURL, readyTimeout, c.alive)
+	return waitReady(ctx, c.baseURL, c.ready, readyTimeout, c.alive)
 }
 
 type quietLogger struct{}

@@ -22,23 +22,33 @@ type Deployment interface {
 	Stop(ctx context.Context) error
 }
 
-// ErrNotReady is returned when the SUT never answered /versions.
-var ErrNotReady = errors.New("homeserver did not become ready")
+// ErrNotReady is returned when the SUT never answered its readiness probe.
+var ErrNotReady = errors.New("SUT did not become ready")
 
-// waitReady polls GET /_matrix/client/versions until it answers 200 with a
-// JSON body, the deadline passes, or alive reports the SUT gone.
-func waitReady(ctx context.Context, baseURL string, timeout time.Duration, alive func(context.Context) error) error {
+// Probe is how a SUT shows it is ready: GET Path answers 200 with a body
+// containing Want.
+type Probe struct {
+	Path string
+	Want string
+}
+
+// HomeserverProbe is the readiness probe of every homeserver.
+var HomeserverProbe = Probe{Path: "/_matrix/client/versions", Want: `"versions"`}
+
+// waitReady polls the probe until it succeeds, the deadline passes, or
+// alive reports the SUT gone.
+func waitReady(ctx context.Context, baseURL string, probe Probe, timeout time.Duration, alive func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second}
 	var last string
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/_matrix/client/versions", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+probe.Path, nil)
 		resp, err := client.Do(req)
 		if err == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"versions"`) {
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), probe.Want) {
 				return nil
 			}
 			last = fmt.Sprintf("answered %d %.100q", resp.StatusCode, body)

@@ -15,7 +15,7 @@ type External struct {
 // ConnectExternal waits up to timeout for the server at url to answer.
 func ConnectExternal(ctx context.Context, url, serverName string, timeout time.Duration) (*External, error) {
 	url = strings.TrimSuffix(url, "/")
-	if err := waitReady(ctx, url, timeout, nil); err != nil {
+	if err := waitReady(ctx, url, HomeserverProbe, timeout, nil); err != nil {
 		return nil, err
 	}
 	return &External{url: url, serverName: serverName}, nil

@@ -8,11 +8,14 @@ import (
 	"github.com/asconform/asconform/matrix"
 )
 
-// Settings are the neutral facts a homeserver under test needs; a Flavor
-// turns them into one implementation's configuration.
+// Settings are the neutral facts a SUT needs; a Flavor turns them into one
+// implementation's configuration. A homeserver gets every registration; an
+// application service gets its own (the first) and the homeserver's URL as
+// the container sees it.
 type Settings struct {
 	ServerName    string
 	Registrations []matrix.Registration
+	HomeserverURL string
 }
 
 // ContainerSpec is how a flavor wants its container started.
@@ -20,13 +23,15 @@ type ContainerSpec struct {
 	Files      map[string][]byte // container path -> content
 	Entrypoint []string
 	Cmd        []string
-	Port       int // plain-HTTP client-server port inside the container
+	Port       int // plain-HTTP port inside the container
 	Env        map[string]string
+	Ready      Probe
 }
 
 // Flavor is the one place that knows an implementation's quirks.
 type Flavor interface {
 	Name() string
+	Side() string // "homeserver" or "appservice"
 	// DefaultImage is the image used when the user names none, and Recipe
 	// the script under ci/ that builds it offline ("" if none).
 	DefaultImage() string

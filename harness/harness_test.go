@@ -28,10 +28,11 @@ const minihsImage = "localhost/asconform/minihs:test"
 type minihs struct{ mode string }
 
 func (minihs) Name() string         { return "minihs" }
+func (minihs) Side() string         { return "homeserver" }
 func (minihs) DefaultImage() string { return minihsImage }
 func (minihs) Recipe() string       { return "" }
 func (m minihs) Container(Settings) (ContainerSpec, error) {
-	return ContainerSpec{Env: map[string]string{"MINIHS_MODE": m.mode}, Port: 8008}, nil
+	return ContainerSpec{Env: map[string]string{"MINIHS_MODE": m.mode}, Port: 8008, Ready: HomeserverProbe}, nil
 }
 
 var buildOnce sync.Once

@@ -18,6 +18,7 @@ func init() { register(synapse{}) }
 type synapse struct{}
 
 func (synapse) Name() string         { return "synapse" }
+func (synapse) Side() string         { return "homeserver" }
 func (synapse) DefaultImage() string { return "localhost/asconform/synapse:latest" }
 func (synapse) Recipe() string       { return "ci/images/synapse/build.sh" }
 
@@ -82,6 +83,7 @@ func (synapse) Container(s Settings) (ContainerSpec, error) {
 		Entrypoint: []string{"python3", "-m", "synapse.app.homeserver"},
 		Cmd:        []string{"--config-path", "/conf/homeserver.yaml"},
 		Port:       synapsePort,
+		Ready:      HomeserverProbe,
 	}, nil
 }
 

@@ -1,0 +1,262 @@
+package fakehs
+
+import (
+	"fmt"
+	"strings"
+)
+
+const loginAS = "m.login.application_service"
+
+func (s *Server) versions(*call) reply {
+	v := []string{"r0.6.1"}
+	for minor := 1; minor <= 19; minor++ {
+		v = append(v, fmt.Sprintf("v1.%d", minor))
+	}
+	return answer(map[string]any{"versions": v, "unstable_features": map[string]bool{}})
+}
+
+func (s *Server) whoami(c *call) reply {
+	body := map[string]any{"user_id": c.who.userID, "is_guest": false}
+	if c.who.deviceID != "" {
+		body["device_id"] = c.who.deviceID
+	}
+	return answer(body)
+}
+
+type registerBody struct {
+	Type         string `json:"type"`
+	Username     string `json:"username"`
+	Password     string `json:"password"`
+	DeviceID     string `json:"device_id"`
+	InhibitLogin bool   `json:"inhibit_login"`
+	Auth         *struct {
+		Type string `json:"type"`
+	} `json:"auth"`
+}
+
+func (s *Server) register(c *call) reply {
+	if c.r.URL.Query().Get("kind") == "guest" {
+		return fail(403, "M_FORBIDDEN", "guest registration is not supported")
+	}
+	var b registerBody
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if b.Type == loginAS || (b.Auth != nil && b.Auth.Type == loginAS) {
+		return s.registerAS(c, b)
+	}
+	localpart := b.Username
+	if localpart == "" {
+		localpart = "u" + strings.ToLower(randomString(12))
+	}
+	if !validLocalpart(localpart) {
+		return fail(400, "M_INVALID_USERNAME", "invalid username "+localpart)
+	}
+	id := s.userID(localpart)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Checked before user-interactive authentication, as /register requires.
+	if rp := s.claimLocked(nil, id, false); rp.failed() {
+		return rp
+	}
+	if s.users[id] != nil {
+		return fail(400, "M_USER_IN_USE", id+" is already taken")
+	}
+	if b.Auth == nil || b.Auth.Type != "m.login.dummy" {
+		return reply{status: 401, body: map[string]any{
+			"flows": []any{map[string]any{"stages": []string{"m.login.dummy"}}}, "params": map[string]any{},
+			"session": randomString(16),
+		}}
+	}
+	s.users[id] = &user{id: id, password: b.Password, devices: map[string]bool{}}
+	return s.registeredLocked(id, b)
+}
+
+// registerAS creates a user for an AS without password or captcha (spec:
+// Server admin style permissions).
+func (s *Server) registerAS(c *call, b registerBody) reply {
+	token := tokenOf(c.r)
+	if token == "" {
+		return fail(401, "M_MISSING_TOKEN", "m.login.application_service needs the as_token")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.byToken[token]
+	if as == nil {
+		return fail(401, "M_UNKNOWN_TOKEN", "not an application service token")
+	}
+	if s.cfg.NoLegacyLogin && !b.InhibitLogin {
+		return fail(400, "M_APPSERVICE_LOGIN_UNSUPPORTED", "this server has no legacy login: set inhibit_login")
+	}
+	if !validLocalpart(b.Username) {
+		return fail(400, "M_INVALID_USERNAME", "invalid username "+b.Username)
+	}
+	id := s.userID(b.Username)
+	if rp := s.claimLocked(as, id, false); rp.failed() {
+		return rp
+	}
+	if s.users[id] != nil {
+		return fail(400, "M_USER_IN_USE", id+" is already taken")
+	}
+	s.users[id] = &user{id: id, appservice: as.reg.ID, devices: map[string]bool{}}
+	return s.registeredLocked(id, b)
+}
+
+func (s *Server) registeredLocked(id string, b registerBody) reply {
+	body := map[string]any{"user_id": id, "home_server": s.cfg.ServerName}
+	if !b.InhibitLogin {
+		body["access_token"], body["device_id"] = s.newSessionLocked(id, b.DeviceID)
+	}
+	s.notifyLocked()
+	return answer(body)
+}
+
+func (s *Server) loginFlows(*call) reply {
+	return answer(map[string]any{"flows": []any{
+		map[string]string{"type": "m.login.password"},
+		map[string]string{"type": loginAS},
+	}})
+}
+
+func (s *Server) login(c *call) reply {
+	var b struct {
+		Type       string `json:"type"`
+		Identifier struct {
+			Type string `json:"type"`
+			User string `json:"user"`
+		} `json:"identifier"`
+		User     string `json:"user"`
+		Password string `json:"password"`
+		DeviceID string `json:"device_id"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	name := b.Identifier.User
+	if name == "" {
+		name = b.User
+	}
+	id := name
+	if !strings.HasPrefix(id, "@") {
+		id = s.userID(name)
+	}
+	switch b.Type {
+	case loginAS:
+		return s.loginAS(c, id, b.DeviceID)
+	case "m.login.password":
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		u := s.users[id]
+		if u == nil || u.password == "" || u.password != b.Password {
+			return fail(403, "M_FORBIDDEN", "invalid username or password")
+		}
+		return s.loggedInLocked(id, b.DeviceID)
+	}
+	return fail(400, "M_UNKNOWN", "bad login type")
+}
+
+// loginAS logs in a user of the AS's namespace (spec: Appservice Login).
+func (s *Server) loginAS(c *call, id, deviceID string) reply {
+	if s.cfg.NoLegacyLogin {
+		return fail(400, "M_APPSERVICE_LOGIN_UNSUPPORTED", "this server has no legacy login")
+	}
+	token := tokenOf(c.r)
+	if token == "" {
+		return fail(401, "M_MISSING_TOKEN", "m.login.application_service needs the as_token")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.byToken[token]
+	switch {
+	case as == nil && s.sessions[token] != nil:
+		return fail(403, "M_FORBIDDEN", "the access token is not an application service token")
+	case as == nil:
+		return fail(401, "M_UNKNOWN_TOKEN", "unrecognised access token")
+	case !s.ownsUser(as, id):
+		return fail(400, "M_EXCLUSIVE", id+" is outside the namespaces of application service "+as.reg.ID)
+	case s.users[id] == nil:
+		return fail(403, "M_FORBIDDEN", id+" has not been registered")
+	}
+	return s.loggedInLocked(id, deviceID)
+}
+
+func (s *Server) loggedInLocked(id, deviceID string) reply {
+	token, device := s.newSessionLocked(id, deviceID)
+	s.notifyLocked()
+	return answer(map[string]any{"user_id": id, "access_token": token, "device_id": device, "home_server": s.cfg.ServerName})
+}
+
+func (s *Server) getProfile(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.r.PathValue("userId")]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	body := map[string]string{}
+	if u.displayname != "" {
+		body["displayname"] = u.displayname
+	}
+	if u.avatar != "" {
+		body["avatar_url"] = u.avatar
+	}
+	return answer(body)
+}
+
+func (s *Server) getProfileField(c *call) reply {
+	field := c.r.PathValue("field")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.r.PathValue("userId")]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	var v string
+	switch field {
+	case "displayname":
+		v = u.displayname
+	case "avatar_url":
+		v = u.avatar
+	default:
+		return fail(404, "M_NOT_FOUND", "profile field not set")
+	}
+	if v == "" {
+		return fail(404, "M_NOT_FOUND", "profile field not set")
+	}
+	return answer(map[string]string{field: v})
+}
+
+// setProfileField also sends updated m.room.member events to the user's
+// rooms, as the client-server API asks of homeservers.
+func (s *Server) setProfileField(c *call) reply {
+	field, id := c.r.PathValue("field"), c.r.PathValue("userId")
+	if field != "displayname" && field != "avatar_url" {
+		return fail(400, "M_INVALID_PARAM", "only displayname and avatar_url are modelled")
+	}
+	var b map[string]any
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	v, isString := b[field].(string)
+	if !isString && b[field] != nil {
+		return fail(400, "M_BAD_JSON", field+" must be a string")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	if c.who.userID != id || u == nil {
+		return fail(403, "M_FORBIDDEN", "cannot change the profile of another user")
+	}
+	if field == "displayname" {
+		u.displayname = v
+	} else {
+		u.avatar = v
+	}
+	for _, rm := range s.sortedRoomsLocked() {
+		if rm.membership(id) == "join" {
+			key := id
+			s.emitLocked(rm, id, "m.room.member", &key, s.memberContentLocked(id, "join"), nil)
+		}
+	}
+	return answer(nil)
+}

@@ -1,0 +1,509 @@
+package fakehs
+
+import (
+	"encoding/json"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/asconform/asconform/matrix"
+)
+
+func (s *Server) sortedRoomsLocked() []*room { return append([]*room(nil), s.roomList...) }
+
+// massagedTS reads ?ts= (spec: Timestamp massaging), honoured only for
+// requests authenticated as an application service.
+func massagedTS(c *call) (*int64, reply) {
+	raw := c.r.URL.Query().Get("ts")
+	if c.who.as == nil || !c.r.URL.Query().Has("ts") {
+		return nil, reply{}
+	}
+	ts, err := strconv.ParseInt(raw, 10, 64)
+	// origin_server_ts is a non-negative integer within canonical JSON's range.
+	if err != nil || ts < 0 || ts > 1<<53-1 {
+		return nil, fail(400, "M_INVALID_PARAM", "ts is not a valid origin_server_ts: "+raw)
+	}
+	return &ts, reply{}
+}
+
+// roomLocked finds a room the caller may act in.
+func (s *Server) roomLocked(c *call, id string) (*room, reply) {
+	rm := s.rooms[id]
+	if rm == nil {
+		return nil, fail(404, "M_NOT_FOUND", "unknown room "+id)
+	}
+	if rm.membership(c.who.userID) != "join" {
+		return nil, fail(403, "M_FORBIDDEN", c.who.userID+" is not in room "+id)
+	}
+	return rm, reply{}
+}
+
+// readableLocked also lets an AS read a room any of its users is in.
+func (s *Server) readableLocked(c *call, id string) (*room, reply) {
+	rm, rp := s.roomLocked(c, id)
+	if !rp.failed() || s.rooms[id] == nil || c.who.as == nil {
+		return rm, rp
+	}
+	for _, m := range s.rooms[id].joined() {
+		if s.ownsUser(c.who.as, m) {
+			return s.rooms[id], reply{}
+		}
+	}
+	return nil, rp
+}
+
+func (s *Server) createRoom(c *call) reply {
+	var b struct {
+		Visibility      string         `json:"visibility"`
+		RoomAliasName   string         `json:"room_alias_name"`
+		Name            string         `json:"name"`
+		Topic           string         `json:"topic"`
+		Invite          []string       `json:"invite"`
+		Preset          string         `json:"preset"`
+		IsDirect        bool           `json:"is_direct"`
+		RoomVersion     string         `json:"room_version"`
+		CreationContent map[string]any `json:"creation_content"`
+		PowerOverride   map[string]any `json:"power_level_content_override"`
+		InitialState    []struct {
+			Type     string          `json:"type"`
+			StateKey string          `json:"state_key"`
+			Content  json.RawMessage `json:"content"`
+		} `json:"initial_state"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	var roomAlias string
+	if b.RoomAliasName != "" {
+		roomAlias = "#" + b.RoomAliasName + ":" + s.cfg.ServerName
+		if !validAlias(roomAlias) || strings.ContainsAny(b.RoomAliasName, ":#") {
+			return fail(400, "M_INVALID_PARAM", "invalid room_alias_name")
+		}
+		s.mu.Lock()
+		rp := s.aliasFreeLocked(c, roomAlias)
+		s.mu.Unlock()
+		if rp.failed() {
+			return rp
+		}
+	}
+	for _, id := range b.Invite {
+		if rp := s.ensureUser(c.ctx, id); rp.failed() {
+			return rp
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if roomAlias != "" {
+		// Checked again: the queries above released the lock.
+		if rp := s.aliasFreeLocked(c, roomAlias); rp.failed() {
+			return rp
+		}
+	}
+	rm := &room{id: "!" + randomString(18) + ":" + s.cfg.ServerName, state: map[stateKey]*matrix.ClientEvent{}, members: map[string]string{}}
+	s.rooms[rm.id] = rm
+	s.roomList = append(s.roomList, rm)
+	me := c.who.userID
+	empty := ""
+	state := func(typ, key string, content any) {
+		k := key
+		s.emitLocked(rm, me, typ, &k, content, nil)
+	}
+	version := b.RoomVersion
+	if version == "" {
+		version = "11"
+	}
+	create := map[string]any{}
+	maps.Copy(create, b.CreationContent)
+	create["room_version"] = version
+	state("m.room.create", empty, create)
+	state("m.room.member", me, s.memberContentLocked(me, "join"))
+	preset := b.Preset
+	if preset == "" {
+		preset = "private_chat"
+		if b.Visibility == "public" {
+			preset = "public_chat"
+		}
+	}
+	users := map[string]any{me: 100}
+	if preset == "trusted_private_chat" {
+		for _, id := range b.Invite {
+			users[id] = 100
+		}
+	}
+	pl := map[string]any{
+		"users": users, "users_default": 0, "events_default": 0, "state_default": 50,
+		"ban": 50, "kick": 50, "redact": 50, "invite": 0,
+		"events": map[string]any{
+			"m.room.name": 50, "m.room.power_levels": 100, "m.room.history_visibility": 100,
+			"m.room.canonical_alias": 50, "m.room.avatar": 50, "m.room.tombstone": 100,
+			"m.room.server_acl": 100, "m.room.encryption": 100,
+		},
+	}
+	maps.Copy(pl, b.PowerOverride)
+	state("m.room.power_levels", empty, pl)
+	if roomAlias != "" {
+		s.aliases[roomAlias] = &alias{roomID: rm.id, creator: me}
+		state("m.room.canonical_alias", empty, map[string]any{"alias": roomAlias})
+	}
+	joinRule := "invite"
+	if preset == "public_chat" {
+		joinRule = "public"
+	}
+	state("m.room.join_rules", empty, map[string]any{"join_rule": joinRule})
+	state("m.room.history_visibility", empty, map[string]any{"history_visibility": "shared"})
+	for _, st := range b.InitialState {
+		state(st.Type, st.StateKey, st.Content)
+	}
+	if b.Name != "" {
+		state("m.room.name", empty, map[string]any{"name": b.Name})
+	}
+	if b.Topic != "" {
+		state("m.room.topic", empty, map[string]any{"topic": b.Topic})
+	}
+	for _, id := range b.Invite {
+		content := s.memberContentLocked(id, "invite")
+		if b.IsDirect {
+			content["is_direct"] = true
+		}
+		state("m.room.member", id, content)
+	}
+	return answer(map[string]string{"room_id": rm.id})
+}
+
+func (s *Server) join(c *call) reply {
+	target := c.r.PathValue("roomIdOrAlias")
+	if target == "" {
+		target = c.r.PathValue("roomId")
+	}
+	roomID := target
+	if strings.HasPrefix(target, "#") {
+		var rp reply
+		if roomID, rp = s.ensureAlias(c.ctx, target); rp.failed() {
+			return rp
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm := s.rooms[roomID]
+	if rm == nil {
+		return fail(404, "M_NOT_FOUND", "unknown room "+target)
+	}
+	me := c.who.userID
+	switch m := rm.membership(me); {
+	case m == "join":
+		// Already joined: nothing changes.
+	case m == "invite" || rm.joinRule() == "public":
+		s.emitLocked(rm, me, "m.room.member", &me, s.memberContentLocked(me, "join"), nil)
+	default:
+		return fail(403, "M_FORBIDDEN", "the room is invite-only and "+me+" is not invited")
+	}
+	return answer(map[string]string{"room_id": roomID})
+}
+
+func (s *Server) invite(c *call) reply {
+	var b struct {
+		UserID string `json:"user_id"`
+		Reason string `json:"reason"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if !strings.HasPrefix(b.UserID, "@") || !strings.Contains(b.UserID, ":") {
+		return fail(400, "M_INVALID_PARAM", "user_id is not a user ID")
+	}
+	id := c.r.PathValue("roomId")
+	check := func() (*room, reply) {
+		rm, rp := s.roomLocked(c, id)
+		switch {
+		case rp.failed():
+			return nil, rp
+		case !rm.mayInvite(c.who.userID):
+			return nil, fail(403, "M_FORBIDDEN", "power level too low to invite")
+		case rm.membership(b.UserID) == "join":
+			return nil, fail(403, "M_FORBIDDEN", b.UserID+" is already in the room")
+		}
+		return rm, reply{}
+	}
+	// Checks come first so that the AS is not queried for a doomed invite.
+	s.mu.Lock()
+	_, rp := check()
+	s.mu.Unlock()
+	if rp.failed() {
+		return rp
+	}
+	if rp := s.ensureUser(c.ctx, b.UserID); rp.failed() {
+		return rp
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := check()
+	if rp.failed() {
+		return rp
+	}
+	if rm.membership(b.UserID) != "invite" {
+		content := s.memberContentLocked(b.UserID, "invite")
+		if b.Reason != "" {
+			content["reason"] = b.Reason
+		}
+		s.emitLocked(rm, c.who.userID, "m.room.member", &b.UserID, content, nil)
+	}
+	return answer(nil)
+}
+
+func (s *Server) leave(c *call) reply {
+	id := c.r.PathValue("roomId")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm := s.rooms[id]
+	if rm == nil {
+		return fail(404, "M_NOT_FOUND", "unknown room "+id)
+	}
+	me := c.who.userID
+	if m := rm.membership(me); m != "join" && m != "invite" {
+		return fail(403, "M_FORBIDDEN", me+" is not in room "+id)
+	}
+	s.emitLocked(rm, me, "m.room.member", &me, s.memberContentLocked(me, "leave"), nil)
+	return answer(nil)
+}
+
+// eventContent checks that the body is a JSON object, as event content must be.
+func eventContent(c *call) (json.RawMessage, reply) {
+	var obj map[string]any
+	if rp := c.decode(&obj); rp.failed() {
+		return nil, rp
+	}
+	if len(strings.TrimSpace(string(c.body))) == 0 {
+		return json.RawMessage("{}"), reply{}
+	}
+	return json.RawMessage(c.body), reply{}
+}
+
+func (s *Server) send(c *call) reply {
+	ts, rp := massagedTS(c)
+	if rp.failed() {
+		return rp
+	}
+	content, rp := eventContent(c)
+	if rp.failed() {
+		return rp
+	}
+	typ := c.r.PathValue("type")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := s.roomLocked(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	// Transaction IDs are scoped to the access token (and the asserted user).
+	key := strings.Join([]string{c.who.token, c.who.userID, rm.id, c.r.PathValue("txnId")}, "\x00")
+	if id, seen := s.sent[key]; seen {
+		return answer(map[string]string{"event_id": id})
+	}
+	if !rm.mayPost(c.who.userID, typ, false) {
+		return fail(403, "M_FORBIDDEN", "power level too low to send "+typ)
+	}
+	ev := s.emitLocked(rm, c.who.userID, typ, nil, content, ts)
+	s.sent[key] = ev.EventID
+	return answer(map[string]string{"event_id": ev.EventID})
+}
+
+func (s *Server) putState(c *call) reply {
+	ts, rp := massagedTS(c)
+	if rp.failed() {
+		return rp
+	}
+	content, rp := eventContent(c)
+	if rp.failed() {
+		return rp
+	}
+	typ, key := c.r.PathValue("type"), c.r.PathValue("stateKey")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := s.roomLocked(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	self := typ == "m.room.member" && key == c.who.userID
+	if !self && !rm.mayPost(c.who.userID, typ, true) {
+		return fail(403, "M_FORBIDDEN", "power level too low to set "+typ)
+	}
+	ev := s.emitLocked(rm, c.who.userID, typ, &key, content, ts)
+	return answer(map[string]string{"event_id": ev.EventID})
+}
+
+func (s *Server) getState(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	ev := rm.state[stateKey{c.r.PathValue("type"), c.r.PathValue("stateKey")}]
+	if ev == nil {
+		return fail(404, "M_NOT_FOUND", "no such state event")
+	}
+	return answer(ev.Content)
+}
+
+func (s *Server) getAllState(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	var out []*matrix.ClientEvent
+	for _, ev := range s.stream {
+		if ev.RoomID == rm.id && ev.StateKey != nil && rm.state[stateKey{ev.Type, *ev.StateKey}] == ev {
+			out = append(out, ev)
+		}
+	}
+	return answer(out)
+}
+
+func (s *Server) getEvent(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	ev := s.events[c.r.PathValue("eventId")]
+	if ev == nil || ev.RoomID != rm.id {
+		return fail(404, "M_NOT_FOUND", "event not found")
+	}
+	return answer(ev)
+}
+
+func (s *Server) joinedMembers(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	joined := map[string]any{}
+	for _, id := range rm.joined() {
+		m := map[string]string{}
+		if u := s.users[id]; u != nil {
+			if u.displayname != "" {
+				m["display_name"] = u.displayname
+			}
+			if u.avatar != "" {
+				m["avatar_url"] = u.avatar
+			}
+		}
+		joined[id] = m
+	}
+	return answer(map[string]any{"joined": joined})
+}
+
+// aliasFreeLocked checks that the caller may create roomAlias and that it
+// is not taken.
+func (s *Server) aliasFreeLocked(c *call, roomAlias string) reply {
+	if !s.local(roomAlias) {
+		return fail(400, "M_INVALID_PARAM", "room alias is not local to "+s.cfg.ServerName)
+	}
+	if rp := s.claimLocked(c.who.as, roomAlias, true); rp.failed() {
+		return rp
+	}
+	if s.aliases[roomAlias] != nil {
+		return fail(409, "M_UNKNOWN", "room alias "+roomAlias+" already exists")
+	}
+	return reply{}
+}
+
+func (s *Server) putAlias(c *call) reply {
+	roomAlias := c.r.PathValue("alias")
+	if !validAlias(roomAlias) {
+		return fail(400, "M_INVALID_PARAM", "not a room alias: "+roomAlias)
+	}
+	var b struct {
+		RoomID string `json:"room_id"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rp := s.aliasFreeLocked(c, roomAlias); rp.failed() {
+		return rp
+	}
+	if s.rooms[b.RoomID] == nil {
+		return fail(404, "M_NOT_FOUND", "unknown room "+b.RoomID)
+	}
+	s.aliases[roomAlias] = &alias{roomID: b.RoomID, creator: c.who.userID}
+	s.notifyLocked()
+	return answer(nil)
+}
+
+func (s *Server) getAlias(c *call) reply {
+	roomAlias := c.r.PathValue("alias")
+	if !validAlias(roomAlias) {
+		return fail(400, "M_INVALID_PARAM", "not a room alias: "+roomAlias)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.aliases[roomAlias]
+	if a == nil {
+		return fail(404, "M_NOT_FOUND", "room alias "+roomAlias+" not found")
+	}
+	return answer(map[string]any{"room_id": a.roomID, "servers": []string{s.cfg.ServerName}})
+}
+
+func (s *Server) deleteAlias(c *call) reply {
+	roomAlias := c.r.PathValue("alias")
+	if !validAlias(roomAlias) {
+		return fail(400, "M_INVALID_PARAM", "not a room alias: "+roomAlias)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.aliases[roomAlias]
+	if a == nil {
+		return fail(404, "M_NOT_FOUND", "room alias "+roomAlias+" not found")
+	}
+	// Exclusive namespaces keep out deletions by anyone else too.
+	for _, other := range s.ases {
+		if other != c.who.as && matchNS(other.reg.Namespaces.Aliases, roomAlias, true) {
+			return fail(400, "M_EXCLUSIVE", roomAlias+" is in an exclusive namespace of application service "+other.reg.ID)
+		}
+	}
+	owner := c.who.as != nil && matchNS(c.who.as.reg.Namespaces.Aliases, roomAlias, false)
+	rm := s.rooms[a.roomID]
+	admin := rm != nil && rm.membership(c.who.userID) == "join" && rm.mayPost(c.who.userID, "m.room.canonical_alias", true)
+	if a.creator != c.who.userID && !owner && !admin {
+		return fail(403, "M_FORBIDDEN", "not allowed to delete "+roomAlias)
+	}
+	delete(s.aliases, roomAlias)
+	s.notifyLocked()
+	return answer(nil)
+}
+
+// publish is the AS's own room directory (spec: Published room directories).
+func (s *Server) publish(c *call) reply {
+	if c.who.as == nil {
+		return fail(403, "M_FORBIDDEN", "only application services may use this endpoint")
+	}
+	var b struct {
+		Visibility string `json:"visibility"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if b.Visibility != "public" && b.Visibility != "private" {
+		return fail(400, "M_INVALID_PARAM", "visibility must be public or private")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := publication{asID: c.who.as.reg.ID, networkID: c.r.PathValue("networkId"), roomID: c.r.PathValue("roomId")}
+	if s.rooms[p.roomID] == nil {
+		return fail(404, "M_NOT_FOUND", "unknown room "+p.roomID)
+	}
+	if b.Visibility == "public" {
+		s.published[p] = true
+	} else {
+		delete(s.published, p)
+	}
+	s.notifyLocked()
+	return answer(nil)
+}

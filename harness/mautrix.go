@@ -1,0 +1,34 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+)
+
+func init() { register(mautrixSample{}) }
+
+// mautrixSample is the sample application service on the mautrix-python
+// framework built by ci/images/mautrix-sample (its README has the contract).
+type mautrixSample struct{}
+
+func (mautrixSample) Name() string         { return "mautrix-sample" }
+func (mautrixSample) Side() string         { return "appservice" }
+func (mautrixSample) DefaultImage() string { return "localhost/asconform/mautrix-sample:latest" }
+func (mautrixSample) Recipe() string       { return "ci/images/mautrix-sample/build.sh" }
+
+func (mautrixSample) Container(s Settings) (ContainerSpec, error) {
+	if len(s.Registrations) != 1 || s.HomeserverURL == "" {
+		return ContainerSpec{}, errors.New("mautrix-sample: needs exactly one registration and the homeserver URL")
+	}
+	reg, err := s.Registrations[0].Marshal()
+	if err != nil {
+		return ContainerSpec{}, fmt.Errorf("mautrix-sample: registration: %w", err)
+	}
+	return ContainerSpec{
+		Files: map[string][]byte{"/conf/registration.yaml": reg},
+		Env:   map[string]string{"ASCONFORM_HS_URL": s.HomeserverURL, "ASCONFORM_HS_DOMAIN": s.ServerName},
+		Port:  29333,
+		// mautrix's own health endpoint; it needs no token.
+		Ready: Probe{Path: "/_matrix/mau/ready", Want: "{"},
+	}, nil
+}
