@@ -92,11 +92,12 @@ func (s *Server) registerAS(c *call, b registerBody) reply {
 		return fail(400, "M_INVALID_USERNAME", "invalid username "+b.Username)
 	}
 	id := s.userID(b.Username)
+	// The AS's own sender user exists from the start.
+	if s.users[id] != nil || id == as.sender {
+		return fail(400, "M_USER_IN_USE", id+" is already taken")
+	}
 	if rp := s.claimLocked(as, id, false); rp.failed() {
 		return rp
-	}
-	if s.users[id] != nil {
-		return fail(400, "M_USER_IN_USE", id+" is already taken")
 	}
 	s.users[id] = &user{id: id, appservice: as.reg.ID, devices: map[string]bool{}}
 	return s.registeredLocked(id, b)

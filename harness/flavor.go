@@ -39,6 +39,12 @@ type Flavor interface {
 	Container(Settings) (ContainerSpec, error)
 }
 
+// RegistrationMaker is implemented by application-service flavors: the
+// registration (namespaces, sender) their AS expects to be given.
+type RegistrationMaker interface {
+	Registration(serverName, url string) matrix.Registration
+}
+
 var flavors = map[string]Flavor{}
 
 func register(f Flavor) { flavors[f.Name()] = f }

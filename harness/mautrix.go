@@ -3,6 +3,9 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"regexp"
+
+	"github.com/asconform/asconform/matrix"
 )
 
 func init() { register(mautrixSample{}) }
@@ -31,4 +34,22 @@ func (mautrixSample) Container(s Settings) (ContainerSpec, error) {
 		// mautrix's own health endpoint; it needs no token.
 		Ready: Probe{Path: "/_matrix/mau/ready", Want: "{"},
 	}, nil
+}
+
+// Registration is the registration the sample expects: ghosts and portal
+// aliases under "sample_", its bot "samplebot".
+func (mautrixSample) Registration(serverName, url string) matrix.Registration {
+	server := regexp.QuoteMeta(serverName)
+	off := false
+	return matrix.Registration{
+		ID: "sample", URL: &url,
+		ASToken: "as_" + randomHex(16), HSToken: "hs_" + randomHex(16),
+		SenderLocalpart: "samplebot",
+		Namespaces: matrix.Namespaces{
+			Users:   []matrix.Namespace{{Exclusive: true, Regex: "@sample_.*:" + server}},
+			Aliases: []matrix.Namespace{{Exclusive: true, Regex: "#sample_.*:" + server}},
+			Rooms:   []matrix.Namespace{},
+		},
+		RateLimited: &off,
+	}
 }

@@ -25,6 +25,12 @@ type Config struct {
 	ReadyTimeout     time.Duration // ASCONFORM_READY_TIMEOUT
 	SpecVersion      string        // ASCONFORM_SPEC_VERSION: skip what came later
 	Mutant           string        // ASCONFORM_MUTANT: break the SUT on purpose (mutants package)
+
+	ASFlavor       string // ASCONFORM_AS_FLAVOR: application service under test
+	ASImage        string // ASCONFORM_AS_IMAGE
+	ASURL          string // ASCONFORM_AS_URL: external mode for the AS side
+	ASRegistration string // ASCONFORM_AS_REGISTRATION: its registration file (external mode)
+	ASExpectations string // expectations of the AS flavor (ASCONFORM_EXPECTATIONS overrides both)
 }
 
 // LoadConfig reads the environment and applies defaults.
@@ -40,6 +46,13 @@ func LoadConfig() (Config, error) {
 		Expectations:     os.Getenv("ASCONFORM_EXPECTATIONS"),
 		SpecVersion:      os.Getenv("ASCONFORM_SPEC_VERSION"),
 		Mutant:           os.Getenv("ASCONFORM_MUTANT"),
+		ASFlavor:         env("ASCONFORM_AS_FLAVOR", "mautrix-sample"),
+		ASImage:          os.Getenv("ASCONFORM_AS_IMAGE"),
+		ASURL:            os.Getenv("ASCONFORM_AS_URL"),
+		ASRegistration:   os.Getenv("ASCONFORM_AS_REGISTRATION"),
+	}
+	if c.ASURL != "" && c.ASRegistration == "" {
+		return c, fmt.Errorf("ASCONFORM_AS_URL is set (external mode) but ASCONFORM_AS_REGISTRATION is not: name the registration file that AS uses")
 	}
 	if c.SpecVersion != "" && !requirements.KnownVersion(c.SpecVersion) {
 		return c, fmt.Errorf("ASCONFORM_SPEC_VERSION %q is not a spec release this suite knows (e.g. v1.16)", c.SpecVersion)
@@ -57,12 +70,22 @@ func LoadConfig() (Config, error) {
 		c.Out = filepath.Join(root, "report")
 	}
 	if c.Expectations == "" {
-		p := filepath.Join(root, "expectations", c.Flavor+".yaml")
-		if _, err := os.Stat(p); err == nil {
-			c.Expectations = p
-		}
+		c.Expectations = expectationsFor(root, c.Flavor)
+	}
+	c.ASExpectations = os.Getenv("ASCONFORM_EXPECTATIONS")
+	if c.ASExpectations == "" {
+		c.ASExpectations = expectationsFor(root, c.ASFlavor)
 	}
 	return c, nil
+}
+
+// expectationsFor is the flavor's expectations file, if the repository has one.
+func expectationsFor(root, flavor string) string {
+	p := filepath.Join(root, "expectations", flavor+".yaml")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 func env(key, def string) string {

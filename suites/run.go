@@ -110,8 +110,15 @@ func AttachSUTLog(log string) {
 	ginkgo.AddReportEntry(entrySUTLog, harness.LastLines(log, 60), ginkgo.ReportEntryVisibilityNever)
 }
 
-// DescribeSUT names the SUT for the run's report.
-func DescribeSUT(s scenarios.SUT) { sutMu.Lock(); sut = s; sutMu.Unlock() }
+// DescribeSUT names the SUT for the run's report; a run of both sides names both.
+func DescribeSUT(s scenarios.SUT) {
+	sutMu.Lock()
+	defer sutMu.Unlock()
+	if sut.Side != "" && sut.Side != s.Side {
+		s = scenarios.SUT{Side: "both", Flavor: sut.Flavor + " + " + s.Flavor, Image: strings.Trim(sut.Image+" + "+s.Image, " +"), URL: strings.Trim(sut.URL+" + "+s.URL, " +")}
+	}
+	sut = s
+}
 
 var (
 	sutMu sync.Mutex
@@ -181,9 +188,13 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 		return
 	}
 	c, _ := Settings()
-	expectations, err := scenarios.LoadExpectations(c.Expectations)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "asconform:", err)
+	expectations := map[string]scenarios.Expectations{}
+	for side, path := range map[string]string{"homeserver": c.Expectations, "appservice": c.ASExpectations} {
+		e, err := scenarios.LoadExpectations(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "asconform:", err)
+		}
+		expectations[side] = e
 	}
 	sutMu.Lock()
 	sut.Mutant = c.Mutant
@@ -196,14 +207,15 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 		if s.LeafNodeType != types.NodeTypeIt {
 			continue
 		}
-		rep.Results = append(rep.Results, expectations.Apply(result(s)))
+		res := result(s)
+		rep.Results = append(rep.Results, expectations[res.Side].Apply(res))
 	}
 	lastReport = rep
 	if len(rep.Results) == 0 {
 		return
 	}
 	var written []string
-	for _, write := range []func(string) (string, error){rep.WriteJSON, rep.WriteMarkdown} {
+	for _, write := range []func(string) (string, error){rep.WriteJSON, rep.WriteMarkdown, rep.WriteJUnit, rep.WriteHTML} {
 		p, err := write(c.Out)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "asconform: writing report:", err)

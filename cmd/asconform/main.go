@@ -1,7 +1,7 @@
 // Command asconform runs the Matrix Application Service API conformance
 // suites and writes their reports.
 //
-//	asconform run      run the homeserver suite against a SUT
+//	asconform run      run the homeserver and/or application-service suite
 //	asconform list     list requirements (with coverage), specs or flavors
 //	asconform clean    remove every Docker container and network asconform left
 //	asconform version  print the version
@@ -18,6 +18,7 @@ import (
 
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/suites"
+	_ "github.com/asconform/asconform/suites/appservice"
 	_ "github.com/asconform/asconform/suites/homeserver"
 )
 
@@ -29,6 +30,7 @@ const usage = `usage: asconform <command> [flags]
 commands:
   run       run the conformance suite and write reports (asconform run -h)
   list      list requirements (with coverage), specs or flavors
+  compare   compare results.json files of several runs side by side (asconform compare -h)
   clean     remove every Docker container and network asconform left behind
   version   print the version
 `
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = list(args[1:], stdout)
 	case "clean":
 		err = clean(stdout)
+	case "compare":
+		err = compare(args[1:], stdout)
 	case "version":
 		fmt.Fprintf(stdout, "asconform %s (targets Matrix spec %s)\n", version, suites.SpecVersion)
 	case "-h", "-help", "--help", "help":

@@ -18,8 +18,10 @@ import (
 func runSuite(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	side := fs.String("side", "homeserver", "which side to test: homeserver (appservice is not built yet)")
-	flavor := fs.String("flavor", "synapse", "homeserver implementation: "+strings.Join(harness.FlavorNames(), ", "))
+	side := fs.String("side", "homeserver", "which side to test: homeserver, appservice or both")
+	flavor := fs.String("flavor", "synapse", "homeserver implementation (see asconform list flavors)")
+	asFlavor := fs.String("as-flavor", "mautrix-sample", "application service implementation (see asconform list flavors)")
+	asImage := fs.String("as-image", "", "container image of the AS under test (default: the AS flavor's image)")
 	image := fs.String("image", "", "container image of the SUT (default: the flavor's image, built offline from ci/ when missing)")
 	url := fs.String("hs-url", "", "external mode: base URL of a homeserver you run yourself")
 	serverName := fs.String("server-name", "", "external mode: that homeserver's server name")
@@ -33,13 +35,21 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *side != "homeserver" {
-		fmt.Fprintf(stderr, "asconform: --side %s: only the homeserver suite exists so far\n", *side)
+	sides := map[string]string{"homeserver": "homeserver", "appservice": "appservice", "both": "(homeserver || appservice)"}
+	sideFilter, ok := sides[*side]
+	if !ok {
+		fmt.Fprintf(stderr, "asconform: --side %q: want homeserver, appservice or both\n", *side)
 		return 2
 	}
-	if _, err := harness.LookupFlavor(*flavor); err != nil && *url == "" {
-		fmt.Fprintln(stderr, "asconform:", err)
-		return 2
+	for _, c := range []struct{ name, side string }{{*flavor, "homeserver"}, {*asFlavor, "appservice"}} {
+		f, err := harness.LookupFlavor(c.name)
+		if err == nil && f.Side() != c.side {
+			err = fmt.Errorf("flavor %q tests the %s side; it cannot be the %s under test", c.name, f.Side(), c.side)
+		}
+		if err != nil && *url == "" {
+			fmt.Fprintln(stderr, "asconform:", err)
+			return 2
+		}
 	}
 	if *out == "" {
 		*out = "report"
@@ -49,6 +59,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 		"ASCONFORM_HS_SERVER_NAME": *serverName, "ASCONFORM_REGISTRATIONS": *regs,
 		"ASCONFORM_FAKES_LISTEN": *listen, "ASCONFORM_OUT": *out,
 		"ASCONFORM_EXPECTATIONS": *expectations, "ASCONFORM_SPEC_VERSION": *spec,
+		"ASCONFORM_AS_FLAVOR": *asFlavor, "ASCONFORM_AS_IMAGE": *asImage,
 	} {
 		if value != "" {
 			os.Setenv(key, value)
@@ -58,7 +69,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asconform:", err)
 		return 2
 	}
-	filter, err := labelFilter(*side, *focus)
+	filter, err := labelFilter(sideFilter, *focus)
 	if err != nil {
 		fmt.Fprintln(stderr, "asconform:", err)
 		return 2

@@ -119,6 +119,9 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if flavor.Side() != "homeserver" {
+		return nil, fmt.Errorf("flavor %q is not a homeserver flavor", cfg.Flavor)
+	}
 	if err := suites.Janitor(ctx); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/asconform/asconform/scenarios"
+)
+
+const compareUsage = `usage: asconform compare [--out DIR] results.json results.json ...
+
+Prints the verdicts of several runs side by side as a Markdown table, the
+specs where they differ first; with --out, also writes DIR/compare.html.
+`
+
+// compare reads result files of earlier runs and lines them up spec by spec.
+func compare(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("out", "", "directory to write compare.html to")
+	// Flags may come after the files too: "compare a.json b.json --out x".
+	var files []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, compareUsage)
+				return nil
+			}
+			return fmt.Errorf("compare: %v\n%s", err, compareUsage)
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		files, rest = append(files, rest[0]), rest[1:]
+	}
+	if len(files) < 2 {
+		return fmt.Errorf("compare: name at least two result files (results.json of earlier runs)\n%s", compareUsage)
+	}
+	reports := make([]scenarios.Report, len(files))
+	for i, f := range files {
+		r, err := readResultsFile(f)
+		if err != nil {
+			return err
+		}
+		reports[i] = r
+	}
+	table := scenarios.Compare(reports, compareRunNames(files))
+	table.Markdown(stdout)
+	if *out != "" {
+		p, err := table.WriteHTML(*out)
+		if err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		fmt.Fprintf(stdout, "\nHTML: %s\n", p)
+	}
+	return nil
+}
+
+// compareSchema is the results.json schema this build reads.
+const compareSchema = 1
+
+func readResultsFile(path string) (scenarios.Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return scenarios.Report{}, fmt.Errorf("compare: %w", err)
+	}
+	var r scenarios.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return scenarios.Report{}, fmt.Errorf("compare: %s is not an asconform results file: %w", path, err)
+	}
+	if r.Schema != compareSchema {
+		return scenarios.Report{}, fmt.Errorf("compare: %s has results schema %d; this asconform reads schema %d", path, r.Schema, compareSchema)
+	}
+	return r, nil
+}
+
+// compareRunNames labels each run by its file: the directory for the usual
+// DIR/results.json, else the file name. Clashing labels fall back to the
+// path as given.
+func compareRunNames(files []string) []string {
+	names := make([]string, len(files))
+	count := map[string]int{}
+	for i, f := range files {
+		base := filepath.Base(f)
+		if base == "results.json" {
+			if dir := filepath.Base(filepath.Dir(filepath.Clean(f))); dir != "." && dir != string(filepath.Separator) {
+				base = dir
+			}
+		} else {
+			base = strings.TrimSuffix(base, ".json")
+		}
+		names[i] = base
+		count[base]++
+	}
+	for i, f := range files {
+		if count[names[i]] > 1 {
+			names[i] = f
+		}
+	}
+	return names
+}

@@ -1,0 +1,126 @@
+// Package appservice is the conformance suite for application services: the
+// AS under test runs in a container (or externally) and fakehs, in the test
+// process, plays its homeserver, pushing transactions and queries to it and
+// serving the client-server calls it makes back.
+package appservice
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/asconform/asconform/fakehs"
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/suites"
+)
+
+// Env is the AS under test and the fake homeserver in front of it.
+type Env struct {
+	HS  *fakehs.Server
+	Reg matrix.Registration
+	SUT harness.Deployment // the AS; BaseURL is where fakehs reaches it
+}
+
+const startTimeout = 25 * time.Minute
+
+var (
+	envOnce sync.Once
+	env     *Env
+	envErr  error
+)
+
+func requireEnv(ctx SpecContext) {
+	if _, err := Shared(ctx); err != nil {
+		suites.HarnessError(err)
+	}
+}
+
+// Shared returns the suite's environment, starting it on first use.
+func Shared(ctx context.Context) (*Env, error) {
+	envOnce.Do(func() { env, envErr = start(ctx) })
+	return env, envErr
+}
+
+func start(ctx context.Context) (*Env, error) {
+	cfg, err := suites.Settings()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ASURL != "" {
+		return startExternal(ctx, cfg)
+	}
+	flavor, err := harness.LookupFlavor(cfg.ASFlavor)
+	if err != nil {
+		return nil, err
+	}
+	maker, ok := flavor.(harness.RegistrationMaker)
+	if flavor.Side() != "appservice" || !ok {
+		return nil, fmt.Errorf("flavor %q is not an application-service flavor", cfg.ASFlavor)
+	}
+	if err := suites.Janitor(ctx); err != nil {
+		return nil, err
+	}
+	image, err := harness.ResolveImage(ctx, flavor, cfg.ASImage, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	gateway, err := harness.GatewayIP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := fakehs.New(net.JoinHostPort(gateway, "0"), fakehs.Config{ServerName: cfg.ServerName})
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(func(context.Context) error { return hs.Close() })
+	// The AS's own URL is known only once its port is mapped: register it
+	// with a placeholder, then tell fakehs the real one.
+	reg := maker.Registration(cfg.ServerName, "http://placeholder.invalid")
+	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: flavor.Name(), Image: image})
+	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
+		Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
+		Settings: harness.Settings{
+			ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg},
+			HomeserverURL: fmt.Sprintf("http://%s:%d", harness.HostAlias, hs.Port()),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(ctr.Stop)
+	url := ctr.BaseURL()
+	reg.URL = &url
+	if err := hs.SetRegistration(reg); err != nil {
+		return nil, err
+	}
+	return &Env{HS: hs, Reg: reg, SUT: ctr}, nil
+}
+
+// startExternal drives an AS the user runs, with the registration file it
+// uses; fakehs listens where that AS expects its homeserver.
+func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
+	data, err := os.ReadFile(cfg.ASRegistration)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := matrix.ParseRegistration(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.ASRegistration, err)
+	}
+	url := cfg.ASURL
+	reg.URL = &url
+	hs, err := fakehs.New(net.JoinHostPort(cfg.FakesListen, os.Getenv("ASCONFORM_FAKEHS_PORT")), fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(func(context.Context) error { return hs.Close() })
+	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: cfg.ASFlavor, URL: cfg.ASURL})
+	return &Env{HS: hs, Reg: reg, SUT: nil}, nil
+}

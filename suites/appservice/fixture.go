@@ -1,0 +1,148 @@
+package appservice
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/fakehs"
+	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/suites"
+)
+
+// Fixture is one spec's view: the fake homeserver's pusher for the AS, the
+// spec's own users and IDs, and the recording since the spec began.
+type Fixture struct {
+	Env    *Env
+	Push   *fakehs.AppService
+	mark   int
+	unique string
+}
+
+var fixtures atomic.Int64
+
+// NewFixture must be called inside a spec.
+func NewFixture(ctx context.Context) *Fixture {
+	GinkgoHelper()
+	e, err := Shared(ctx)
+	if err != nil {
+		suites.HarnessError(err)
+	}
+	f := &Fixture{
+		Env: e, Push: e.HS.AppService(e.Reg.ID), mark: e.HS.Recorder().Len(),
+		unique: fmt.Sprintf("%d%d", time.Now().Unix()%100000, fixtures.Add(1)),
+	}
+	DeferCleanup(func(ctx SpecContext) {
+		suites.AttachTranscript(f.Exchanges(), map[string]string{"as_token": e.Reg.ASToken, "hs_token": e.Reg.HSToken})
+		if CurrentSpecReport().Failed() && e.SUT != nil {
+			suites.AttachSUTLog(e.SUT.Logs(ctx))
+		}
+	})
+	return f
+}
+
+// Exchanges is what passed through fakehs, both ways, since the spec began.
+func (f *Fixture) Exchanges() []recorder.Exchange { return f.Env.HS.Recorder().Since(f.mark) }
+
+// ASCalls are the client-server requests the AS made since the spec began.
+func (f *Fixture) ASCalls() []recorder.Exchange {
+	var out []recorder.Exchange
+	for _, e := range f.Exchanges() {
+		if e.To == "homeserver" && e.From == "appservice" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Server is the fake homeserver's server name.
+func (f *Fixture) Server() string { return f.Env.HS.ServerName() }
+
+// Ghost is a user ID in the AS's exclusive users namespace.
+func (f *Fixture) Ghost(name string) string {
+	return "@" + f.prefix() + name + f.unique + ":" + f.Server()
+}
+
+// Alias is a room alias in the AS's exclusive aliases namespace.
+func (f *Fixture) Alias(name string) string {
+	return "#" + f.prefix() + name + f.unique + ":" + f.Server()
+}
+
+// prefix is the literal start of the AS's users regex ("sample_" for the
+// sample), so specs can name IDs inside it.
+func (f *Fixture) prefix() string {
+	re := f.Env.Reg.Namespaces.Users[0].Regex
+	return strings.TrimPrefix(strings.SplitN(re, ".*", 2)[0], "@")
+}
+
+// Outside is a localpart outside the AS's namespaces.
+func (f *Fixture) Outside(name string) string { return "plain_" + name + f.unique }
+
+// User registers a normal user on fakehs and returns its client.
+func (f *Fixture) User(ctx context.Context, name string) *csapi.Client {
+	GinkgoHelper()
+	c := &csapi.Client{BaseURL: f.Env.HS.URL(), Name: name}
+	resp, err := c.Register(ctx, f.Outside(name), "pw")
+	if err != nil || resp.Status != http.StatusOK {
+		suites.HarnessError(fmt.Errorf("registering %s on fakehs: %v %v", name, resp, err))
+	}
+	c.Token = resp.Field("access_token")
+	return c
+}
+
+// Portal is a room on fakehs with the AS's bot joined: alice creates it and
+// invites the bot; fakehs pushes the invite and the AS accepts it.
+type Portal struct {
+	ID    string
+	Owner *csapi.Client
+}
+
+// NewPortal sets up a portal and waits until the AS's bot has joined.
+func (f *Fixture) NewPortal(ctx context.Context, owner *csapi.Client) Portal {
+	GinkgoHelper()
+	bot := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
+	created, err := owner.CreateRoom(ctx, map[string]any{"preset": "public_chat", "invite": []string{bot}})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(created).To(match.HaveStatus(http.StatusOK))
+	id := created.Field("room_id")
+	Eventually(func() []string { return f.Env.HS.JoinedMembers(id) }).WithContext(ctx).WithTimeout(30*time.Second).
+		Should(ContainElement(bot), "the AS did not accept its bot's invite to %s", id)
+	return Portal{ID: id, Owner: owner}
+}
+
+// Message is a synthetic m.room.message from sender in room, not in
+// fakehs's own stream, so that only the spec's pushes carry it.
+func (f *Fixture) Message(roomID, sender, text string) matrix.ClientEvent {
+	content, _ := json.Marshal(map[string]any{"msgtype": "m.text", "body": text})
+	return matrix.ClientEvent{
+		EventID: fmt.Sprintf("$asc%s-%d", f.unique, fixtures.Add(1)), Type: "m.room.message",
+		RoomID: roomID, Sender: sender, OriginServerTS: time.Now().Add(-time.Minute).UnixMilli(), Content: content,
+	}
+}
+
+// TxnID is a transaction ID unique to this spec.
+func (f *Fixture) TxnID(name string) string { return "asc-" + name + "-" + f.unique }
+
+// Echoes counts the events on fakehs whose body is "echo: " + text.
+func (f *Fixture) Echoes(text string) []matrix.ClientEvent {
+	var out []matrix.ClientEvent
+	for _, ev := range f.Env.HS.Events() {
+		var c struct {
+			Body string `json:"body"`
+		}
+		if ev.Type == "m.room.message" && json.Unmarshal(ev.Content, &c) == nil && c.Body == "echo: "+text {
+			out = append(out, ev)
+		}
+	}
+	return out
+}

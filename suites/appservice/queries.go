@@ -1,0 +1,152 @@
+package appservice
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/suites"
+)
+
+// Application Service API, "Querying": the AS creates what it owns before
+// answering 200, and answers 404 for what it does not.
+var _ = Describe("AS answers to user and alias queries", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = 60 * time.Second
+
+	It("registers a queried user of its namespace before answering 200", Label("AS-QRY-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.Ghost("asked")
+		resp, err := f.Push.QueryUser(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(f.Env.HS.UserExists(ghost)).To(BeTrue(), "answered 200 but %s does not exist on the homeserver", ghost)
+		query := f.lastPush("/_matrix/app/v1/users/")
+		register := f.asCall("/register")
+		Expect(register.End.Before(query.End)).To(BeTrue(), "the AS registered the user only after answering the query")
+		suites.Observe("user query latency", query.Duration().Round(time.Millisecond))
+	}, NodeTimeout(timeout))
+
+	It("creates a room and binds a queried alias of its namespace before answering 200", Label("AS-QRY-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alias := f.Alias("portal")
+		resp, err := f.Push.QueryAlias(ctx, alias)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		roomID, ok := f.Env.HS.ResolveAlias(alias)
+		Expect(ok).To(BeTrue(), "answered 200 but %s is not bound to a room", alias)
+		Expect(roomID).NotTo(BeEmpty())
+		query := f.lastPush("/_matrix/app/v1/rooms/")
+		Expect(f.asCall("/createRoom").End.Before(query.End)).To(BeTrue(), "room created after the answer")
+		Expect(f.asCall("/directory/room/").End.Before(query.End)).To(BeTrue(), "alias bound after the answer")
+		suites.Observe("alias query latency", query.Duration().Round(time.Millisecond))
+	}, NodeTimeout(timeout))
+
+	It("answers 404 for a user or alias outside its namespaces and creates nothing", Label("AS-QRY-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		user := "@" + f.Outside("stranger") + ":" + f.Server()
+		alias := "#" + f.Outside("elsewhere") + ":" + f.Server()
+		u, err := f.Push.QueryUser(ctx, user)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(u).To(match.HaveStatus(http.StatusNotFound))
+		a, err := f.Push.QueryAlias(ctx, alias)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(a).To(match.HaveStatus(http.StatusNotFound))
+		Expect(f.Env.HS.UserExists(user)).To(BeFalse())
+		_, bound := f.Env.HS.ResolveAlias(alias)
+		Expect(bound).To(BeFalse())
+	}, NodeTimeout(timeout))
+})
+
+// Application Service API, "Pinging" and unknown routes (v1.6, v1.7).
+var _ = Describe("AS ping and unknown routes", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = 30 * time.Second
+
+	It("answers a ping with 200 and an empty JSON object", Label("AS-PING-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		resp, err := f.Push.Ping(ctx, "asc-ping-"+f.unique)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp.Body).To(MatchJSON(`{}`))
+	}, NodeTimeout(timeout))
+
+	It("answers an unknown route with 404 M_UNRECOGNIZED", Label("AS-ERR-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		resp, err := f.Push.Do(ctx, http.MethodGet, "/_matrix/app/v1/asconform/no-such-endpoint", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusNotFound, "M_UNRECOGNIZED"))
+	}, NodeTimeout(timeout))
+
+	It("answers a known route called with the wrong method with 405 M_UNRECOGNIZED", Label("AS-ERR-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		resp, err := f.Push.Do(ctx, http.MethodDelete, "/_matrix/app/v1/transactions/"+f.TxnID("method"), nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusMethodNotAllowed, "M_UNRECOGNIZED"))
+	}, NodeTimeout(timeout))
+})
+
+// Client-server API as the AS uses it.
+var _ = Describe("AS behaviour on the client-server API", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+
+	It("sends its as_token in the Authorization header, not the query string", Label("AS-AUTH-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.NewPortal(ctx, alice)
+		text := "relay me " + f.unique
+		msg := f.Message(portal.ID, alice.UserID(ctx), text)
+		_, err := f.Push.PushEvents(ctx, f.TxnID("relay"), msg)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(1))
+		calls := f.ASCalls()
+		Expect(calls).NotTo(BeEmpty())
+		for _, c := range calls {
+			Expect(c).To(match.BeBearer(f.Env.Reg.ASToken))
+			Expect(c.Query.Get("access_token")).To(BeEmpty(), "%s %s carried the token in the query string", c.Method, c.Path)
+		}
+		echo := f.Echoes(text)[0]
+		suites.Observe("echo sender", echo.Sender)
+		suites.Observe("echo origin_server_ts minus original", echo.OriginServerTS-msg.OriginServerTS)
+		var withTS, asUser int
+		for _, c := range calls {
+			if c.Query.Get("ts") != "" {
+				withTS++
+			}
+			if c.Query.Get("user_id") != "" {
+				asUser++
+			}
+		}
+		suites.Observe("calls with ?ts= / with ?user_id=", []int{withTS, asUser})
+	}, NodeTimeout(60*time.Second))
+})
+
+// lastPush is the last request fakehs sent the AS on a path.
+func (f *Fixture) lastPush(prefix string) recorder.Exchange {
+	GinkgoHelper()
+	var got []recorder.Exchange
+	for _, e := range f.Exchanges() {
+		if e.From == "homeserver" && strings.HasPrefix(e.Path, prefix) {
+			got = append(got, e)
+		}
+	}
+	Expect(got).NotTo(BeEmpty(), "no request to %s was recorded", prefix)
+	return got[len(got)-1]
+}
+
+// asCall is the first client-server request of the AS whose path contains fragment.
+func (f *Fixture) asCall(fragment string) recorder.Exchange {
+	GinkgoHelper()
+	for _, e := range f.ASCalls() {
+		if strings.Contains(e.Path, fragment) {
+			return e
+		}
+	}
+	Fail("the AS made no client-server request to " + fragment)
+	return recorder.Exchange{}
+}

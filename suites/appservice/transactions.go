@@ -1,0 +1,136 @@
+package appservice
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/suites"
+)
+
+// Application Service API, "Pushing events": what the AS does with the
+// transactions it is pushed, replays included (the seed's lost ACK).
+var _ = Describe("AS handling of pushed transactions", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = 90 * time.Second
+
+	It("acknowledges a transaction with 200 and an empty JSON object", Label("AS-TXN-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.NewPortal(ctx, alice)
+		resp, err := f.Push.PushEvents(ctx, f.TxnID("ack"), f.Message(portal.ID, alice.UserID(ctx), "hello"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp.Body).To(MatchJSON(`{}`))
+	}, NodeTimeout(timeout))
+
+	It("accepts large, ephemeral-only and unknown-type transactions", Label("AS-TXN-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.NewPortal(ctx, alice)
+		var many []matrix.ClientEvent
+		for i := range 300 {
+			ev := f.Message(portal.ID, alice.UserID(ctx), fmt.Sprintf("bulk %d", i))
+			ev.Type = "org.asconform.unknown"
+			many = append(many, ev)
+		}
+		bodies := map[string][]byte{
+			"300 events of an unknown type": mustJSON(matrix.Transaction{Events: many}),
+			"ephemeral only": []byte(`{"events":[],"ephemeral":[{"type":"m.typing","room_id":"` + portal.ID +
+				`","content":{"user_ids":["` + alice.UserID(ctx) + `"]}}]}`),
+		}
+		for name, body := range bodies {
+			resp, err := f.Push.PushTransaction(ctx, f.TxnID(name[:3]), body)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp).To(match.HaveStatus(http.StatusOK), name)
+		}
+	}, NodeTimeout(timeout))
+
+	It("acknowledges a replayed transaction ID with 200 again", Label("AS-TXN-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		txnID := f.TxnID("ack-again")
+		for attempt := range 2 {
+			resp, err := f.Push.PushTransaction(ctx, txnID, []byte(`{"events":[]}`))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp).To(match.HaveStatus(http.StatusOK), "attempt %d", attempt+1)
+		}
+	}, NodeTimeout(timeout))
+
+	replayed := func(ctx SpecContext, replay func(f *Fixture, txnID string, body []byte) []csapi.Response) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.NewPortal(ctx, alice)
+		text := "said once " + f.unique
+		txnID := f.TxnID("replay")
+		body := mustJSON(matrix.Transaction{Events: []matrix.ClientEvent{f.Message(portal.ID, alice.UserID(ctx), text)}})
+		for i, resp := range replay(f, txnID, body) {
+			Expect(resp).To(match.HaveStatus(http.StatusOK), "attempt %d of transaction %s", i+1, txnID)
+		}
+		// The first push makes the AS act; wait for that, then give a
+		// wrongly repeated action time to show.
+		Eventually(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(30 * time.Second).Should(BeNumerically(">=", 1))
+		Consistently(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(3*time.Second).Should(Equal(1),
+			"the AS acted more than once on one transaction ID")
+		suites.Observe("echoes of the replayed event", len(f.Echoes(text)))
+	}
+
+	It("acknowledges a sequentially replayed transaction and acts on it once", Label("AS-TXN-02"), func(ctx SpecContext) {
+		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
+			var out []csapi.Response
+			for range 3 {
+				resp, err := f.Push.PushTransaction(ctx, txnID, body)
+				Expect(err).NotTo(HaveOccurred())
+				out = append(out, resp)
+			}
+			return out
+		})
+	}, NodeTimeout(timeout))
+
+	It("acknowledges concurrent replays of a transaction and acts on it once", Label("AS-TXN-02"), func(ctx SpecContext) {
+		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
+			out := make([]csapi.Response, 8)
+			var wg sync.WaitGroup
+			for i := range out {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer GinkgoRecover()
+					resp, err := f.Push.PushTransaction(ctx, txnID, body)
+					Expect(err).NotTo(HaveOccurred())
+					out[i] = resp
+				}()
+			}
+			wg.Wait()
+			return out
+		})
+	}, NodeTimeout(timeout))
+
+	It("still recognises a replayed transaction after many others", Label("AS-TXN-02"), func(ctx SpecContext) {
+		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
+			first, err := f.Push.PushTransaction(ctx, txnID, body)
+			Expect(err).NotTo(HaveOccurred())
+			for i := range 50 {
+				resp, err := f.Push.PushTransaction(ctx, fmt.Sprintf("%s-between-%d", txnID, i), []byte(`{"events":[]}`))
+				Expect(err).NotTo(HaveOccurred())
+				Expect(resp).To(match.HaveStatus(http.StatusOK))
+			}
+			again, err := f.Push.PushTransaction(ctx, txnID, body)
+			Expect(err).NotTo(HaveOccurred())
+			return []csapi.Response{first, again}
+		})
+	}, NodeTimeout(timeout))
+})
+
+func mustJSON(v any) []byte {
+	data, err := json.Marshal(v)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}
