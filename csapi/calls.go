@@ -111,9 +111,3 @@ func (c *Client) State(ctx context.Context, roomID, eventType, stateKey string) 
 	return c.Do(ctx, http.MethodGet,
 		fmt.Sprintf("/_matrix/client/v3/rooms/%s/state/%s/%s", PathEscape(roomID), PathEscape(eventType), PathEscape(stateKey)), nil)
 }
-
-// Messages fetches up to limit of a room's latest events, newest first.
-func (c *Client) Messages(ctx context.Context, roomID string, limit int) (Response, error) {
-	return c.Do(ctx, http.MethodGet, fmt.Sprintf("/_matrix/client/v3/rooms/%s/messages", PathEscape(roomID)), nil,
-		Query("dir", "b"), Query("limit", fmt.Sprint(limit)))
-}

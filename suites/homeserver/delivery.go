@@ -110,7 +110,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", Label("homeserver"
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("while down %d", i))})
 		}
 		// Long enough for the homeserver to fail at least once.
-		time.Sleep(3 * time.Second)
+		time.Sleep(wait(3 * time.Second))
 		Expect(f.AS.Resume()).To(Succeed())
 		for _, s := range sent {
 			_, err := f.waitForAck(ctx, s.id)
@@ -165,7 +165,7 @@ func (f *Fixture) settle(ctx context.Context, room BridgedRoom) {
 // waitForAck waits until a transaction carrying eventID was acknowledged and
 // returns every attempt of that transaction ID, in order.
 func (a *AppService) waitForAck(ctx context.Context, eventID string) ([]Delivered, error) {
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, wait(90*time.Second))
 	defer cancel()
 	var attempts []Delivered
 	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {

@@ -18,6 +18,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/mutants"
@@ -68,9 +69,12 @@ func start(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	var e *Env
-	if cfg.URL != "" {
+	switch {
+	case cfg.URL != "":
 		e, err = startExternal(ctx, cfg)
-	} else {
+	case cfg.Flavor == ReferenceFlavor:
+		e, err = startReference(cfg)
+	default:
 		e, err = startContainer(ctx, cfg)
 	}
 	if err != nil || cfg.Mutant == "" {
@@ -160,6 +164,54 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	e.Deployment = ctr
 	return e, nil
 }
+
+// ReferenceFlavor runs the suite against fakehs, a compliant homeserver in
+// the test process: no Docker, and a fast backoff so retry specs take
+// milliseconds. It shows every spec able to pass.
+const ReferenceFlavor = "fakehs"
+
+func startReference(cfg suites.Config) (*Env, error) {
+	patience = 0.1
+	e := &Env{}
+	suites.AtEnd(e.closeFakes)
+	var regs []matrix.Registration
+	for n := 1; n <= poolSize; n++ {
+		fake, err := fakeas.New("127.0.0.1:0", matrix.Registration{})
+		if err != nil {
+			return nil, err
+		}
+		reg := harness.NewRegistration(n, cfg.ServerName, fmt.Sprintf("http://127.0.0.1:%d", fake.Port()))
+		fake.SetRegistration(reg)
+		e.pool = append(e.pool, fake)
+		regs = append(regs, reg)
+	}
+	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{
+		ServerName: cfg.ServerName, Registrations: regs,
+		Backoff: 100 * time.Millisecond, HTTPClient: &http.Client{Timeout: 5 * time.Second},
+	})
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(func(context.Context) error { return hs.Close() })
+	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: hs.URL()})
+	e.Deployment = reference{hs}
+	return e, nil
+}
+
+// patience scales the waits of specs for what a SUT does by itself
+// (delivery, retries, late queries): the reference retries within
+// milliseconds, so its waits are a tenth of a real server's.
+var patience = 1.0
+
+func wait(d time.Duration) time.Duration { return time.Duration(float64(d) * patience) }
+
+// reference is fakehs seen as a deployment.
+type reference struct{ hs *fakehs.Server }
+
+func (r reference) BaseURL() string             { return r.hs.URL() }
+func (r reference) ServerName() string          { return r.hs.ServerName() }
+func (r reference) Logs(context.Context) string { return "" }
+func (r reference) Stop(context.Context) error  { return r.hs.Close() }
 
 // startExternal uses a homeserver the user runs, with the registration
 // files they installed on it; each fake listens on its registration's port.

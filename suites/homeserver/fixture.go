@@ -190,7 +190,7 @@ const deliveryTimeout = 20 * time.Second
 
 // WaitForEvent waits until a transaction carrying eventID arrives.
 func (a *AppService) WaitForEvent(ctx context.Context, eventID string) (Delivered, matrix.ClientEvent, error) {
-	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
+	ctx, cancel := context.WithTimeout(ctx, wait(deliveryTimeout))
 	defer cancel()
 	var found Delivered
 	var event matrix.ClientEvent

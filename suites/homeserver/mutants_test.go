@@ -13,6 +13,7 @@ import (
 
 	"github.com/asconform/asconform/mutants"
 	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/suites/homeserver"
 )
 
 // TestMutantsAreKilled runs the specs of the requirements each mutant breaks
@@ -25,6 +26,39 @@ func TestMutantsAreKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
+	// Against the reference (fakehs, no Docker, fast backoff) and against
+	// the configured real SUT.
+	t.Run("reference", func(t *testing.T) { killAll(t, homeserver.ReferenceFlavor, "homeserver") })
+	if flavor := os.Getenv("ASCONFORM_HS_FLAVOR"); flavor != homeserver.ReferenceFlavor {
+		if flavor == "" {
+			flavor = "synapse"
+		}
+		t.Run(flavor, func(t *testing.T) { killAll(t, flavor, "homeserver on "+flavor) })
+	}
+}
+
+// TestReferenceRun runs the whole suite against the reference homeserver:
+// every spec must pass there, which shows each spec able to pass.
+func TestReferenceRun(t *testing.T) {
+	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_FLAVOR") == homeserver.ReferenceFlavor {
+		t.Skip("a sub-run itself")
+	}
+	rep, log, err := subRun(t, homeserver.ReferenceFlavor, "", nil)
+	if err != nil {
+		t.Fatalf("reference run: %v\n%s", err, tail(log, 30))
+	}
+	passed := 0
+	for _, r := range rep.Results {
+		if r.Verdict != scenarios.Pass {
+			t.Errorf("%s against the reference: %s %s", r.Spec, r.Verdict, r.Message)
+			continue
+		}
+		passed++
+	}
+	fmt.Printf("reference run: %d/%d specs passed (homeserver suite against fakehs)\n", passed, len(rep.Results))
+}
+
+func killAll(t *testing.T, flavor, label string) {
 	all := mutants.All()
 	outcomes := make([]string, len(all))
 	caughtBy := make([]bool, len(all))
@@ -37,7 +71,7 @@ func TestMutantsAreKilled(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			caughtBy[i], outcomes[i] = runMutant(t, m)
+			caughtBy[i], outcomes[i] = runMutant(t, flavor, m)
 		}()
 	}
 	wg.Wait()
@@ -54,26 +88,17 @@ func TestMutantsAreKilled(t *testing.T) {
 		fmt.Fprintf(&matrix, "  %-32s %-9s by %s\n", m.Name, verdict, outcomes[i])
 	}
 	t.Logf("kill matrix (mutant, verdict, failing specs' requirements):\n%s", matrix.String())
-	fmt.Printf("mutants killed: %d/%d (homeserver)\n", killed, len(all))
+	fmt.Printf("mutants killed: %d/%d (%s)\n", killed, len(all), label)
 }
 
 // runMutant runs the suite against one mutant and reports whether a spec
 // of the requirements it breaks failed, and which specs failed.
-func runMutant(t *testing.T, m mutants.Mutant) (bool, string) {
-	out := t.TempDir()
+func runMutant(t *testing.T, flavor string, m mutants.Mutant) (bool, string) {
 	// Only the specs that should catch the mutant run: the suite in full
-	// against every mutant would take minutes per mutant.
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHomeserver$", "-test.timeout=10m",
-		"-ginkgo.label-filter="+strings.Join(m.Killers, " || "))
-	cmd.Env = append(os.Environ(), "ASCONFORM_MUTANT="+m.Name, "ASCONFORM_OUT="+out)
-	log, _ := cmd.CombinedOutput() // fails by design when the mutant is caught
-	var rep scenarios.Report
-	data, err := os.ReadFile(filepath.Join(out, "results.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &rep)
-	}
+	// against every mutant would take minutes per mutant on a real SUT.
+	rep, log, err := subRun(t, flavor, m.Name, m.Killers)
 	if err != nil {
-		t.Errorf("mutant %s: no report (%v); output:\n%s", m.Name, err, tail(string(log), 20))
+		t.Errorf("mutant %s: %v; output:\n%s", m.Name, err, tail(log, 20))
 		return false, "(no report)"
 	}
 	var by []string
@@ -91,6 +116,25 @@ func runMutant(t *testing.T, m mutants.Mutant) (bool, string) {
 		}
 	}
 	return caught, strings.Join(by, " ")
+}
+
+// subRun runs this test binary's suite in a child process against flavor,
+// optionally with a mutant and only the specs of the given requirements.
+func subRun(t *testing.T, flavor, mutant string, only []string) (scenarios.Report, string, error) {
+	out := t.TempDir()
+	args := []string{"-test.run=^TestHomeserver$", "-test.timeout=10m"}
+	if len(only) > 0 {
+		args = append(args, "-ginkgo.label-filter="+strings.Join(only, " || "))
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "ASCONFORM_HS_FLAVOR="+flavor, "ASCONFORM_MUTANT="+mutant, "ASCONFORM_OUT="+out)
+	log, _ := cmd.CombinedOutput() // a caught mutant fails the child by design
+	var rep scenarios.Report
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &rep)
+	}
+	return rep, string(log), err
 }
 
 func tail(s string, n int) string {
