@@ -263,9 +263,13 @@ func (s *Server) decide(ctx context.Context, rt Route, param string, methodOK bo
 
 func (s *Server) authenticate(req *http.Request) (Response, bool) {
 	token, hasHeader := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	legacy := req.URL.Query().Get("access_token")
 	if !hasHeader {
 		// Deprecated since v1.4 but still to be accepted by an AS.
-		token = req.URL.Query().Get("access_token")
+		token = legacy
+	} else if legacy != "" && legacy != token {
+		// AS-AUTH-03: both given, they must agree.
+		return errResp(http.StatusForbidden, "M_FORBIDDEN", "Authorization header and access_token disagree"), false
 	}
 	switch {
 	case token == "":

@@ -2,6 +2,8 @@ package fakeas
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -118,6 +120,10 @@ func (st *Step) run(ctx context.Context, in Request) (resp Response, drop, handl
 	}
 	if st.hook != nil {
 		if err := st.hook(ctx, in); err != nil {
+			var answer Answer
+			if errors.As(err, &answer) {
+				return Response(answer), false, true
+			}
 			return errResp(http.StatusInternalServerError, "M_UNKNOWN", "hook failed: "+err.Error()), false, true
 		}
 	}
@@ -129,6 +135,12 @@ func (st *Step) run(ctx context.Context, in Request) (resp Response, drop, handl
 	}
 	return Response{}, false, false
 }
+
+// Answer, returned as the error of a Do hook, is the response to give
+// instead of the step's own: hooks use it to decide per request.
+type Answer Response
+
+func (a Answer) Error() string { return fmt.Sprintf("answer %d", a.Status) }
 
 // Gate holds blocked calls until released.
 type Gate struct {

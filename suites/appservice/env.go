@@ -53,8 +53,11 @@ func start(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ASURL != "" {
+	switch {
+	case cfg.ASURL != "":
 		return startExternal(ctx, cfg)
+	case cfg.ASFlavor == ReferenceFlavor:
+		return startReference(cfg)
 	}
 	flavor, err := harness.LookupFlavor(cfg.ASFlavor)
 	if err != nil {

@@ -1,11 +1,8 @@
 package homeserver_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/asconform/asconform/mutants"
 	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/homeserver"
 )
 
@@ -118,23 +116,8 @@ func runMutant(t *testing.T, flavor string, m mutants.Mutant) (bool, string) {
 	return caught, strings.Join(by, " ")
 }
 
-// subRun runs this test binary's suite in a child process against flavor,
-// optionally with a mutant and only the specs of the given requirements.
 func subRun(t *testing.T, flavor, mutant string, only []string) (scenarios.Report, string, error) {
-	out := t.TempDir()
-	args := []string{"-test.run=^TestHomeserver$", "-test.timeout=10m"}
-	if len(only) > 0 {
-		args = append(args, "-ginkgo.label-filter="+strings.Join(only, " || "))
-	}
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "ASCONFORM_HS_FLAVOR="+flavor, "ASCONFORM_MUTANT="+mutant, "ASCONFORM_OUT="+out)
-	log, _ := cmd.CombinedOutput() // a caught mutant fails the child by design
-	var rep scenarios.Report
-	data, err := os.ReadFile(filepath.Join(out, "results.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &rep)
-	}
-	return rep, string(log), err
+	return suites.SubRun(t.TempDir(), "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + flavor, "ASCONFORM_MUTANT=" + mutant}, only)
 }
 
 func tail(s string, n int) string {

@@ -1,0 +1,104 @@
+package appservice
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/asconform/asconform/fakeas"
+)
+
+// ASMutant is a realistic bug planted in the reference AS, to show that the
+// AS specs catch it. Killers are the requirement IDs whose specs should fail.
+type ASMutant struct {
+	Name, Bug string
+	Killers   []string
+	apply     func(*fakeas.Server, *bridge)
+}
+
+var asMutants = []ASMutant{
+	{"as-accepts-wrong-token", "any hs_token is accepted", []string{"AS-AUTH-02"}, func(as *fakeas.Server, b *bridge) {
+		as.SetIngress(func(r *http.Request) {
+			if r.Header.Get("Authorization") != "" {
+				r.Header.Set("Authorization", "Bearer "+b.reg.HSToken)
+			}
+		})
+	}},
+	{"as-401-for-wrong-token", "a wrong hs_token is treated like a missing one (401)", []string{"AS-AUTH-02"}, func(as *fakeas.Server, b *bridge) {
+		as.SetIngress(func(r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer "+b.reg.HSToken {
+				r.Header.Del("Authorization")
+			}
+		})
+	}},
+	{"as-no-token-accepted", "requests without a token are served", []string{"AS-AUTH-01"}, func(as *fakeas.Server, b *bridge) {
+		as.SetIngress(func(r *http.Request) {
+			if r.Header.Get("Authorization") == "" && r.URL.Query().Get("access_token") == "" {
+				r.Header.Set("Authorization", "Bearer "+b.reg.HSToken)
+			}
+		})
+	}},
+	{"as-ignores-token-parameter", "the access_token parameter is not compared with the header", []string{"AS-AUTH-03"}, func(as *fakeas.Server, b *bridge) {
+		as.SetIngress(func(r *http.Request) {
+			q := r.URL.Query()
+			q.Del("access_token")
+			r.URL.RawQuery = q.Encode()
+		})
+	}},
+	{"as-no-dedup", "replayed transactions are processed again", []string{"AS-TXN-02"}, func(as *fakeas.Server, b *bridge) { b.forget = true }},
+	{"as-dedup-last-only", "only the last transaction ID is remembered", []string{"AS-TXN-02"}, func(as *fakeas.Server, b *bridge) { b.lastOnly = true }},
+	{"as-replay-500", "a replayed transaction is answered 500", []string{"AS-TXN-03"}, func(as *fakeas.Server, b *bridge) { b.failReplay = true }},
+	{"as-rejects-unknown-types", "transactions with unknown event types are refused", []string{"AS-TXN-01"}, func(as *fakeas.Server, b *bridge) { b.strictTypes = true }},
+	{"as-query-200-without-user", "a user query is answered 200 without creating the user", []string{"AS-QRY-02"}, func(as *fakeas.Server, b *bridge) { b.lazyUsers = true }},
+	{"as-alias-200-without-room", "an alias query is answered 200 without creating the room", []string{"AS-QRY-03"}, func(as *fakeas.Server, b *bridge) { b.lazyAliases = true }},
+	{"as-claims-everything", "queries outside the namespace are answered 200", []string{"AS-QRY-04"}, func(as *fakeas.Server, b *bridge) { b.greedy = true }},
+	{"as-unknown-route-200", "unknown routes are answered as a ping", []string{"AS-ERR-01"}, func(as *fakeas.Server, b *bridge) {
+		as.SetIngress(func(r *http.Request) {
+			if strings.Contains(r.URL.Path, "/no-such-endpoint") {
+				r.Method, r.URL.Path = http.MethodPost, "/_matrix/app/v1/ping"
+			}
+		})
+	}},
+	{"as-wrong-method-accepted", "DELETE on a transaction is served as PUT", []string{"AS-ERR-02"}, func(as *fakeas.Server, b *bridge) {
+		as.SetIngress(func(r *http.Request) {
+			if r.Method == http.MethodDelete {
+				r.Method = http.MethodPut
+			}
+		})
+	}},
+	{"as-ping-fails", "ping answers 500", []string{"AS-PING-01"}, func(as *fakeas.Server, b *bridge) { as.On(fakeas.Ping).Always().Fail() }},
+	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, func(as *fakeas.Server, b *bridge) {
+		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
+	}},
+}
+
+// ASMutants lists the AS-side mutants by name.
+func ASMutants() []ASMutant {
+	out := append([]ASMutant(nil), asMutants...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func lookupASMutant(name string) (ASMutant, error) {
+	for _, m := range asMutants {
+		if m.Name == name {
+			return m, nil
+		}
+	}
+	return ASMutant{}, fmt.Errorf("unknown AS mutant %q", name)
+}
+
+// tokenInQuery moves the Authorization header into access_token.
+type tokenInQuery struct{}
+
+func (tokenInQuery) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		r.Header.Del("Authorization")
+		q := r.URL.Query()
+		q.Set("access_token", tok)
+		r.URL.RawQuery = q.Encode()
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -1,0 +1,184 @@
+package appservice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/fakehs"
+	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/suites"
+)
+
+// ReferenceFlavor runs the AS suite against fakeas scripted as a minimal,
+// compliant bridge (the same behaviour as the mautrix sample), in the test
+// process: no Docker. It shows every AS spec able to pass.
+const ReferenceFlavor = "fakeas"
+
+func startReference(cfg suites.Config) (*Env, error) {
+	maker, _ := harness.LookupFlavor("mautrix-sample")
+	reg := maker.(harness.RegistrationMaker).Registration(cfg.ServerName, "http://placeholder.invalid")
+	as, err := fakeas.New("127.0.0.1:0", reg)
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(func(context.Context) error { return as.Close() })
+	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
+	reg.URL = &url
+	as.SetRegistration(reg)
+	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(func(context.Context) error { return hs.Close() })
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hs.URL(), Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}}
+	as.On(fakeas.Transactions).Always().Do(b.transaction)
+	as.On(fakeas.Users).Always().Do(b.queryUser)
+	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
+	if cfg.Mutant != "" {
+		m, err := lookupASMutant(cfg.Mutant)
+		if err != nil {
+			return nil, err
+		}
+		m.apply(as, b)
+	}
+	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
+	return &Env{HS: hs, Reg: reg}, nil
+}
+
+// bridge is the reference AS's behaviour: a bridge to the fictional
+// "sample" network, as ci/images/mautrix-sample/README.md describes.
+type bridge struct {
+	reg matrix.Registration
+	hs  *csapi.Client
+
+	mu   sync.Mutex
+	done map[string]bool // transaction IDs already processed
+	last string
+
+	// Bugs switched on by AS mutants (mutants.go).
+	forget, lastOnly, failReplay, strictTypes, lazyUsers, lazyAliases, greedy bool
+}
+
+var notFound = fakeas.Answer{Status: http.StatusNotFound, Body: matrix.Error{ErrCode: "M_NOT_FOUND", Error: "not ours"}}
+
+func (b *bridge) ours(id string) bool { return b.reg.InUsers(id) || b.reg.InAliases(id) }
+
+func (b *bridge) queryUser(ctx context.Context, in fakeas.Request) error {
+	switch {
+	case b.greedy || b.lazyUsers && b.reg.InUsers(in.Param):
+		return exists
+	case !b.reg.InUsers(in.Param):
+		return notFound
+	}
+	localpart := strings.TrimPrefix(strings.SplitN(in.Param, ":", 2)[0], "@")
+	if err := b.check(b.hs.RegisterAS(ctx, localpart, true)); err != nil {
+		return err
+	}
+	return exists
+}
+
+// exists answers a query 200 {}: the queried user or alias now exists.
+var exists = fakeas.Answer{Status: http.StatusOK}
+
+func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
+	switch {
+	case b.greedy || b.lazyAliases && b.reg.InAliases(in.Param):
+		return exists
+	case !b.reg.InAliases(in.Param):
+		return notFound
+	}
+	room, err := b.hs.CreateRoom(ctx, map[string]any{"preset": "public_chat", "name": in.Param + " (sample)"})
+	if err := b.check(room, err); err != nil {
+		return err
+	}
+	if err := b.check(b.hs.CreateAlias(ctx, in.Param, room.Field("room_id"))); err != nil {
+		return err
+	}
+	return exists
+}
+
+// transaction handles each transaction ID once, then acknowledges it.
+func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
+	b.mu.Lock()
+	seen := b.done[in.Param] || b.lastOnly && b.last == in.Param
+	if !b.forget && !b.lastOnly {
+		b.done[in.Param] = true
+	}
+	b.last = in.Param
+	b.mu.Unlock()
+	if seen && b.failReplay {
+		return fakeas.Answer{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "seen"}}
+	}
+	if seen {
+		return nil
+	}
+	var txn matrix.Transaction
+	if err := json.Unmarshal(in.Body, &txn); err != nil {
+		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_NOT_JSON", Error: "bad body"}}
+	}
+	if b.strictTypes {
+		for _, ev := range txn.Events {
+			if !strings.HasPrefix(ev.Type, "m.") {
+				return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_BAD_JSON", Error: "unknown type"}}
+			}
+		}
+	}
+	bot := "@" + b.reg.SenderLocalpart + ":" + serverOf(b.reg)
+	for _, ev := range txn.Events {
+		var content struct {
+			Membership string `json:"membership"`
+			Body       string `json:"body"`
+		}
+		_ = json.Unmarshal(ev.Content, &content)
+		switch {
+		case ev.Type == "m.room.member" && ev.StateKey != nil && *ev.StateKey == bot && content.Membership == "invite":
+			if err := b.check(b.hs.Join(ctx, ev.RoomID)); err != nil {
+				return err
+			}
+		case ev.Type == "m.room.message" && !b.ours(ev.Sender) && ev.Sender != bot:
+			if err := b.echo(ctx, ev, content.Body); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// echo relays a message back as the ghost @<prefix>echo with the remote
+// time (the original's + 1 ms).
+func (b *bridge) echo(ctx context.Context, ev matrix.ClientEvent, text string) error {
+	prefix := strings.TrimPrefix(strings.SplitN(b.reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
+	ghost := "@" + prefix + "echo:" + serverOf(b.reg)
+	if resp, err := b.hs.RegisterAS(ctx, prefix+"echo", true); err != nil || (resp.Status != http.StatusOK && resp.ErrCode() != "M_USER_IN_USE") {
+		return fmt.Errorf("register echo ghost: %v %v", resp, err)
+	}
+	_, _ = b.hs.Invite(ctx, ev.RoomID, ghost)
+	if err := b.check(b.hs.Join(ctx, ev.RoomID, csapi.AsUser(ghost))); err != nil {
+		return err
+	}
+	return b.check(b.hs.SendMessage(ctx, ev.RoomID, "echo: "+text, csapi.AsUser(ghost), csapi.TS(ev.OriginServerTS+1)))
+}
+
+func (b *bridge) check(resp csapi.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	if resp.Status != http.StatusOK {
+		return errors.New("homeserver answered " + resp.String())
+	}
+	return nil
+}
+
+func serverOf(reg matrix.Registration) string {
+	_, server, _ := strings.Cut(strings.TrimSuffix(reg.Namespaces.Users[0].Regex, "$"), ":")
+	return strings.ReplaceAll(server, `\`, "")
+}
