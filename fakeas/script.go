@@ -136,8 +136,8 @@ func (st *Step) run(ctx context.Context, in Request) (resp Response, drop, handl
 	return Response{}, false, false
 }
 
-// Answer, returned as the error of a Do hook, is the response to give
-// instead of the step's own: hooks use it to decide per request.
+// Answer is a response a Do hook returns as its error, to give it instead
+// of the step's own: hooks use it to decide per request.
 type Answer Response
 
 func (a Answer) Error() string { return fmt.Sprintf("answer %d", a.Status) }
