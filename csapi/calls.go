@@ -111,3 +111,40 @@ func (c *Client) State(ctx context.Context, roomID, eventType, stateKey string) 
 	return c.Do(ctx, http.MethodGet,
 		fmt.Sprintf("/_matrix/client/v3/rooms/%s/state/%s/%s", PathEscape(roomID), PathEscape(eventType), PathEscape(stateKey)), nil)
 }
+
+// Typing sets userID's typing notification in roomID.
+func (c *Client) Typing(ctx context.Context, roomID, userID string, typing bool) (Response, error) {
+	return c.Do(ctx, http.MethodPut, fmt.Sprintf("/_matrix/client/v3/rooms/%s/typing/%s", PathEscape(roomID), PathEscape(userID)),
+		map[string]any{"typing": typing, "timeout": 30000})
+}
+
+// Receipt sends a public read receipt for eventID.
+func (c *Client) Receipt(ctx context.Context, roomID, eventID string) (Response, error) {
+	return c.Do(ctx, http.MethodPost, fmt.Sprintf("/_matrix/client/v3/rooms/%s/receipt/m.read/%s", PathEscape(roomID), PathEscape(eventID)),
+		map[string]any{})
+}
+
+// SetAppServiceVisibility publishes or hides roomID in the AS's directory for networkID.
+func (c *Client) SetAppServiceVisibility(ctx context.Context, networkID, roomID, visibility string) (Response, error) {
+	return c.Do(ctx, http.MethodPut, fmt.Sprintf("/_matrix/client/v3/directory/list/appservice/%s/%s", PathEscape(networkID), PathEscape(roomID)),
+		map[string]any{"visibility": visibility})
+}
+
+// PublicRooms searches the room directory.
+func (c *Client) PublicRooms(ctx context.Context, body map[string]any) (Response, error) {
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/publicRooms", body)
+}
+
+// ThirdPartyProtocols lists the protocols the homeserver's ASes bridge.
+func (c *Client) ThirdPartyProtocols(ctx context.Context) (Response, error) {
+	return c.Do(ctx, http.MethodGet, "/_matrix/client/v3/thirdparty/protocols", nil)
+}
+
+// ThirdPartyUsers searches remote users of protocol by fields.
+func (c *Client) ThirdPartyUsers(ctx context.Context, protocol string, fields map[string]string) (Response, error) {
+	var opts []Option
+	for k, v := range fields {
+		opts = append(opts, Query(k, v))
+	}
+	return c.Do(ctx, http.MethodGet, "/_matrix/client/v3/thirdparty/user/"+PathEscape(protocol), nil, opts...)
+}

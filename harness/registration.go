@@ -29,8 +29,12 @@ func NewRegistration(n int, serverName, url string) matrix.Registration {
 			Rooms:   []matrix.Namespace{},
 		},
 		RateLimited: &off,
+		Protocols:   []string{Protocol(n)},
 	}
 }
+
+// Protocol is the third-party protocol the n-th fake AS bridges.
+func Protocol(n int) string { return fmt.Sprintf("asc%dnet", n) }
 
 // SharedPrefix is the localpart prefix of the n-th fake AS's non-exclusive
 // users namespace: it claims interest without reserving the IDs.

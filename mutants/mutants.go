@@ -248,6 +248,54 @@ func init() {
 			}),
 		},
 		Mutant{
+			Name: "ephemeral-without-room-id", Bug: "typing and receipts are pushed without their room_id",
+			Killers: []string{"HS-EPH-06", "HS-EPH-01"},
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					editJSON(r, func(body map[string]any) {
+						eph, _ := body["ephemeral"].([]any)
+						for _, e := range eph {
+							if m, ok := e.(map[string]any); ok {
+								delete(m, "room_id")
+							}
+						}
+					})
+				}
+			},
+		},
+		Mutant{
+			Name: "ephemeral-to-everyone", Bug: "ephemeral data also goes to services that did not opt in",
+			Killers: []string{"HS-EPH-02"},
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					editJSON(r, func(body map[string]any) {
+						if _, ok := body["ephemeral"]; !ok {
+							body["ephemeral"] = []any{map[string]any{"type": "m.presence", "content": map[string]any{}}}
+						}
+					})
+				}
+			},
+		},
+		Mutant{
+			Name: "thirdparty-drops-fields", Bug: "the client's search fields are not handed to the AS",
+			Killers: []string{"HS-3PE-01"},
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/thirdparty/user/") {
+					r.URL.RawQuery = ""
+				}
+			},
+		},
+		Mutant{
+			Name: "directory-open-to-users", Bug: "any user may publish rooms in an AS's network directory",
+			Killers: []string{"HS-DIR-02"},
+			Response: onPath("/directory/list/appservice/", func(status int, body map[string]any) (int, map[string]any) {
+				if status >= 400 {
+					return http.StatusOK, map[string]any{}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
 			Name: "shared-namespace-reserved", Bug: "non-exclusive namespaces are treated as exclusive",
 			Killers: []string{"HS-NS-06"},
 			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {

@@ -26,14 +26,22 @@ import (
 	"github.com/asconform/asconform/suites"
 )
 
-// poolSize is how many fake ASes are registered at once; specs take them in
-// turn so that one spec's late traffic rarely reaches the next spec's fake.
-const poolSize = 6
+// poolSize is how many fake ASes specs take in turn, so that one spec's late
+// traffic rarely reaches the next spec's fake. One more, ephemeralAS, also
+// receives ephemeral data; only the specs about it take that one, since
+// typing and receipts would interleave with other specs' transactions.
+const (
+	poolSize    = 6
+	ephemeralAS = poolSize + 1
+)
 
 // Env is the homeserver under test and its pool of fake ASes.
 type Env struct {
 	Deployment harness.Deployment
 	pool       []*fakeas.Server
+	// lacks names features the SUT does not model (the reference only);
+	// specs needing one are skipped there, saying so.
+	lacks map[string]bool
 
 	mu   sync.Mutex
 	next int
@@ -140,7 +148,7 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	e := &Env{}
 	suites.AtEnd(e.closeFakes)
 	var regs []matrix.Registration
-	for n := 1; n <= poolSize; n++ {
+	for n := 1; n <= poolSize+1; n++ {
 		// The registration needs the port, the fake needs the registration:
 		// listen first, then fill in the URL.
 		fake, err := fakeas.New(net.JoinHostPort(gateway, "0"), matrix.Registration{})
@@ -148,6 +156,7 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 			return nil, err
 		}
 		reg := harness.NewRegistration(n, cfg.ServerName, fmt.Sprintf("http://%s:%d", harness.HostAlias, fake.Port()))
+		reg.ReceiveEphemeral = n == ephemeralAS
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)
@@ -172,15 +181,16 @@ const ReferenceFlavor = "fakehs"
 
 func startReference(cfg suites.Config) (*Env, error) {
 	patience = 0.1
-	e := &Env{}
+	e := &Env{lacks: map[string]bool{"ephemeral data": true, "client-side third-party lookups": true, "the public room directory": true}}
 	suites.AtEnd(e.closeFakes)
 	var regs []matrix.Registration
-	for n := 1; n <= poolSize; n++ {
+	for n := 1; n <= poolSize+1; n++ {
 		fake, err := fakeas.New("127.0.0.1:0", matrix.Registration{})
 		if err != nil {
 			return nil, err
 		}
 		reg := harness.NewRegistration(n, cfg.ServerName, fmt.Sprintf("http://127.0.0.1:%d", fake.Port()))
+		reg.ReceiveEphemeral = n == ephemeralAS
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)
@@ -265,7 +275,8 @@ func (e *Env) closeFakes(context.Context) error {
 func (e *Env) take() *fakeas.Server {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	f := e.pool[e.next%len(e.pool)]
+	n := min(len(e.pool), poolSize)
+	f := e.pool[e.next%n]
 	e.next++
 	return f
 }

@@ -61,9 +61,25 @@ func NewFixture(ctx context.Context) *Fixture {
 	return f
 }
 
+// needs skips the spec on a SUT known not to model feature.
+func (f *Fixture) needs(feature string) {
+	if f.Env.lacks[feature] {
+		Skip("the reference homeserver does not model " + feature)
+	}
+}
+
 // AnotherAS takes one more fake AS from the pool for this spec.
-func (f *Fixture) AnotherAS() *AppService {
-	fake := f.Env.take()
+func (f *Fixture) AnotherAS() *AppService { return f.adopt(f.Env.take()) }
+
+// EphemeralAS takes the fake AS whose registration has receive_ephemeral.
+func (f *Fixture) EphemeralAS() *AppService {
+	if len(f.Env.pool) < ephemeralAS || !f.Env.pool[ephemeralAS-1].Registration().ReceiveEphemeral {
+		Skip(fmt.Sprintf("needs registration %d with receive_ephemeral: true", ephemeralAS))
+	}
+	return f.adopt(f.Env.pool[ephemeralAS-1])
+}
+
+func (f *Fixture) adopt(fake *fakeas.Server) *AppService {
 	fake.Reset()
 	reg := fake.Registration()
 	n := len(f.services) + 1
@@ -123,9 +139,14 @@ func (a *AppService) namespacePrefix() string {
 
 // Shared is a user ID in the fake AS's non-exclusive users namespace.
 func (f *Fixture) Shared(name string) string {
+	return harness.SharedPrefix(f.number()) + name + f.unique
+}
+
+// number is the pool number of the spec's first fake AS.
+func (f *Fixture) number() int {
 	var n int
 	_, _ = fmt.Sscanf(f.Reg.ID, "asconform-%d", &n)
-	return harness.SharedPrefix(n) + name + f.unique
+	return n
 }
 
 // NewUser registers a normal user and returns its client.
