@@ -119,6 +119,37 @@ var _ = Describe("Delivery when the AS does not acknowledge", Label("homeserver"
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
+	It("keeps what happened while the AS was down across a homeserver restart, and delivers it once", Label("HS-TXN-08"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		f.settle(ctx, room)
+		Expect(f.AS.Pause()).To(Succeed())
+		DeferCleanup(func() { _ = f.AS.Resume() })
+		var sent []sentEvent
+		for i := range 3 {
+			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("before the restart %d", i))})
+		}
+		time.Sleep(wait(3 * time.Second))
+		started := time.Now()
+		f.RestartSUT(ctx)
+		suites.Observe("homeserver restart took", time.Since(started).Round(100*time.Millisecond))
+		Expect(f.AS.Resume()).To(Succeed())
+		// Retrying on its own after a restart is HS-TXN-06's business; here
+		// a new event may nudge the queue, but nothing may be lost.
+		unprompted := true
+		if _, err := f.waitForAckWithin(ctx, sent[0].id, 30*time.Second); err != nil {
+			unprompted = false
+			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, "after the restart")})
+		}
+		suites.Observe("held events delivered without a new event after the restart", unprompted)
+		for _, s := range sent {
+			_, err := f.waitForAck(ctx, s.id)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
+	}, NodeTimeout(3*time.Minute))
+
 	It("pushes to each AS only the events it is interested in, with its own hs_token", Label("HS-REG-04", "HS-AUTH-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		other := f.AnotherAS()
@@ -165,7 +196,12 @@ func (f *Fixture) settle(ctx context.Context, room BridgedRoom) {
 // waitForAck waits until a transaction carrying eventID was acknowledged and
 // returns every attempt of that transaction ID, in order.
 func (a *AppService) waitForAck(ctx context.Context, eventID string) ([]Delivered, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait(90*time.Second))
+	return a.waitForAckWithin(ctx, eventID, 90*time.Second)
+}
+
+// waitForAckWithin is waitForAck with its own bound (scaled by patience).
+func (a *AppService) waitForAckWithin(ctx context.Context, eventID string, bound time.Duration) ([]Delivered, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait(bound))
 	defer cancel()
 	var attempts []Delivered
 	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {

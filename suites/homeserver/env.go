@@ -126,6 +126,15 @@ type mutated struct {
 
 func (m mutated) BaseURL() string { return m.url }
 
+// Restart restarts the SUT behind the mutant's proxy.
+func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error {
+	r, ok := m.Deployment.(restarter)
+	if !ok {
+		return fmt.Errorf("this deployment cannot restart")
+	}
+	return r.Restart(ctx, readyTimeout)
+}
+
 func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	flavor, err := harness.LookupFlavor(cfg.Flavor)
 	if err != nil {
@@ -222,6 +231,14 @@ func (r reference) BaseURL() string             { return r.hs.URL() }
 func (r reference) ServerName() string          { return r.hs.ServerName() }
 func (r reference) Logs(context.Context) string { return "" }
 func (r reference) Stop(context.Context) error  { return r.hs.Close() }
+
+// Restart stops and starts the reference, keeping its state and queues.
+func (r reference) Restart(context.Context, time.Duration) error { return r.hs.Restart() }
+
+// restarter is a deployment that can restart its SUT, keeping its data.
+type restarter interface {
+	Restart(ctx context.Context, readyTimeout time.Duration) error
+}
 
 // startExternal uses a homeserver the user runs, with the registration
 // files they installed on it; each fake listens on its registration's port.

@@ -27,6 +27,7 @@ type Fixture struct {
 	*AppService // the spec's first fake AS
 
 	services  []*AppService
+	clients   []*csapi.Client
 	clientRec *recorder.Recorder // the spec's client-server requests
 	secrets   map[string]string
 	unique    string
@@ -102,7 +103,27 @@ func (f *Fixture) finish(ctx SpecContext) {
 }
 
 func (f *Fixture) client(name, token string) *csapi.Client {
-	return &csapi.Client{BaseURL: f.Env.Deployment.BaseURL(), Token: token, Name: name, Recorder: f.clientRec}
+	c := &csapi.Client{BaseURL: f.Env.Deployment.BaseURL(), Token: token, Name: name, Recorder: f.clientRec}
+	f.clients = append(f.clients, c)
+	return c
+}
+
+// RestartSUT restarts the homeserver, keeping its data, and points the
+// spec's clients at it again (its port may change); it skips the spec on a
+// deployment that cannot restart (external mode).
+func (f *Fixture) RestartSUT(ctx context.Context) {
+	GinkgoHelper()
+	r, ok := f.Env.Deployment.(restarter)
+	if !ok {
+		Skip("this deployment cannot restart the homeserver")
+	}
+	cfg, _ := suites.Settings()
+	if err := r.Restart(ctx, cfg.ReadyTimeout); err != nil {
+		suites.HarnessError(err)
+	}
+	for _, c := range f.clients {
+		c.BaseURL = f.Env.Deployment.BaseURL()
+	}
 }
 
 // Server is the homeserver's server name.
