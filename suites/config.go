@@ -31,6 +31,16 @@ type Config struct {
 	ASURL          string // ASCONFORM_AS_URL: external mode for the AS side
 	ASRegistration string // ASCONFORM_AS_REGISTRATION: its registration file (external mode)
 	ASExpectations string // expectations of the AS flavor (ASCONFORM_EXPECTATIONS overrides both)
+
+	outPerSide bool
+}
+
+// OutFor is the report directory of a run of side.
+func (c Config) OutFor(side string) string {
+	if c.outPerSide && side != "" {
+		return filepath.Join(c.Out, side)
+	}
+	return c.Out
 }
 
 // LoadConfig reads the environment and applies defaults.
@@ -67,7 +77,10 @@ func LoadConfig() (Config, error) {
 	}
 	root := repoRoot()
 	if c.Out == "" {
+		// One directory per side, so that go test running both suites'
+		// packages at once does not mix their reports.
 		c.Out = filepath.Join(root, "report")
+		c.outPerSide = true
 	}
 	if c.Expectations == "" {
 		c.Expectations = expectationsFor(root, c.Flavor)

@@ -216,7 +216,7 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	}
 	var written []string
 	for _, write := range []func(string) (string, error){rep.WriteJSON, rep.WriteMarkdown, rep.WriteJUnit, rep.WriteHTML} {
-		p, err := write(c.Out)
+		p, err := write(c.OutFor(rep.SUT.Side))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "asconform: writing report:", err)
 			continue

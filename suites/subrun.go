@@ -29,3 +29,19 @@ func SubRun(outDir, test string, env []string, only []string) (scenarios.Report,
 	}
 	return rep, string(log), err
 }
+
+// WriteKillMatrix saves a mutation run's kill matrix beside side's reports
+// (mutants-<name>.md) and returns its path.
+func WriteKillMatrix(side, name, matrix, summary string) (string, error) {
+	c, err := Settings()
+	if err != nil {
+		return "", err
+	}
+	dir := c.OutFor(side)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "mutants-"+name+".md")
+	body := "# Mutation run: " + name + "\n\n" + summary + "\n\n```\n" + matrix + "```\n"
+	return p, os.WriteFile(p, []byte(body), 0o644)
+}

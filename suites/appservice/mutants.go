@@ -68,6 +68,15 @@ var asMutants = []ASMutant{
 		})
 	}},
 	{"as-ping-fails", "ping answers 500", []string{"AS-PING-01"}, func(as *fakeas.Server, b *bridge) { as.On(fakeas.Ping).Always().Fail() }},
+	{"as-ack-with-body", "transactions are acknowledged with a non-empty body", []string{"AS-TXN-01"}, func(as *fakeas.Server, b *bridge) {
+		b.ack = &fakeas.Answer{Status: http.StatusOK, Body: map[string]any{"ok": true}}
+	}},
+	{"as-ack-201", "transactions are acknowledged with 201", []string{"AS-TXN-01"}, func(as *fakeas.Server, b *bridge) { b.ack = &fakeas.Answer{Status: http.StatusCreated} }},
+	{"as-ping-with-body", "ping answers a non-empty body", []string{"AS-PING-01"}, func(as *fakeas.Server, b *bridge) {
+		as.On(fakeas.Ping).Always().Respond(http.StatusOK, map[string]any{"pong": true})
+	}},
+	{"as-denies-everything", "every query is answered 404", []string{"AS-QRY-02", "AS-QRY-03"}, func(as *fakeas.Server, b *bridge) { b.denyAll = true }},
+	{"as-registers-after-answering", "a user query is answered before the user is created", []string{"AS-QRY-02"}, func(as *fakeas.Server, b *bridge) { b.lateUsers = true }},
 	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},

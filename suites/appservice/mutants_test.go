@@ -80,5 +80,11 @@ func TestMutantsAreKilled(t *testing.T) {
 		fmt.Fprintf(&matrix, "  %-28s %-9s by %s\n", m.Name, verdict, rows[i])
 	}
 	t.Logf("kill matrix (mutant, verdict, failing specs' requirements):\n%s", matrix.String())
-	fmt.Printf("mutants killed: %d/%d (appservice)\n", n, len(all))
+	line := fmt.Sprintf("mutants killed: %d/%d (appservice)", n, len(all))
+	if p, err := suites.WriteKillMatrix("appservice", "appservice", matrix.String(), line); err != nil {
+		t.Errorf("kill matrix: %v", err)
+	} else {
+		t.Logf("kill matrix written to %s", p)
+	}
+	fmt.Println(line)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
@@ -65,7 +66,8 @@ type bridge struct {
 	last string
 
 	// Bugs switched on by AS mutants (mutants.go).
-	forget, lastOnly, failReplay, strictTypes, lazyUsers, lazyAliases, greedy bool
+	forget, lastOnly, failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
+	ack                                                                                           *fakeas.Answer
 }
 
 var notFound = fakeas.Answer{Status: http.StatusNotFound, Body: matrix.Error{ErrCode: "M_NOT_FOUND", Error: "not ours"}}
@@ -74,6 +76,15 @@ func (b *bridge) ours(id string) bool { return b.reg.InUsers(id) || b.reg.InAlia
 
 func (b *bridge) queryUser(ctx context.Context, in fakeas.Request) error {
 	switch {
+	case b.denyAll:
+		return notFound
+	case b.lateUsers && b.reg.InUsers(in.Param):
+		localpart := strings.TrimPrefix(strings.SplitN(in.Param, ":", 2)[0], "@")
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			_, _ = b.hs.RegisterAS(context.Background(), localpart, true)
+		}()
+		return exists
 	case b.greedy || b.lazyUsers && b.reg.InUsers(in.Param):
 		return exists
 	case !b.reg.InUsers(in.Param):
@@ -91,6 +102,8 @@ var exists = fakeas.Answer{Status: http.StatusOK}
 
 func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	switch {
+	case b.denyAll:
+		return notFound
 	case b.greedy || b.lazyAliases && b.reg.InAliases(in.Param):
 		return exists
 	case !b.reg.InAliases(in.Param):
@@ -119,7 +132,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 		return fakeas.Answer{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "seen"}}
 	}
 	if seen {
-		return nil
+		return b.acknowledge()
 	}
 	var txn matrix.Transaction
 	if err := json.Unmarshal(in.Body, &txn); err != nil {
@@ -149,6 +162,14 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 				return err
 			}
 		}
+	}
+	return b.acknowledge()
+}
+
+// acknowledge is nil (the compliant 200 {}) unless a mutant says otherwise.
+func (b *bridge) acknowledge() error {
+	if b.ack != nil {
+		return *b.ack
 	}
 	return nil
 }

@@ -94,7 +94,13 @@ func killAll(t *testing.T, flavor, label string) {
 		fmt.Fprintf(&matrix, "  %-32s %-9s by %s\n", m.Name, verdict, outcomes[i])
 	}
 	t.Logf("kill matrix (mutant, verdict, failing specs' requirements):\n%s", matrix.String())
-	fmt.Printf("mutants killed: %d/%d (%s)\n", killed, applicable, label)
+	line := fmt.Sprintf("mutants killed: %d/%d (%s)", killed, applicable, label)
+	if p, err := suites.WriteKillMatrix("homeserver", flavor, matrix.String(), line); err != nil {
+		t.Errorf("kill matrix: %v", err)
+	} else {
+		t.Logf("kill matrix written to %s", p)
+	}
+	fmt.Println(line)
 }
 
 // runMutant runs the suite against one mutant and reports whether a spec
