@@ -172,19 +172,26 @@ func (r Report) htmlPage() htmlPage {
 	}
 	p.Matrix = buildMatrix(byReq)
 	if r.SUT.Side != "" {
+		counted := func(req requirements.Requirement) bool {
+			return req.Level != requirements.Historical && (r.SUT.Side == "both" || string(req.Side) == r.SUT.Side)
+		}
 		total := 0
 		for _, req := range requirements.All() {
-			if string(req.Side) == r.SUT.Side && req.Level != requirements.Historical {
+			if counted(req) {
 				total++
 			}
 		}
 		checked := 0
 		for id := range byReq {
-			if req, ok := requirements.Lookup(id); ok && string(req.Side) == r.SUT.Side && req.Level != requirements.Historical {
+			if req, ok := requirements.Lookup(id); ok && counted(req) {
 				checked++
 			}
 		}
-		p.Coverage = fmt.Sprintf("%d of the %d %s requirements in the catalogue have a spec in this run.", checked, total, r.SUT.Side)
+		which := r.SUT.Side
+		if which == "both" {
+			which = "homeserver and appservice"
+		}
+		p.Coverage = fmt.Sprintf("%d of the %d %s requirements in the catalogue have a spec in this run.", checked, total, which)
 	}
 	return p
 }
