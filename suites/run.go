@@ -240,6 +240,13 @@ func result(s types.SpecReport) scenarios.Result {
 			res.Side = l
 		}
 	}
+	// The spec's By steps (the walkthrough's numbered steps) come first.
+	for _, ev := range s.SpecEvents {
+		if ev.SpecEventType == types.SpecEventByStart {
+			at := ev.TimelineLocation.Time.Sub(s.StartTime).Round(time.Millisecond)
+			res.Observations = append(res.Observations, scenarios.Observation{Name: "step at +" + at.String(), Value: ev.Message})
+		}
+	}
 	harnessErr := false
 	for _, e := range s.ReportEntries {
 		switch e.Name {
