@@ -138,7 +138,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", Label("homeserver"
 		// Retrying on its own after a restart is HS-TXN-06's business; here
 		// a new event may nudge the queue, but nothing may be lost.
 		unprompted := true
-		if _, err := f.waitForAckWithin(ctx, sent[0].id, 30*time.Second); err != nil {
+		if _, err := f.waitForAckWithin(ctx, sent[0].id, 10*time.Second); err != nil {
 			unprompted = false
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, "after the restart")})
 		}
