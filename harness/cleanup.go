@@ -55,7 +55,7 @@ type Janitor struct {
 // StartJanitor sweeps resources abandoned by dead runs, then starts the
 // reaper that watches this process.
 func StartJanitor(ctx context.Context) (*Janitor, error) {
-	if _, err := Sweep(ctx, abandoned); err != nil {
+	if _, err := Sweep(ctx, Abandoned); err != nil {
 		return nil, err
 	}
 	self, err := os.Executable()
@@ -119,8 +119,8 @@ func reap(run string) int {
 
 func ownRun(labels map[string]string) bool { return labels[LabelRun] == runID }
 
-// abandoned matches resources whose owning process no longer exists.
-func abandoned(labels map[string]string) bool {
+// Abandoned matches resources whose owning process no longer exists.
+func Abandoned(labels map[string]string) bool {
 	pid, err := strconv.Atoi(labels[LabelPID])
 	if err != nil || pid <= 0 {
 		return true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/requirements"
+	"github.com/asconform/asconform/scenarios"
 )
 
 // Config is read from the environment so that `go test` and the asconform
@@ -88,6 +89,12 @@ func LoadConfig() (Config, error) {
 	c.ASExpectations = os.Getenv("ASCONFORM_EXPECTATIONS")
 	if c.ASExpectations == "" {
 		c.ASExpectations = expectationsFor(root, c.ASFlavor)
+	}
+	// A broken baseline must stop the run, not silently count as empty.
+	for _, p := range []string{c.Expectations, c.ASExpectations} {
+		if _, err := scenarios.LoadExpectations(p); err != nil {
+			return c, err
+		}
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,7 +32,7 @@ commands:
   run       run the conformance suite and write reports (asconform run -h)
   list      list requirements (with coverage), specs or flavors
   compare   compare results.json files of several runs side by side (asconform compare -h)
-  clean     remove every Docker container and network asconform left behind
+  clean     remove containers and networks of ended runs (--all: of every run)
   version   print the version
 `
 
@@ -53,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "list":
 		err = list(args[1:], stdout)
 	case "clean":
-		err = clean(stdout)
+		err = clean(args[1:], stdout)
 	case "compare":
 		err = compare(args[1:], stdout)
 	case "version":
@@ -71,12 +72,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func clean(stdout io.Writer) error {
+// clean removes what dead runs left; with --all, also what live runs use.
+func clean(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("clean", flag.ContinueOnError)
+	all := fs.Bool("all", false, "also remove the containers of runs still in progress")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancelTimeout()
-	n, err := harness.Sweep(ctx, harness.All)
+	match := harness.Abandoned
+	if *all {
+		match = harness.All
+	}
+	n, err := harness.Sweep(ctx, match)
 	fmt.Fprintf(stdout, "removed %d container(s) and network(s)\n", n)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/requirements"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -87,9 +88,13 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	t := &cliT{out: stderr}
 	suites.Run(t, "asconform "+*side+" suite")
 	rep := suites.LastReport()
+	errors := rep.Counts()[scenarios.Error]
 	switch {
 	case len(rep.Results) == 0:
 		fmt.Fprintln(stderr, "asconform: no spec ran (check --focus and --spec)")
+		return 2
+	case errors > 0:
+		fmt.Fprintf(stdout, "ERROR: %d spec(s) could not run: the harness or environment broke (see their messages above and in the report)\n", errors)
 		return 2
 	case t.failed:
 		fmt.Fprintf(stdout, "FAIL: %d result(s) do not match the expectations\n", len(rep.Unexpected()))
