@@ -49,6 +49,7 @@ a.badge:hover { text-decoration: none; filter: brightness(1.12); }
 .v-expected-failure { background: var(--expected-failure); color: #3a3408 !important; }
 .v-unexpected-pass { background: var(--unexpected-pass); }
 .v-skipped { background: var(--skipped); color: #2a2a2a !important; }
+.v-informational { background: #00796b; }
 .v-none { background: #fff; color: var(--muted) !important; border: 1px dashed var(--line); }
 .legend { color: var(--muted); font-size: 12.5px; max-width: 1000px; }
 table { border-collapse: collapse; }
@@ -70,6 +71,7 @@ article.scenario { border: 1px solid var(--line); border-left-width: 6px; border
 article.scenario.v-pass, article.scenario.v-fail, article.scenario.v-error, article.scenario.v-non-strict,
 article.scenario.v-expected-failure, article.scenario.v-unexpected-pass, article.scenario.v-skipped { background: #fff; color: var(--ink) !important; }
 article.v-pass { border-left-color: var(--pass); }
+article.v-informational { border-left-color: #00796b; }
 article.v-fail { border-left-color: var(--fail); }
 article.v-error { border-left-color: var(--error); }
 article.v-non-strict { border-left-color: var(--non-strict); }

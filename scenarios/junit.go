@@ -178,6 +178,8 @@ func junitCaseFor(side string, res Result) junitCase {
 		c.SystemOut = &junitText{"expected failure, baselined in the expectations file: " + xmlSafe(res.Reason) + "\n\n" + detail + "\n"}
 	case NonStrict:
 		c.SystemOut = &junitText{"non-strict: only a SHOULD was missed, which does not fail the run\n\n" + detail + "\n"}
+	case Informational:
+		c.SystemOut = &junitText{"informational: behaviour observed where the spec leaves room\n\n" + detail + "\n"}
 	}
 	return c
 }

@@ -20,6 +20,7 @@ const (
 	Pass            Verdict = "pass"
 	Fail            Verdict = "fail"             // a MUST (or schema rule) broken
 	NonStrict       Verdict = "non-strict"       // only a SHOULD missed
+	Informational   Verdict = "informational"    // behaviour observed where the spec leaves room; see the observations
 	ExpectedFailure Verdict = "expected-failure" // failed, and baselined in the expectations file
 	UnexpectedPass  Verdict = "unexpected-pass"  // baselined as failing, but passed
 	Skipped         Verdict = "skipped"
@@ -92,7 +93,7 @@ func (r Report) Unexpected() []Result {
 // Sorted returns the results failures first, then by side and spec text.
 func (r Report) Sorted() []Result {
 	out := append([]Result(nil), r.Results...)
-	rank := map[Verdict]int{Error: 0, Fail: 1, UnexpectedPass: 2, NonStrict: 3, ExpectedFailure: 4, Skipped: 5, Pass: 6}
+	rank := map[Verdict]int{Error: 0, Fail: 1, UnexpectedPass: 2, NonStrict: 3, ExpectedFailure: 4, Informational: 5, Skipped: 6, Pass: 7}
 	sort.SliceStable(out, func(i, j int) bool {
 		if rank[out[i].Verdict] != rank[out[j].Verdict] {
 			return rank[out[i].Verdict] < rank[out[j].Verdict]

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -262,7 +263,10 @@ func result(s types.SpecReport) scenarios.Result {
 			harnessErr = true
 		}
 	}
+	informational := slices.Contains(s.Labels(), "informational")
 	switch {
+	case s.State == types.SpecStatePassed && informational:
+		res.Verdict = scenarios.Informational
 	case s.State == types.SpecStatePassed:
 		res.Verdict = scenarios.Pass
 	case s.State == types.SpecStateSkipped || s.State == types.SpecStatePending:
@@ -297,7 +301,7 @@ func PrintSummary(w io.Writer, rep scenarios.Report) {
 	}
 	counts := rep.Counts()
 	var parts []string
-	for _, v := range []scenarios.Verdict{scenarios.Pass, scenarios.Fail, scenarios.NonStrict, scenarios.ExpectedFailure, scenarios.UnexpectedPass, scenarios.Skipped, scenarios.Error} {
+	for _, v := range []scenarios.Verdict{scenarios.Pass, scenarios.Fail, scenarios.NonStrict, scenarios.ExpectedFailure, scenarios.UnexpectedPass, scenarios.Informational, scenarios.Skipped, scenarios.Error} {
 		if counts[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 		}

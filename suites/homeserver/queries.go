@@ -103,6 +103,26 @@ var _ = Describe("Blocking user and room alias queries", Label("homeserver"), fu
 		suites.Observe("alias query latency", query.Duration().Round(time.Millisecond))
 	}, NodeTimeout(timeout))
 
+	It("(observed) blocks a join as long as the AS takes to answer the alias query", Label("HS-QRY-04", "HS-QRY-05", "informational"), func(ctx SpecContext) {
+		// The spec leaves the timeout to the homeserver; the seed suggests
+		// retries, then 408. This records what the SUT does with a slow AS.
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		alias := f.Alias("slow")
+		delay := wait(5 * time.Second)
+		f.AS.On(fakeas.Rooms).Delay(delay).Do(func(ctx context.Context, in fakeas.Request) error {
+			return f.createPortal(ctx, alias, "Slow portal")
+		}).Respond(http.StatusOK, nil)
+		joined, err := alice.Join(ctx, alias)
+		Expect(err).NotTo(HaveOccurred())
+		join := f.clientCall("alice", "/join/")
+		suites.Observe("AS answer delay", delay)
+		suites.Observe("join answer", joined.String())
+		suites.Observe("join latency", join.Duration().Round(time.Millisecond))
+		suites.Observe("alias queries sent", len(f.routed(fakeas.Rooms)))
+		Expect(join.Duration()).To(BeNumerically(">=", delay), "the join was answered before the AS answered the query")
+	}, NodeTimeout(timeout))
+
 	It("fails the join with M_NOT_FOUND when the AS answers 404 to the alias query", Label("HS-QRY-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
