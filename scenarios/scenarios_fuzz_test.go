@@ -275,6 +275,8 @@ func FuzzWriters(f *testing.F) {
 	f.Add("", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", []byte(nil), 0, uint8(0), uint8(0))
 	f.Add("x]]>y", "appservice", "i", "]]>", "a]]>b<![CDATA[c", "]]]]>>", "&amp;&lt;", "HS-TXN-01", "x]]>", "&#x3c;script&#x3e;", "appservice", "appservice", "%3Cscript%3E", "&", "+", "outcome]]>", []byte("\"\\u003cscript\\u003e\""), 599, uint8(5), uint8(1))
 	f.Add("é😀", "homeserver", "\u2028\u2029", strings.Repeat("long ", 400), strings.Repeat("x", 2000), "r", "l", "HS-ID-01,HS-ID-01", "log", "v", strings.Repeat("w", 300), "client with a long name", strings.Repeat("/segment", 200), "v", "h", "o", []byte(strings.Repeat("é", 33000)), 500, uint8(0), uint8(1))
+	// Known bug (knownJUnitUnsafeText): a control character in the location.
+	f.Add("f", "homeserver", "", "spec", "message", "", "fixture.go:12\x1b", "HS-TXN-01", "", "", "alice", "homeserver", "/p", "", "", "", []byte(nil), 500, uint8(1), uint8(0))
 	f.Fuzz(func(t *testing.T, flavor, side, image, spec, message, reason, location, reqs, sutLog, obs, from, to, path, query, header, outcome string, body []byte, status int, v1, v2 uint8) {
 		var ids []string
 		if reqs != "" {
@@ -686,7 +688,9 @@ func fzScanMarkup(doc string, visit func(tag, attr string) error) error {
 			}
 		}
 		if tag == "style" || tag == "script" || tag == "title" {
-			end := strings.Index(strings.ToLower(doc[i:]), "</"+tag)
+			// The templates write their tags in lower case (and ToLower
+			// would shift offsets past invalid UTF-8).
+			end := strings.Index(doc[i:], "</"+tag)
 			if end < 0 {
 				return errors.New("unterminated <" + tag + ">")
 			}
