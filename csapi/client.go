@@ -75,11 +75,14 @@ func (r Response) JSON(v any) error {
 
 // ErrCode is the Matrix errcode of the body, or "".
 func (r Response) ErrCode() string {
-	var e struct {
-		ErrCode string `json:"errcode"`
+	// A map, not a struct: encoding/json matches struct fields without
+	// regard to case, and "ErrCode" is not "errcode".
+	var m map[string]json.RawMessage
+	var code string
+	if json.Unmarshal(r.Body, &m) == nil {
+		_ = json.Unmarshal(m["errcode"], &code)
 	}
-	_ = json.Unmarshal(r.Body, &e)
-	return e.ErrCode
+	return code
 }
 
 // Field returns a top-level string field of a JSON body, or "".

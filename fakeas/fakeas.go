@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,7 +202,11 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		rewrite(req)
 	}
 	body := recorder.ReadBody(req)
-	rt, param, methodOK := route(req.Method, req.URL.Path)
+	// Route on the escaped path: a txnId may contain an escaped "/".
+	rt, param, methodOK := route(req.Method, req.URL.EscapedPath())
+	if p, err := url.PathUnescape(param); err == nil {
+		param = p
+	}
 	ex := recorder.Exchange{
 		From: "homeserver", To: "appservice",
 		Method: req.Method, Path: req.URL.EscapedPath(), Query: req.URL.Query(),

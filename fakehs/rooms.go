@@ -73,6 +73,11 @@ func (s *Server) createRoom(c *call) reply {
 	if rp := c.decode(&b); rp.failed() {
 		return rp
 	}
+	for _, st := range b.InitialState {
+		if trimmed := strings.TrimSpace(string(st.Content)); !strings.HasPrefix(trimmed, "{") {
+			return fail(400, "M_BAD_JSON", "initial_state content must be a JSON object")
+		}
+	}
 	var roomAlias string
 	if b.RoomAliasName != "" {
 		roomAlias = "#" + b.RoomAliasName + ":" + s.cfg.ServerName

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -199,7 +200,11 @@ func (s *Server) serve(l *life, w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 
 	cw := &capture{ResponseWriter: w}
-	if _, pattern := s.mux.Handler(r); pattern != "" {
+	// ServeMux would redirect paths it cleans ("//", "." and ".."
+	// segments); a homeserver answers them as unknown endpoints.
+	if p := r.URL.Path; path.Clean(p) != p && !(strings.HasSuffix(p, "/") && path.Clean(p)+"/" == p) {
+		writeJSON(cw, fail(404, "M_UNRECOGNIZED", "unrecognised endpoint"))
+	} else if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(cw, r)
 	} else {
 		rp := fail(404, "M_UNRECOGNIZED", "unrecognised endpoint")

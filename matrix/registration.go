@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -72,9 +73,18 @@ func (r Registration) Validate() error {
 			errs = append(errs, fmt.Errorf("registration: url %q is not an http(s) URL", *r.URL))
 		}
 	}
+	for field, v := range map[string]string{"id": r.ID, "as_token": r.ASToken, "hs_token": r.HSToken, "sender_localpart": r.SenderLocalpart} {
+		if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			errs = append(errs, fmt.Errorf("registration: %s contains a control character", field))
+		}
+	}
 	for kind, list := range map[string][]Namespace{"users": r.Namespaces.Users, "aliases": r.Namespaces.Aliases, "rooms": r.Namespaces.Rooms} {
 		for i, ns := range list {
-			if _, err := regexp.Compile(ns.Regex); err != nil {
+			if strings.IndexFunc(ns.Regex, unicode.IsControl) >= 0 {
+				errs = append(errs, fmt.Errorf("registration: namespaces.%s[%d].regex contains a control character", kind, i))
+			}
+			// Checked as it is matched: anchored.
+			if _, err := regexp.Compile(anchored(ns.Regex)); err != nil {
 				errs = append(errs, fmt.Errorf("registration: namespaces.%s[%d].regex: %w", kind, i, err))
 			}
 		}
@@ -91,11 +101,13 @@ func (r Registration) InUsers(userID string) bool { return matchAny(r.Namespaces
 // InAliases reports whether a room alias falls in one of the aliases namespaces.
 func (r Registration) InAliases(alias string) bool { return matchAny(r.Namespaces.Aliases, alias) }
 
+func anchored(regex string) string { return "^(?:" + regex + ")$" }
+
 func matchAny(list []Namespace, id string) bool {
 	for _, ns := range list {
 		// Namespace regexes match the whole ID in practice; anchor to avoid
 		// prefix surprises.
-		if re, err := regexp.Compile("^(?:" + ns.Regex + ")$"); err == nil && re.MatchString(id) {
+		if re, err := regexp.Compile(anchored(ns.Regex)); err == nil && re.MatchString(id) {
 			return true
 		}
 	}

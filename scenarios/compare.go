@@ -137,12 +137,12 @@ func (t ComparisonTable) Markdown(w io.Writer) {
 		if row.Differs {
 			mark = "≠"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s |", mark, cell(row.Spec), strings.Join(row.Requirements, " "))
+		fmt.Fprintf(w, "| %s | %s | %s |", mark, cell(row.Spec), cell(strings.Join(row.Requirements, " ")))
 		for _, v := range row.Verdicts {
 			if v == "" {
 				fmt.Fprint(w, " — |")
 			} else {
-				fmt.Fprintf(w, " %s |", v)
+				fmt.Fprintf(w, " %s |", cell(string(v)))
 			}
 		}
 		fmt.Fprintln(w)

@@ -324,11 +324,11 @@ func statusText(e recorder.Exchange) string {
 		return "no response"
 	}
 	s := fmt.Sprint(e.Status)
-	var body struct {
-		ErrCode string `json:"errcode"`
-	}
-	if json.Unmarshal(e.RespBody, &body) == nil && body.ErrCode != "" {
-		s += " " + body.ErrCode
+	// A map: struct decoding would also accept "ErrCode".
+	var body map[string]json.RawMessage
+	var code string
+	if json.Unmarshal(e.RespBody, &body) == nil && json.Unmarshal(body["errcode"], &code) == nil && code != "" {
+		s += " " + code
 	}
 	return s
 }

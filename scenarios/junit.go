@@ -151,7 +151,7 @@ func junitCaseFor(side string, res Result) junitCase {
 	msg := xmlSafe(strings.TrimSpace(res.Message))
 	detail := msg
 	if res.Location != "" {
-		detail += "\n\nat " + res.Location
+		detail += "\n\nat " + xmlSafe(res.Location)
 	}
 	if reqs := requirementLines(res.Requirements); reqs != "" {
 		detail += "\n\n" + reqs
@@ -202,7 +202,7 @@ func requirementLines(ids []string) string {
 	for _, id := range ids {
 		req, ok := requirements.Lookup(id)
 		if !ok {
-			fmt.Fprintf(&b, "%s: not in the catalogue\n", id)
+			fmt.Fprintf(&b, "%s: not in the catalogue\n", xmlSafe(id))
 			continue
 		}
 		fmt.Fprintf(&b, "%s (%s, since %s): %s %s\n", id, req.Level, req.Since, req.Summary, req.URL)

@@ -40,15 +40,16 @@ func (r Report) Markdown(w io.Writer) {
 		if detail == "" {
 			detail = firstLine(res.Message)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", res.Verdict, strings.Join(res.Requirements, " "), cell(res.Spec), cell(detail))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", cell(string(res.Verdict)), cell(strings.Join(res.Requirements, " ")), cell(res.Spec), cell(detail))
 	}
 }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
+	return strings.TrimSuffix(line, "\r")
 }
 
+// cell makes s safe inside one Markdown table cell.
 func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	return strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }

@@ -56,7 +56,9 @@ func redactHeader(h http.Header, r *strings.Replacer) http.Header {
 		for _, v := range vs {
 			if strings.EqualFold(k, "Authorization") {
 				scheme, tok, found := strings.Cut(v, " ")
-				if !found {
+				// Only a known scheme word is kept as it is: anything else
+				// may itself be a secret.
+				if !found || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
 					scheme, tok = "", v
 				}
 				if rt := r.Replace(tok); rt != tok {
