@@ -3,6 +3,7 @@
 //
 //	asconform run      run the homeserver and/or application-service suite
 //	asconform list     list requirements (with coverage), specs or flavors
+//	asconform bench    measure the homeserver's start and push latency
 //	asconform clean    remove every Docker container and network asconform left
 //	asconform version  print the version
 package main
@@ -31,6 +32,7 @@ const usage = `usage: asconform <command> [flags]
 commands:
   run       run the conformance suite and write reports (asconform run -h)
   list      list requirements (with coverage), specs or flavors
+  bench     measure Synapse start and push latency (asconform bench -h; see BENCHMARKS.md)
   compare   compare results.json files of several runs side by side (asconform compare -h)
   clean     remove containers and networks of ended runs (--all: of every run)
   version   print the version
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = clean(args[1:], stdout)
 	case "compare":
 		err = compare(args[1:], stdout)
+	case "bench":
+		err = bench(args[1:], stdout)
 	case "version":
 		fmt.Fprintf(stdout, "asconform %s (targets Matrix spec %s)\n", version, suites.SpecVersion)
 	case "-h", "-help", "--help", "help":
