@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -30,23 +29,14 @@ type Env struct {
 
 const startTimeout = 25 * time.Minute
 
-var (
-	envOnce sync.Once
-	env     *Env
-	envErr  error
-)
+var shared = suites.NewLazy(start)
 
-func requireEnv(ctx SpecContext) {
-	if _, err := Shared(ctx); err != nil {
-		suites.HarnessError(err)
-	}
-}
+// requireEnv is each container's BeforeEach: it starts the environment on
+// first use, so a failure there is an error of the environment, not of a spec.
+func requireEnv(ctx SpecContext) { shared.Require(ctx) }
 
 // Shared returns the suite's environment, starting it on first use.
-func Shared(ctx context.Context) (*Env, error) {
-	envOnce.Do(func() { env, envErr = start(ctx) })
-	return env, envErr
-}
+func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }
 
 func start(ctx context.Context) (*Env, error) {
 	cfg, err := suites.Settings()

@@ -47,11 +47,7 @@ type Env struct {
 	next int
 }
 
-var (
-	envOnce sync.Once
-	env     *Env
-	envErr  error
-)
+var shared = suites.NewLazy(start)
 
 // startTimeout bounds building the default image (minutes on a fresh
 // machine) plus starting the SUT; it is apart from each spec's own timeout.
@@ -59,17 +55,10 @@ const startTimeout = 25 * time.Minute
 
 // requireEnv is each container's BeforeEach: it starts the environment on
 // first use, so a failure there is an error of the environment, not of a spec.
-func requireEnv(ctx SpecContext) {
-	if _, err := Shared(ctx); err != nil {
-		suites.HarnessError(err)
-	}
-}
+func requireEnv(ctx SpecContext) { shared.Require(ctx) }
 
 // Shared returns the suite's environment, starting it on first use.
-func Shared(ctx context.Context) (*Env, error) {
-	envOnce.Do(func() { env, envErr = start(ctx) })
-	return env, envErr
-}
+func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }
 
 func start(ctx context.Context) (*Env, error) {
 	cfg, err := suites.Settings()
