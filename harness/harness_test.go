@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/asconform/asconform/csapi"
 )
 
 // These tests run the harness against minihs, a tiny misbehaving homeserver
@@ -147,6 +150,7 @@ func TestBrokenSUTs(t *testing.T) {
 		{"crash", time.Minute, []string{"exited with code 3", "minihs: crashing on purpose"}},
 		{"hang", 3 * time.Second, []string{"did not become ready within 3s", "minihs: mode hang"}},
 		{"garbage", 3 * time.Second, []string{"did not become ready within 3s", "not json"}},
+		{"slow", 3 * time.Second, []string{"did not become ready within 3s", "minihs: mode slow"}},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {
@@ -235,4 +239,46 @@ func TestChildHoldingContainer(t *testing.T) {
 		panic("a spec panicked")
 	}
 	time.Sleep(5 * time.Minute) // until the parent ends us
+}
+
+// A SUT that dies mid-run: requests fail with a transport error (no hang,
+// no panic), its log stays readable, and Stop still removes it.
+func TestSUTCrashesMidRun(t *testing.T) {
+	needMinihs(t)
+	c, err := start(t, "ok", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "kill", c.ctr.GetContainerID()).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v %s", err, out)
+	}
+	client := &csapi.Client{BaseURL: c.BaseURL(), HTTP: &http.Client{Timeout: 10 * time.Second}}
+	if _, err := client.Do(context.Background(), http.MethodGet, "/_matrix/client/versions", nil); err == nil {
+		t.Error("a request to a dead SUT succeeded")
+	}
+	if logs := c.Logs(context.Background()); !strings.Contains(logs, "minihs: mode ok") {
+		t.Errorf("the log of a dead SUT is gone: %q", logs)
+	}
+	_ = c.Stop(context.Background())
+	if left := ours(t, runID); len(left) > 0 {
+		t.Fatalf("containers left: %v", left)
+	}
+}
+
+// A SUT answering an enormous body: the client reads at most its limit.
+func TestHugeBodyIsCapped(t *testing.T) {
+	needMinihs(t)
+	c, err := start(t, "ok", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop(context.Background()) }()
+	client := &csapi.Client{BaseURL: c.BaseURL()}
+	resp, err := client.Do(context.Background(), http.MethodGet, "/huge", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(resp.Body); n != 8<<20 {
+		t.Errorf("read %d bytes of a 64 MiB body, want the 8 MiB cap", n)
+	}
 }

@@ -1,7 +1,8 @@
 // minihs is a deliberately small, optionally misbehaving stand-in for a
 // homeserver, used by the harness's own tests. MINIHS_MODE selects:
 // ok (answers /versions), crash (exits at once), hang (accepts, never
-// answers), garbage (answers 200 with a body that is not JSON).
+// answers), garbage (answers 200 with a body that is not JSON), slow
+// (answers after 30 s), huge (answers ready, then 64 MiB to /huge).
 package main
 
 import (
@@ -32,7 +33,21 @@ func main() {
 			go func() { time.Sleep(time.Hour); conn.Close() }()
 		}
 	}
+	http.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 1<<20)
+		for i := range chunk {
+			chunk[i] = 'x'
+		}
+		for range 64 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
 	http.HandleFunc("/_matrix/client/versions", func(w http.ResponseWriter, r *http.Request) {
+		if mode == "slow" {
+			time.Sleep(30 * time.Second)
+		}
 		if mode == "garbage" {
 			fmt.Fprint(w, "<html>not json")
 			return
