@@ -142,7 +142,7 @@ asc_recipe_hash() {
 		while IFS= read -r -d '' f; do
 			printf '%s\0' "${f#"$dir"/}"
 			sha256sum <"$f"
-		done < <(find "$dir" -type f ! -name '*~' ! -name '.*.sw?' -print0 | LC_ALL=C sort -z)
+		done < <(find "$dir" -type f ! -name '*~' ! -name '.*.sw?' ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z)
 	} | sha256sum | cut -c1-64
 }
 
@@ -157,6 +157,25 @@ asc_find_image() {
 # asc_image_label IMAGE LABEL: print a label's value.
 asc_image_label() {
 	docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1"
+}
+
+# asc_find_existing: set REF to the image in $REPO built from recipe $HASH,
+# if any, named by its $VERSION_LABEL, and make sure that version tag and
+# :latest point at it. Returns 1 when there is none.
+# shellcheck disable=SC2153 # REPO, HASH and VERSION_LABEL are set by build.sh
+asc_find_existing() {
+	local id version
+	id=$(asc_find_image "$REPO" "$HASH")
+	[[ -n $id ]] || return 1
+	version=$(asc_image_label "$id" "$VERSION_LABEL")
+	[[ -n $version && $version != "<no value>" ]] || return 1
+	REF=$REPO:$version
+	if [[ $(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null) != "$id" ]]; then
+		docker tag "$id" "$REF"
+	fi
+	if [[ $(docker image inspect --format '{{.Id}}' "$REPO:latest" 2>/dev/null) != "$id" ]]; then
+		docker tag "$id" "$REPO:latest"
+	fi
 }
 
 # asc_image_exists REF

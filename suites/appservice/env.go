@@ -49,24 +49,13 @@ func start(ctx context.Context) (*Env, error) {
 	case cfg.ASFlavor == ReferenceFlavor:
 		return startReference(cfg)
 	}
-	flavor, err := harness.LookupFlavor(cfg.ASFlavor)
+	flavor, image, gateway, err := suites.PrepareContainer(ctx, "appservice", cfg.ASFlavor, cfg.ASImage)
 	if err != nil {
 		return nil, err
 	}
 	maker, ok := flavor.(harness.RegistrationMaker)
-	if flavor.Side() != "appservice" || !ok {
-		return nil, fmt.Errorf("flavor %q is not an application-service flavor", cfg.ASFlavor)
-	}
-	if err := suites.Janitor(ctx); err != nil {
-		return nil, err
-	}
-	image, err := harness.ResolveImage(ctx, flavor, cfg.ASImage, os.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	gateway, err := harness.GatewayIP(ctx)
-	if err != nil {
-		return nil, err
+	if !ok {
+		return nil, fmt.Errorf("flavor %q does not say which registration its AS expects", cfg.ASFlavor)
 	}
 	hs, err := fakehs.New(net.JoinHostPort(gateway, "0"), fakehs.Config{ServerName: cfg.ServerName})
 	if err != nil {

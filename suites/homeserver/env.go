@@ -125,39 +125,14 @@ func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error 
 }
 
 func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
-	flavor, err := harness.LookupFlavor(cfg.Flavor)
-	if err != nil {
-		return nil, err
-	}
-	if flavor.Side() != "homeserver" {
-		return nil, fmt.Errorf("flavor %q is not a homeserver flavor", cfg.Flavor)
-	}
-	if err := suites.Janitor(ctx); err != nil {
-		return nil, err
-	}
-	image, err := harness.ResolveImage(ctx, flavor, cfg.Image, os.Stderr)
-	if err != nil {
-		return nil, err
-	}
-	gateway, err := harness.GatewayIP(ctx)
+	flavor, image, gateway, err := suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
 	if err != nil {
 		return nil, err
 	}
 	e := &Env{}
-	suites.AtEnd(e.closeFakes)
-	var regs []matrix.Registration
-	for n := 1; n <= poolSize+1; n++ {
-		// The registration needs the port, the fake needs the registration:
-		// listen first, then fill in the URL.
-		fake, err := fakeas.New(net.JoinHostPort(gateway, "0"), matrix.Registration{})
-		if err != nil {
-			return nil, err
-		}
-		reg := harness.NewRegistration(n, cfg.ServerName, fmt.Sprintf("http://%s:%d", harness.HostAlias, fake.Port()))
-		reg.ReceiveEphemeral = n == ephemeralAS
-		fake.SetRegistration(reg)
-		e.pool = append(e.pool, fake)
-		regs = append(regs, reg)
+	regs, err := e.startFakes(cfg.ServerName, gateway, harness.HostAlias)
+	if err != nil {
+		return nil, err
 	}
 	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
 	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
@@ -180,18 +155,9 @@ const ReferenceFlavor = "fakehs"
 func startReference(cfg suites.Config) (*Env, error) {
 	patience = 0.1
 	e := &Env{lacks: map[string]bool{"ephemeral data": true, "client-side third-party lookups": true, "the public room directory": true}}
-	suites.AtEnd(e.closeFakes)
-	var regs []matrix.Registration
-	for n := 1; n <= poolSize+1; n++ {
-		fake, err := fakeas.New("127.0.0.1:0", matrix.Registration{})
-		if err != nil {
-			return nil, err
-		}
-		reg := harness.NewRegistration(n, cfg.ServerName, fmt.Sprintf("http://127.0.0.1:%d", fake.Port()))
-		reg.ReceiveEphemeral = n == ephemeralAS
-		fake.SetRegistration(reg)
-		e.pool = append(e.pool, fake)
-		regs = append(regs, reg)
+	regs, err := e.startFakes(cfg.ServerName, "127.0.0.1", "127.0.0.1")
+	if err != nil {
+		return nil, err
 	}
 	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{
 		ServerName: cfg.ServerName, Registrations: regs,
@@ -268,6 +234,28 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL})
 	e.Deployment = d
 	return e, nil
+}
+
+// startFakes starts the pool of fake ASes listening on listenHost and
+// returns their registrations, whose URLs name advertisedHost (how the SUT
+// reaches the test process).
+func (e *Env) startFakes(serverName, listenHost, advertisedHost string) ([]matrix.Registration, error) {
+	suites.AtEnd(e.closeFakes)
+	var regs []matrix.Registration
+	for n := 1; n <= poolSize+1; n++ {
+		// The registration needs the port, the fake needs the registration:
+		// listen first, then fill in the URL.
+		fake, err := fakeas.New(net.JoinHostPort(listenHost, "0"), matrix.Registration{})
+		if err != nil {
+			return nil, err
+		}
+		reg := harness.NewRegistration(n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
+		reg.ReceiveEphemeral = n == ephemeralAS
+		fake.SetRegistration(reg)
+		e.pool = append(e.pool, fake)
+		regs = append(regs, reg)
+	}
+	return regs, nil
 }
 
 func (e *Env) closeFakes(context.Context) error {

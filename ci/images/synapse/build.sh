@@ -22,36 +22,19 @@ SUITE=sid
 PACKAGES=(matrix-synapse)
 VERSION_LABEL=org.asconform.synapse-version
 
-# find_existing: set REF to the image built from this recipe, if any, and
-# make sure its version tag and :latest point at it.
-find_existing() {
-	local id version
-	id=$(asc_find_image "$REPO" "$HASH")
-	[[ -n $id ]] || return 1
-	version=$(asc_image_label "$id" "$VERSION_LABEL")
-	[[ -n $version && $version != "<no value>" ]] || return 1
-	REF=$REPO:$version
-	if [[ $(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null) != "$id" ]]; then
-		docker tag "$id" "$REF"
-	fi
-	if [[ $(docker image inspect --format '{{.Id}}' "$REPO:latest" 2>/dev/null) != "$id" ]]; then
-		docker tag "$id" "$REPO:latest"
-	fi
-}
-
 asc_step check "recipe hash and existing image"
 asc_require_docker
 HASH=$(asc_recipe_hash "$HERE")
 asc_log "recipe hash $HASH"
 
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && find_existing; then
+if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
 	asc_log "image for this recipe exists: $REF; skipping build"
 	printf '%s\n' "$REF"
 	exit 0
 fi
 
 asc_lock synapse
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && find_existing; then
+if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
 	asc_log "image for this recipe was built meanwhile: $REF"
 	printf '%s\n' "$REF"
 	exit 0
