@@ -26,6 +26,19 @@ func (c *Client) RegisterAS(ctx context.Context, username string, inhibitLogin b
 	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/register", body)
 }
 
+// LoginAS logs in as userID with the as_token (m.login.application_service).
+func (c *Client) LoginAS(ctx context.Context, userID string) (Response, error) {
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/login", map[string]any{
+		"type":       "m.login.application_service",
+		"identifier": map[string]string{"type": "m.id.user", "user": userID},
+	})
+}
+
+// Deactivate deactivates the acting user's account.
+func (c *Client) Deactivate(ctx context.Context, opts ...Option) (Response, error) {
+	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/account/deactivate", map[string]any{}, opts...)
+}
+
 // CreateRoom creates a room; body may be nil for defaults.
 func (c *Client) CreateRoom(ctx context.Context, body map[string]any, opts ...Option) (Response, error) {
 	if body == nil {

@@ -2,6 +2,7 @@ package fakehs
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -151,6 +152,9 @@ func (s *Server) login(c *call) reply {
 		if u == nil || u.password == "" || u.password != b.Password {
 			return fail(403, "M_FORBIDDEN", "invalid username or password")
 		}
+		if u.deactivated {
+			return fail(403, "M_USER_DEACTIVATED", id+" has been deactivated")
+		}
 		return s.loggedInLocked(id, b.DeviceID)
 	}
 	return fail(400, "M_UNKNOWN", "bad login type")
@@ -177,6 +181,8 @@ func (s *Server) loginAS(c *call, id, deviceID string) reply {
 		return fail(400, "M_EXCLUSIVE", id+" is outside the namespaces of application service "+as.reg.ID)
 	case s.users[id] == nil:
 		return fail(403, "M_FORBIDDEN", id+" has not been registered")
+	case s.users[id].deactivated:
+		return fail(403, "M_USER_DEACTIVATED", id+" has been deactivated")
 	}
 	return s.loggedInLocked(id, deviceID)
 }
@@ -260,4 +266,29 @@ func (s *Server) setProfileField(c *call) reply {
 		}
 	}
 	return answer(nil)
+}
+
+// deactivate lets an AS deactivate the user it acts as; anyone else gets
+// the user-interactive authentication challenge, which fakehs does not go
+// further into.
+func (s *Server) deactivate(c *call) reply {
+	if c.who.as == nil {
+		return reply{status: http.StatusUnauthorized, body: map[string]any{
+			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
+		}}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	u.deactivated = true
+	for token, sess := range s.sessions {
+		if sess.userID == u.id {
+			delete(s.sessions, token)
+		}
+	}
+	s.notifyLocked()
+	return answer(map[string]any{"id_server_unbind_result": "no-support"})
 }

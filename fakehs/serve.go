@@ -232,6 +232,7 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	m.Handle("GET /_matrix/client/versions", s.endpoint(noAuth, s.versions))
 	client("GET", "/account/whoami", needAuth, s.whoami)
+	client("POST", "/account/deactivate", needAuth, s.deactivate)
 	client("POST", "/register", noAuth, s.register)
 	client("GET", "/login", noAuth, s.loginFlows)
 	client("POST", "/login", noAuth, s.login)

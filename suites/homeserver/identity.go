@@ -9,6 +9,7 @@ import (
 
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/suites"
 )
 
 // Application Service API, "Identity assertion", and "Timestamp massaging".
@@ -96,5 +97,28 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		profile, err := alice.Profile(ctx, ghost)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(profile.Field("displayname")).To(Equal("Bob (IRC)"))
+	}, NodeTimeout(timeout))
+
+	It("(observed) lets the AS deactivate one of its users, who then cannot log in", Label("HS-ID-04", "informational"), func(ctx SpecContext) {
+		// Account management is the exception to identity assertion, so a
+		// homeserver may ask for user-interactive authentication instead;
+		// if it says the account is gone, logging in must fail.
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "leaving")
+		before, err := f.ASClient.LoginAS(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("login as the ghost before", before.String())
+		gone, err := f.ASClient.Deactivate(ctx, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("deactivate answer", gone.String())
+		if gone.Status == http.StatusUnauthorized {
+			Expect(gone.Field("session")).NotTo(BeEmpty(), "a 401 here must be a user-interactive authentication challenge")
+			return
+		}
+		Expect(gone).To(match.HaveStatus(http.StatusOK))
+		after, err := f.ASClient.LoginAS(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("login as the ghost after", after.String())
+		Expect(after.Status).To(BeNumerically(">=", 400), "a deactivated user logged in")
 	}, NodeTimeout(timeout))
 })
