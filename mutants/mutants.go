@@ -238,6 +238,21 @@ func init() {
 			Response: errcodeSwap("/ping", "M_CONNECTION_FAILED", "M_BAD_STATUS"),
 		},
 		Mutant{
+			Name: "ping-timeout-code", Bug: "an AS that does not answer the ping in time is reported as unreachable",
+			Killers:  []string{"HS-PING-06"},
+			Response: errcodeSwap("/ping", "M_CONNECTION_TIMEOUT", "M_CONNECTION_FAILED"),
+		},
+		Mutant{
+			Name: "alias-query-timeout-not-found", Bug: "a join whose alias query timed out is answered 404 instead of 408",
+			Killers: []string{"HS-QRY-06"},
+			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
+				if status == http.StatusRequestTimeout {
+					return http.StatusNotFound, map[string]any{"errcode": "M_NOT_FOUND", "error": "no such alias"}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
 			Name: "ping-any-as-token", Bug: "any AS may ping any other AS",
 			Killers: []string{"HS-PING-02"},
 			Response: onPath("/ping", func(status int, body map[string]any) (int, map[string]any) {

@@ -2,6 +2,7 @@ package suites
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -42,8 +43,9 @@ var (
 	janitor     *harness.Janitor
 	janitorErr  error
 
-	closersMu sync.Mutex
-	closers   []func(context.Context) error
+	closersMu   sync.Mutex
+	closers     []func(context.Context) error
+	lastClosers []func(context.Context) error
 
 	lastReport scenarios.Report
 )
@@ -60,33 +62,53 @@ func Janitor(ctx context.Context) error {
 	return janitorErr
 }
 
-// AtEnd registers a cleanup to run after the last spec, in reverse order.
+// AtEnd registers a cleanup to run after this process's last spec, in
+// reverse order.
 func AtEnd(f func(context.Context) error) {
 	closersMu.Lock()
 	defer closersMu.Unlock()
 	closers = append(closers, f)
 }
 
-var _ = ginkgo.AfterSuite(func(ctx ginkgo.SpecContext) {
+// AtLastEnd registers a cleanup to run once every process is done (the
+// shared SUT of a parallel run); serially it runs after AtEnd's.
+func AtLastEnd(f func(context.Context) error) {
 	closersMu.Lock()
-	list := closers
-	closers = nil
-	closersMu.Unlock()
-	var errs []string
-	for i := len(list) - 1; i >= 0; i-- {
-		if err := list[i](ctx); err != nil {
-			errs = append(errs, err.Error())
-		}
-	}
+	defer closersMu.Unlock()
+	lastClosers = append(lastClosers, f)
+}
+
+var _ = ginkgo.SynchronizedAfterSuite(func(ctx ginkgo.SpecContext) {
+	failOn(runClosers(ctx, &closers))
+}, func(ctx ginkgo.SpecContext) {
+	errs := runClosers(ctx, &lastClosers)
 	if janitor != nil {
 		if err := janitor.Close(ctx); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
+	failOn(errs)
+}, ginkgo.NodeTimeout(2*time.Minute))
+
+func runClosers(ctx context.Context, list *[]func(context.Context) error) []string {
+	closersMu.Lock()
+	fs := *list
+	*list = nil
+	closersMu.Unlock()
+	var errs []string
+	for i := len(fs) - 1; i >= 0; i-- {
+		if err := fs[i](ctx); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	return errs
+}
+
+func failOn(errs []string) {
 	if len(errs) > 0 {
 		ginkgo.Fail("cleanup: " + strings.Join(errs, "; "))
 	}
-}, ginkgo.NodeTimeout(2*time.Minute))
+}
 
 // HarnessError fails the current spec as an error of the harness or the
 // environment, kept apart from a failure of the SUT.
@@ -252,13 +274,13 @@ func result(s types.SpecReport) scenarios.Result {
 	for _, e := range s.ReportEntries {
 		switch e.Name {
 		case entryTranscript:
-			res.Transcript, _ = e.Value.GetRawValue().([]recorder.Exchange)
+			res.Transcript, _ = entryValue[[]recorder.Exchange](e)
 		case entryObservation:
-			if o, ok := e.Value.GetRawValue().(scenarios.Observation); ok {
+			if o, ok := entryValue[scenarios.Observation](e); ok {
 				res.Observations = append(res.Observations, o)
 			}
 		case entrySUTLog:
-			res.SUTLog, _ = e.Value.GetRawValue().(string)
+			res.SUTLog, _ = entryValue[string](e)
 		case entryHarnessError:
 			harnessErr = true
 		}
@@ -288,6 +310,17 @@ func result(s types.SpecReport) scenarios.Result {
 		res.Verdict, res.Message = scenarios.Error, "spec names no requirement ID"
 	}
 	return res
+}
+
+// entryValue is a report entry's value: the value itself when the spec ran
+// in this process, else decoded from the JSON another parallel process sent.
+func entryValue[V any](e types.ReportEntry) (V, bool) {
+	if v, ok := e.Value.GetRawValue().(V); ok {
+		return v, true
+	}
+	var v V
+	err := json.Unmarshal([]byte(e.Value.AsJSON), &v)
+	return v, err == nil
 }
 
 // PrintSummary prints one line per spec and the counts.

@@ -11,13 +11,13 @@ import (
 )
 
 // SubRun runs test function test of the current test binary in a child
-// process with extra environment, optionally only the specs of the given
-// requirement IDs, and returns the child's report and output. Reference and
+// process with extra environment, optionally only the specs a Ginkgo label
+// filter selects, and returns the child's report and output. Reference and
 // mutation runs use it: Ginkgo runs one suite per process.
-func SubRun(outDir, test string, env []string, only []string) (scenarios.Report, string, error) {
+func SubRun(outDir, test string, env []string, labelFilter string) (scenarios.Report, string, error) {
 	args := []string{"-test.run=^" + test + "$", "-test.timeout=10m"}
-	if len(only) > 0 {
-		args = append(args, "-ginkgo.label-filter="+strings.Join(only, " || "))
+	if labelFilter != "" {
+		args = append(args, "-ginkgo.label-filter="+labelFilter)
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), env...), "ASCONFORM_OUT="+outDir)
@@ -45,3 +45,6 @@ func WriteKillMatrix(side, name, matrix, summary string) (string, error) {
 	body := "# Mutation run: " + name + "\n\n" + summary + "\n\n```\n" + matrix + "```\n"
 	return p, os.WriteFile(p, []byte(body), 0o644)
 }
+
+// AnyOf is the label filter selecting the specs of any of the requirement IDs.
+func AnyOf(ids []string) string { return "(" + strings.Join(ids, " || ") + ")" }

@@ -47,7 +47,7 @@ func compare(args []string, stdout io.Writer) error {
 	for i, f := range files {
 		r, err := readResultsFile(f)
 		if err != nil {
-			return err
+			return fmt.Errorf("compare: %w", err)
 		}
 		reports[i] = r
 	}
@@ -63,20 +63,20 @@ func compare(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// compareSchema is the results.json schema this build reads.
-const compareSchema = 1
+// resultsSchema is the results.json schema this build reads.
+const resultsSchema = 1
 
 func readResultsFile(path string) (scenarios.Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return scenarios.Report{}, fmt.Errorf("compare: %w", err)
+		return scenarios.Report{}, err
 	}
 	var r scenarios.Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return scenarios.Report{}, fmt.Errorf("compare: %s is not an asconform results file: %w", path, err)
+		return scenarios.Report{}, fmt.Errorf("%s is not an asconform results file: %w", path, err)
 	}
-	if r.Schema != compareSchema {
-		return scenarios.Report{}, fmt.Errorf("compare: %s has results schema %d; this asconform reads schema %d", path, r.Schema, compareSchema)
+	if r.Schema != resultsSchema {
+		return scenarios.Report{}, fmt.Errorf("%s has results schema %d; this asconform reads schema %d", path, r.Schema, resultsSchema)
 	}
 	return r, nil
 }

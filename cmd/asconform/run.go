@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/asconform/asconform/harness"
@@ -33,6 +36,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	focus := fs.String("focus", "", "only specs checking these requirement IDs or areas, comma separated (e.g. HS-TXN-01,HS-NS)")
 	spec := fs.String("spec", "", "target an older spec release (e.g. v1.16): specs for later requirements are skipped")
 	verbose := fs.Bool("v", true, "print each spec as it finishes")
+	procs := fs.Int("procs", 1, "run the specs in this many parallel processes sharing one SUT (needs Go and this source tree: it runs the ginkgo CLI)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,6 +79,9 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "asconform:", err)
 		return 2
 	}
+	if *procs > 1 {
+		return runParallel(*side, filter, *procs, *verbose, stdout, stderr)
+	}
 	ginkgoFlags := map[string]string{"ginkgo.label-filter": filter, "ginkgo.v": fmt.Sprint(*verbose)}
 	if !isTerminal(os.Stdout) {
 		ginkgoFlags["ginkgo.no-color"] = "true"
@@ -85,9 +92,12 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	t := &cliT{out: stderr}
-	suites.Run(t, "asconform "+*side+" suite")
-	rep := suites.LastReport()
+	suites.Run(&cliT{out: stderr}, "asconform "+*side+" suite")
+	return verdict(suites.LastReport(), stdout, stderr)
+}
+
+// verdict turns a run's report into the command's exit code.
+func verdict(rep scenarios.Report, stdout, stderr io.Writer) int {
 	errors := rep.Counts()[scenarios.Error]
 	switch {
 	case len(rep.Results) == 0:
@@ -96,12 +106,75 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	case errors > 0:
 		fmt.Fprintf(stdout, "ERROR: %d spec(s) could not run: the harness or environment broke (see their messages above and in the report)\n", errors)
 		return 2
-	case t.failed:
+	case len(rep.Unexpected()) > 0:
 		fmt.Fprintf(stdout, "FAIL: %d result(s) do not match the expectations\n", len(rep.Unexpected()))
 		return 1
 	}
 	fmt.Fprintln(stdout, "OK: the outcome matches the expectations")
 	return 0
+}
+
+// runParallel runs one side's suite under the ginkgo CLI in procs
+// processes (Ginkgo's own parallel runner; process 1 starts the SUT that
+// all share) and judges the report process 1 wrote.
+func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io.Writer) int {
+	if side == "both" {
+		fmt.Fprintln(stderr, "asconform: --procs runs one side at a time: use --side homeserver or --side appservice")
+		return 2
+	}
+	root, err := sourceRoot()
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform: --procs:", err)
+		return 2
+	}
+	cfg, _ := suites.Settings()
+	out := cfg.OutFor(side)
+	_ = os.Remove(filepath.Join(out, "results.json")) // never judge an older run
+	args := []string{"run", "github.com/onsi/ginkgo/v2/ginkgo", fmt.Sprintf("--procs=%d", procs), "--label-filter=" + filter}
+	if verbose {
+		args = append(args, "-v")
+	}
+	if !isTerminal(os.Stdout) {
+		args = append(args, "--no-color")
+	}
+	// Only the suite's own test: not the reference and mutation runs.
+	test := map[string]string{"homeserver": "TestHomeserver", "appservice": "TestAppService"}[side]
+	cmd := exec.Command("go", append(args, "./suites/"+side, "--", "-test.run=^"+test+"$")...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, stdout, stderr
+	// The ginkgo CLI fails on any spec failure, expected ones included: the
+	// report decides.
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			fmt.Fprintln(stderr, "asconform: --procs: running the ginkgo CLI:", err)
+			return 2
+		}
+	}
+	rep, err := readResultsFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform: --procs: the parallel run left no report:", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, "(Ginkgo's own count above takes known deviations for failures; the expectations decide:)")
+	return verdict(rep, stdout, stderr)
+}
+
+// sourceRoot is the asconform checkout around the working directory.
+func sourceRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			if strings.Contains(string(data), "module github.com/asconform/asconform\n") {
+				return dir, nil
+			}
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("run it from inside the asconform source tree (%s is not)", wd)
+		}
+	}
 }
 
 // labelFilter builds a Ginkgo label filter from the side and --focus.

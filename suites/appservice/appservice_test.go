@@ -3,6 +3,9 @@ package appservice_test
 import (
 	"testing"
 
+	// Named so that the ginkgo CLI treats this as a Ginkgo suite (ginkgo -p).
+	_ "github.com/onsi/ginkgo/v2"
+
 	_ "github.com/asconform/asconform/suites/appservice"
 
 	"github.com/asconform/asconform/suites"

@@ -119,7 +119,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", Label("homeserver"
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
-	It("keeps what happened while the AS was down across a homeserver restart, and delivers it once", Label("HS-TXN-08"), func(ctx SpecContext) {
+	It("keeps what happened while the AS was down across a homeserver restart, and delivers it once", Serial, Label("HS-TXN-08"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")

@@ -49,6 +49,8 @@ type Env struct {
 
 var shared = suites.NewLazy(start)
 
+func init() { suites.StartEagerly(shared) }
+
 // startTimeout bounds building the default image (minutes on a fresh
 // machine) plus starting the SUT; it is apart from each spec's own timeout.
 const startTimeout = 25 * time.Minute
@@ -125,26 +127,112 @@ func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error 
 }
 
 func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
+	if proc, total := suites.Parallel(); total > 1 {
+		return startShared(ctx, cfg, proc, total)
+	}
 	flavor, image, gateway, err := suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
 	if err != nil {
 		return nil, err
 	}
 	e := &Env{}
-	regs, err := e.startFakes(cfg.ServerName, gateway, harness.HostAlias)
+	regs, err := e.startFakes(cfg.ServerName, gateway, harness.HostAlias, 0)
 	if err != nil {
 		return nil, err
 	}
+	return e, e.deploy(ctx, cfg, flavor, image, regs)
+}
+
+// deploy starts the homeserver in a container with regs installed.
+func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flavor, image string, regs []matrix.Registration) error {
 	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
 	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
 		Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
 		Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs},
 	})
 	if err != nil {
+		return err
+	}
+	suites.AtLastEnd(ctr.Stop)
+	e.Deployment = ctr
+	return nil
+}
+
+// sharedSUT is what process 1 of a parallel run tells the others.
+type sharedSUT struct {
+	URL, ServerName, Error string
+}
+
+// fakesOf is what each process of a parallel run tells process 1.
+type fakesOf struct {
+	Registrations []matrix.Registration
+	Error         string
+}
+
+// startShared starts this process's fakes, numbered apart from the other
+// processes', and meets them: process 1 deploys the homeserver with every
+// process's registrations, the others connect to it.
+func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env, error) {
+	rv, err := suites.NewRendezvous("homeserver")
+	if err != nil {
 		return nil, err
 	}
-	suites.AtEnd(ctr.Stop)
-	e.Deployment = ctr
-	return e, nil
+	e := &Env{}
+	var flavor harness.Flavor
+	var image, gateway string
+	if proc == 1 {
+		suites.AtLastEnd(func(context.Context) error { return rv.Remove() })
+		flavor, image, gateway, err = suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
+	} else {
+		gateway, err = harness.GatewayIP(ctx)
+	}
+	var mine fakesOf
+	if err == nil {
+		mine.Registrations, err = e.startFakes(cfg.ServerName, gateway, harness.HostAlias, (proc-1)*(poolSize+1))
+	}
+	if err != nil {
+		mine.Error = err.Error()
+	}
+	if perr := rv.Put(fmt.Sprintf("fakes-%d", proc), mine); perr != nil && err == nil {
+		err = perr
+	}
+	if proc > 1 {
+		var sut sharedSUT
+		if err == nil {
+			err = rv.Get(ctx, "sut", &sut)
+		}
+		if err == nil && sut.Error != "" {
+			err = fmt.Errorf("process 1 could not start the shared homeserver: %s", sut.Error)
+		}
+		if err != nil {
+			return nil, err
+		}
+		suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
+		e.Deployment, err = harness.ConnectExternal(ctx, sut.URL, sut.ServerName, cfg.ReadyTimeout)
+		return e, err
+	}
+	// Process 1: gather everyone's registrations, deploy, tell the others.
+	var regs []matrix.Registration
+	for p := 1; p <= total && err == nil; p++ {
+		var theirs fakesOf
+		waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err = rv.Get(waitCtx, fmt.Sprintf("fakes-%d", p), &theirs)
+		cancel()
+		if err == nil && theirs.Error != "" {
+			err = fmt.Errorf("process %d could not start its fake ASes: %s", p, theirs.Error)
+		}
+		regs = append(regs, theirs.Registrations...)
+	}
+	if err == nil {
+		err = e.deploy(ctx, cfg, flavor, image, regs)
+	}
+	sut := sharedSUT{Error: fmt.Sprint(err)}
+	if err == nil {
+		sut = sharedSUT{URL: e.Deployment.BaseURL(), ServerName: e.Deployment.ServerName()}
+	}
+	if perr := rv.Put("sut", sut); perr != nil && err == nil {
+		err = perr
+	}
+	return e, err
 }
 
 // ReferenceFlavor runs the suite against fakehs, a compliant homeserver in
@@ -155,13 +243,13 @@ const ReferenceFlavor = "fakehs"
 func startReference(cfg suites.Config) (*Env, error) {
 	patience = 0.1
 	e := &Env{lacks: map[string]bool{"ephemeral data": true, "client-side third-party lookups": true, "the public room directory": true}}
-	regs, err := e.startFakes(cfg.ServerName, "127.0.0.1", "127.0.0.1")
+	regs, err := e.startFakes(cfg.ServerName, "127.0.0.1", "127.0.0.1", 0)
 	if err != nil {
 		return nil, err
 	}
 	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{
 		ServerName: cfg.ServerName, Registrations: regs,
-		Backoff: 100 * time.Millisecond, HTTPClient: &http.Client{Timeout: 5 * time.Second},
+		Backoff: 100 * time.Millisecond, HTTPClient: &http.Client{Timeout: 2 * time.Second},
 	})
 	if err != nil {
 		return nil, err
@@ -238,11 +326,12 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 
 // startFakes starts the pool of fake ASes listening on listenHost and
 // returns their registrations, whose URLs name advertisedHost (how the SUT
-// reaches the test process).
-func (e *Env) startFakes(serverName, listenHost, advertisedHost string) ([]matrix.Registration, error) {
+// reaches the test process), numbered from offset+1.
+func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset int) ([]matrix.Registration, error) {
 	suites.AtEnd(e.closeFakes)
 	var regs []matrix.Registration
-	for n := 1; n <= poolSize+1; n++ {
+	for i := 1; i <= poolSize+1; i++ {
+		n := offset + i
 		// The registration needs the port, the fake needs the registration:
 		// listen first, then fill in the URL.
 		fake, err := fakeas.New(net.JoinHostPort(listenHost, "0"), matrix.Registration{})
@@ -250,7 +339,7 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string) ([]matri
 			return nil, err
 		}
 		reg := harness.NewRegistration(n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
-		reg.ReceiveEphemeral = n == ephemeralAS
+		reg.ReceiveEphemeral = i == ephemeralAS
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)

@@ -31,6 +31,7 @@ type Fixture struct {
 	clientRec *recorder.Recorder // the spec's client-server requests
 	secrets   map[string]string
 	unique    string
+	shared    bool // judged by several specs, which attach the transcript
 }
 
 // AppService is one fake AS taken from the pool for a spec.
@@ -42,6 +43,13 @@ type AppService struct {
 }
 
 var fixtures atomic.Int64
+
+// uniqueSuffix tells apart the IDs of specs of this run, of the other
+// processes of a parallel run (sharing one SUT), and of earlier runs.
+func uniqueSuffix() string {
+	proc, _ := suites.Parallel()
+	return fmt.Sprintf("%d_%d_%d", time.Now().Unix()%100000, proc, fixtures.Add(1))
+}
 
 // NewFixture must be called inside a spec; it ends an unusable environment
 // as a harness error.
@@ -55,7 +63,7 @@ func NewFixture(ctx context.Context) *Fixture {
 		Env:       e,
 		clientRec: recorder.New(),
 		secrets:   map[string]string{},
-		unique:    fmt.Sprintf("%d%d", time.Now().Unix()%100000, fixtures.Add(1)),
+		unique:    uniqueSuffix(),
 	}
 	f.AppService = f.AnotherAS()
 	DeferCleanup(f.finish)
@@ -96,6 +104,9 @@ func (f *Fixture) finish(ctx SpecContext) {
 	for _, a := range f.services {
 		a.AS.Reset()
 	}
+	if f.shared {
+		return
+	}
 	suites.AttachTranscript(f.Transcript(), f.secrets)
 	if CurrentSpecReport().Failed() {
 		suites.AttachSUTLog(f.Env.Deployment.Logs(ctx))
@@ -110,7 +121,9 @@ func (f *Fixture) client(name, token string) *csapi.Client {
 
 // RestartSUT restarts the homeserver, keeping its data, and points the
 // spec's clients at it again (its port may change); it skips the spec on a
-// deployment that cannot restart (external mode).
+// deployment that cannot restart (external mode). Specs calling it must be
+// Serial: under ginkgo -p they then run alone, at the end, on process 1,
+// which owns the container.
 func (f *Fixture) RestartSUT(ctx context.Context) {
 	GinkgoHelper()
 	r, ok := f.Env.Deployment.(restarter)

@@ -3,6 +3,9 @@ package homeserver_test
 import (
 	"testing"
 
+	// Named so that the ginkgo CLI treats this as a Ginkgo suite (ginkgo -p).
+	_ "github.com/onsi/ginkgo/v2"
+
 	_ "github.com/asconform/asconform/suites/homeserver"
 
 	"github.com/asconform/asconform/suites"
