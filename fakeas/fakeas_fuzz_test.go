@@ -1,13 +1,11 @@
 package fakeas_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
+	"github.com/asconform/asconform/internal/rawhttp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,52 +58,14 @@ func fzStart(t *testing.T) *fzServer {
 	return fs
 }
 
-// dialNoLinger connects so that closing resets the connection instead of
-// leaving it in TIME_WAIT: thousands of inputs a second would otherwise use
-// up the ephemeral ports, and listening on 127.0.0.1:0 fails.
-func dialNoLinger(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{Timeout: fzGuard}).DialContext(ctx, network, addr)
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	return c, err
-}
-
+// rawReply is an answer to a request sent byte for byte.
 type rawReply struct {
-	resp *http.Response
-	body []byte
-	err  error // no complete answer
-	seen int   // exchanges the fake had recorded before the request
+	rawhttp.Reply
+	seen int // exchanges the fake had recorded before the request
 }
 
-// rawDo writes one HTTP/1.1 request byte for byte on a connection of its
-// own (a fuzzed request may smuggle a second one: it must not be mistaken
-// for the next input's answer) and reads the answer. Header lines are
-// written as given.
 func rawDo(addr, method, target string, header [][2]string, body []byte) rawReply {
-	c, err := dialNoLinger(context.Background(), "tcp", addr)
-	if err != nil {
-		return rawReply{err: err}
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(fzGuard))
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, target)
-	for _, h := range header {
-		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
-	}
-	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(body))
-	b.Write(body)
-	if _, err := c.Write(b.Bytes()); err != nil {
-		return rawReply{err: err}
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
-	if err != nil {
-		return rawReply{err: err}
-	}
-	data, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return rawReply{resp: resp, body: data, err: err}
+	return rawReply{Reply: rawhttp.Do(addr, method, target, header, body, fzGuard)}
 }
 
 // headerSafe keeps a fuzzed header value on its header line.
@@ -193,10 +153,10 @@ func FuzzServe(f *testing.F) {
 		// same request again gets the same answer.
 		again, ok := fzSend(t, fs, method, target, header, body)
 		if !ok {
-			t.Fatalf("the repeated request did not reach the fake, the first got %d", first.resp.StatusCode)
+			t.Fatalf("the repeated request did not reach the fake, the first got %d", first.Resp.StatusCode)
 		}
-		if again.resp.StatusCode != first.resp.StatusCode || !bytes.Equal(again.body, first.body) {
-			t.Fatalf("same request, different answers: %d %s, then %d %s", first.resp.StatusCode, first.body, again.resp.StatusCode, again.body)
+		if again.Resp.StatusCode != first.Resp.StatusCode || !bytes.Equal(again.Body, first.Body) {
+			t.Fatalf("same request, different answers: %d %s, then %d %s", first.Resp.StatusCode, first.Body, again.Resp.StatusCode, again.Body)
 		}
 		acked := fs.s.AckedTransactions()
 		for i, id := range acked {
@@ -242,8 +202,8 @@ func fzSend(t *testing.T, fs *fzServer, method, target string, header [][2]strin
 	switch {
 	case !reached:
 		return r, false
-	case r.err != nil:
-		t.Fatalf("%s %q reached the fake, which gave no complete answer: %v", method, target, r.err)
+	case r.Err != nil:
+		t.Fatalf("%s %q reached the fake, which gave no complete answer: %v", method, target, r.Err)
 	}
 	return r, true
 }
@@ -251,19 +211,19 @@ func fzSend(t *testing.T, fs *fzServer, method, target string, header [][2]strin
 // checkAnswer holds one answer of the unscripted fake to the specification.
 func checkAnswer(t *testing.T, fs *fzServer, method, target string, header [][2]string, body []byte, r rawReply) {
 	t.Helper()
-	status := r.resp.StatusCode
-	desc := fmt.Sprintf("%s %q (Authorization %q) answered %d %s", method, target, header, status, r.body)
+	status := r.Resp.StatusCode
+	desc := fmt.Sprintf("%s %q (Authorization %q) answered %d %s", method, target, header, status, r.Body)
 
 	// Complete, well-formed HTTP with a JSON object body.
-	if ct := r.resp.Header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s: Content-Type %q, want application/json", desc, ct)
 	}
-	if cl := r.resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(r.body)) && method != http.MethodHead {
-		t.Errorf("%s: Content-Length %q for a %d-byte body", desc, cl, len(r.body))
+	if cl := r.Resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(r.Body)) && method != http.MethodHead {
+		t.Errorf("%s: Content-Length %q for a %d-byte body", desc, cl, len(r.Body))
 	}
 	var obj map[string]any
 	if method != http.MethodHead {
-		if err := json.Unmarshal(r.body, &obj); err != nil || obj == nil {
+		if err := json.Unmarshal(r.Body, &obj); err != nil || obj == nil {
 			t.Fatalf("%s: body is not a JSON object", desc)
 		}
 	}
@@ -293,7 +253,7 @@ func checkAnswer(t *testing.T, fs *fzServer, method, target string, header [][2]
 	all, err := fs.s.Recorder().WaitFor(ctx, func(all []recorder.Exchange) bool {
 		return slices.ContainsFunc(all[min(r.seen, len(all)):], func(x recorder.Exchange) bool {
 			// The answer to HEAD is recorded with the body net/http dropped.
-			return x.Status == status && x.Outcome == "answered" && (method == http.MethodHead || bytes.Equal(x.RespBody, r.body))
+			return x.Status == status && x.Outcome == "answered" && (method == http.MethodHead || bytes.Equal(x.RespBody, r.Body))
 		})
 	})
 	if err != nil {
@@ -490,11 +450,11 @@ func FuzzScriptedRespond(f *testing.F) {
 			} else if status == http.StatusNoContent || status == http.StatusNotModified {
 				wantBody = nil // HTTP does not allow these a body
 			}
-			if r.resp.StatusCode != wantStatus || !bytes.Equal(r.body, wantBody) {
-				t.Fatalf("call %d of %d scripted: got %d %s, want %d %s", i+1, n, r.resp.StatusCode, r.body, wantStatus, wantBody)
+			if r.Resp.StatusCode != wantStatus || !bytes.Equal(r.Body, wantBody) {
+				t.Fatalf("call %d of %d scripted: got %d %s, want %d %s", i+1, n, r.Resp.StatusCode, r.Body, wantStatus, wantBody)
 			}
-			if cl := r.resp.Header.Get("Content-Length"); wantBody != nil && cl != strconv.Itoa(len(r.body)) {
-				t.Fatalf("call %d: Content-Length %q for a %d-byte body", i+1, cl, len(r.body))
+			if cl := r.Resp.Header.Get("Content-Length"); wantBody != nil && cl != strconv.Itoa(len(r.Body)) {
+				t.Fatalf("call %d: Content-Length %q for a %d-byte body", i+1, cl, len(r.Body))
 			}
 		}
 	})

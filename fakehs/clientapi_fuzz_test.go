@@ -1,14 +1,12 @@
 package fakehs_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/asconform/asconform/internal/rawhttp"
 	"log"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -91,7 +89,7 @@ func newWorld(t *testing.T) *world {
 		ID: "nourl", ASToken: fzNoURLAS, HSToken: "hs-fz-nourl", SenderLocalpart: "nourl_bot",
 		Namespaces: matrix.Namespaces{Users: []matrix.Namespace{{Exclusive: true, Regex: "@nourl_.*:" + server}}},
 	}
-	transport := &http.Transport{DialContext: dialNoLinger}
+	transport := &http.Transport{DialContext: rawhttp.DialNoLinger(fzGuard)}
 	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{
 		ServerName:     fzServerName,
 		Registrations:  []matrix.Registration{bridge, nourl},
@@ -197,58 +195,21 @@ func (w *world) credentials(mode int, raw, target string) ([][2]string, string, 
 	return nil, target, false
 }
 
-// dialNoLinger connects so that closing resets the connection instead of
-// leaving it in TIME_WAIT: thousands of inputs a second would otherwise use
-// up the ephemeral ports, and listening on 127.0.0.1:0 fails.
-func dialNoLinger(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := (&net.Dialer{Timeout: fzGuard}).DialContext(ctx, network, addr)
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	return c, err
-}
-
+// rawReply is an answer to a request sent byte for byte.
 type rawReply struct {
-	resp *http.Response
-	body []byte
-	err  error // no complete answer
+	rawhttp.Reply
 }
 
-// rawDo writes one HTTP/1.1 request byte for byte on a connection of its
-// own (a fuzzed request may smuggle a second one: it must not be mistaken
-// for the next answer) and reads the answer.
 func rawDo(addr, method, target string, header [][2]string, body []byte) rawReply {
-	c, err := dialNoLinger(context.Background(), "tcp", addr)
-	if err != nil {
-		return rawReply{err: err}
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(fzGuard))
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", method, target, addr)
-	for _, h := range header {
-		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
-	}
-	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(body))
-	b.Write(body)
-	if _, err := c.Write(b.Bytes()); err != nil {
-		return rawReply{err: err}
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
-	if err != nil {
-		return rawReply{err: err}
-	}
-	data, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	return rawReply{resp: resp, body: data, err: err}
+	return rawReply{Reply: rawhttp.Do(addr, method, target, header, body, fzGuard)}
 }
 
 // refusedByNetHTTP recognises the plain-text answers net/http gives to
 // requests it cannot parse, before any handler runs.
 func refusedByNetHTTP(r rawReply) bool {
-	switch r.resp.StatusCode {
+	switch r.Resp.StatusCode {
 	case 400, 417, 431, 501, 505:
-		return r.resp.Close && r.resp.Header.Get("Content-Type") != "application/json"
+		return r.Resp.Close && r.Resp.Header.Get("Content-Type") != "application/json"
 	}
 	return false
 }
@@ -373,30 +334,30 @@ func (w *world) check(t *testing.T, method, target string, mode int, raw string,
 	seen := w.hs.Recorder().Len()
 	r := rawDo(w.addr, method, target, header, body)
 	desc := fmt.Sprintf("%s %q (Authorization %q, body %.200q)", method, target, header, body)
-	if r.err != nil {
-		t.Fatalf("%s: no complete answer: %v (net/http answers what it cannot parse, so the handler panicked or hung)", desc, r.err)
+	if r.Err != nil {
+		t.Fatalf("%s: no complete answer: %v (net/http answers what it cannot parse, so the handler panicked or hung)", desc, r.Err)
 	}
 	if refusedByNetHTTP(r) {
 		return
 	}
-	status := r.resp.StatusCode
-	desc += fmt.Sprintf(" answered %d %q %.300s", status, r.resp.Header.Get("Content-Type"), r.body)
+	status := r.Resp.StatusCode
+	desc += fmt.Sprintf(" answered %d %q %.300s", status, r.Resp.Header.Get("Content-Type"), r.Body)
 	if status != http.StatusOK && (status < 400 || status > 499) {
 		t.Fatalf("%s: want 200 or a 4xx", desc)
 	}
-	if ct := r.resp.Header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("%s: want Content-Type application/json", desc)
 	}
 	if method != http.MethodHead {
-		if cl := r.resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(r.body)) {
-			t.Fatalf("%s: Content-Length %q for a %d-byte body", desc, cl, len(r.body))
+		if cl := r.Resp.Header.Get("Content-Length"); cl != strconv.Itoa(len(r.Body)) {
+			t.Fatalf("%s: Content-Length %q for a %d-byte body", desc, cl, len(r.Body))
 		}
-		if !json.Valid(r.body) {
+		if !json.Valid(r.Body) {
 			t.Fatalf("%s: body is not JSON", desc)
 		}
 	}
 	var obj map[string]json.RawMessage
-	_ = json.Unmarshal(r.body, &obj)
+	_ = json.Unmarshal(r.Body, &obj)
 	if status >= 400 && method != http.MethodHead {
 		var code string
 		_ = json.Unmarshal(obj["errcode"], &code)
@@ -424,7 +385,7 @@ func (w *world) check(t *testing.T, method, target string, mode int, raw string,
 	if _, err := w.hs.Recorder().WaitFor(ctx, func(all []recorder.Exchange) bool {
 		return slices.ContainsFunc(all[min(seen, len(all)):], func(x recorder.Exchange) bool {
 			// The answer to HEAD is recorded with the body net/http dropped.
-			return x.To == "homeserver" && x.Status == status && (method == http.MethodHead || bytes.Equal(x.RespBody, r.body))
+			return x.To == "homeserver" && x.Status == status && (method == http.MethodHead || bytes.Equal(x.RespBody, r.Body))
 		})
 	}); err != nil {
 		t.Fatalf("%s: not recorded", desc)

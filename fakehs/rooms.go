@@ -442,30 +442,35 @@ func (s *Server) putAlias(c *call) reply {
 	return answer(nil)
 }
 
-func (s *Server) getAlias(c *call) reply {
+// knownAliasLocked is the path's alias and its mapping, or the error answer.
+func (s *Server) knownAliasLocked(c *call) (string, *alias, reply) {
 	roomAlias := c.r.PathValue("alias")
 	if !validAlias(roomAlias) {
-		return fail(400, "M_INVALID_PARAM", "not a room alias: "+roomAlias)
+		return roomAlias, nil, fail(400, "M_INVALID_PARAM", "not a room alias: "+roomAlias)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	a := s.aliases[roomAlias]
 	if a == nil {
-		return fail(404, "M_NOT_FOUND", "room alias "+roomAlias+" not found")
+		return roomAlias, nil, fail(404, "M_NOT_FOUND", "room alias "+roomAlias+" not found")
+	}
+	return roomAlias, a, reply{}
+}
+
+func (s *Server) getAlias(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, a, rp := s.knownAliasLocked(c)
+	if a == nil {
+		return rp
 	}
 	return answer(map[string]any{"room_id": a.roomID, "servers": []string{s.cfg.ServerName}})
 }
 
 func (s *Server) deleteAlias(c *call) reply {
-	roomAlias := c.r.PathValue("alias")
-	if !validAlias(roomAlias) {
-		return fail(400, "M_INVALID_PARAM", "not a room alias: "+roomAlias)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.aliases[roomAlias]
+	roomAlias, a, rp := s.knownAliasLocked(c)
 	if a == nil {
-		return fail(404, "M_NOT_FOUND", "room alias "+roomAlias+" not found")
+		return rp
 	}
 	// Exclusive namespaces keep out deletions by anyone else too.
 	for _, other := range s.ases {
