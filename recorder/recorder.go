@@ -41,11 +41,13 @@ func (e Exchange) JSON(v any) error { return json.Unmarshal(e.Body, v) }
 type Recorder struct {
 	mu        sync.Mutex
 	exchanges []Exchange
-	changed   chan struct{} // closed and replaced on every append
+	// changed is closed on the next append; nil while nobody waits, so
+	// that recording costs no allocation then.
+	changed chan struct{}
 }
 
 // New returns an empty recorder.
-func New() *Recorder { return &Recorder{changed: make(chan struct{})} }
+func New() *Recorder { return &Recorder{} }
 
 // Add appends an exchange and assigns its sequence number.
 func (r *Recorder) Add(e Exchange) Exchange {
@@ -53,8 +55,10 @@ func (r *Recorder) Add(e Exchange) Exchange {
 	defer r.mu.Unlock()
 	e.Seq = len(r.exchanges) + 1
 	r.exchanges = append(r.exchanges, e)
-	close(r.changed)
-	r.changed = make(chan struct{})
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
 	return e
 }
 
@@ -98,6 +102,9 @@ func (r *Recorder) WaitFor(ctx context.Context, cond func([]Exchange) bool) ([]E
 	for {
 		r.mu.Lock()
 		snapshot := append([]Exchange(nil), r.exchanges...)
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
 		changed := r.changed
 		r.mu.Unlock()
 		if cond(snapshot) {
