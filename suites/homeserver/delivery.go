@@ -119,8 +119,9 @@ var _ = Describe("Delivery when the AS does not acknowledge", Label("homeserver"
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
-	It("keeps what happened while the AS was down across a homeserver restart, and delivers it once", Serial, Label("HS-TXN-08"), func(ctx SpecContext) {
+	It("keeps what happened while the AS was down across a homeserver restart, and delivers it once", Label("HS-TXN-08"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
+		f.OwnSUT(ctx) // restarted below: the other specs keep the shared one
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)

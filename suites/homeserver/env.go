@@ -42,6 +42,9 @@ type Env struct {
 	// lacks names features the SUT does not model (the reference only);
 	// specs needing one are skipped there, saying so.
 	lacks map[string]bool
+	// private starts another homeserver like the shared one, with regs
+	// only (nil where the harness cannot: external mode).
+	private func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error)
 
 	mu   sync.Mutex
 	next int
@@ -134,7 +137,7 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{}
+	e := &Env{private: containerStarter(cfg, flavor, image)}
 	regs, err := e.startFakes(cfg.ServerName, gateway, harness.HostAlias, 0)
 	if err != nil {
 		return nil, err
@@ -142,19 +145,26 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 	return e, e.deploy(ctx, cfg, flavor, image, regs)
 }
 
-// deploy starts the homeserver in a container with regs installed.
+// deploy starts the shared homeserver in a container with regs installed.
 func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flavor, image string, regs []matrix.Registration) error {
 	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
-	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
-		Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
-		Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs},
-	})
+	ctr, err := containerStarter(cfg, flavor, image)(ctx, regs)
 	if err != nil {
 		return err
 	}
 	suites.AtLastEnd(ctr.Stop)
 	e.Deployment = ctr
 	return nil
+}
+
+// containerStarter starts homeservers of the flavor's image in containers.
+func containerStarter(cfg suites.Config, flavor harness.Flavor, image string) func(context.Context, []matrix.Registration) (harness.Deployment, error) {
+	return func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
+		return harness.StartContainer(ctx, harness.ContainerOptions{
+			Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
+			Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs},
+		})
+	}
 }
 
 // sharedSUT is what process 1 of a parallel run tells the others.
@@ -181,9 +191,11 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 	var image, gateway string
 	if proc == 1 {
 		suites.AtLastEnd(func(context.Context) error { return rv.Remove() })
-		flavor, image, gateway, err = suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
-	} else {
-		gateway, err = harness.GatewayIP(ctx)
+	}
+	// Every process may start a homeserver of a spec's own (OwnSUT).
+	flavor, image, gateway, err = suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
+	if err == nil {
+		e.private = containerStarter(cfg, flavor, image)
 	}
 	var mine fakesOf
 	if err == nil {
@@ -247,6 +259,22 @@ func startReference(cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.private = func(_ context.Context, regs []matrix.Registration) (harness.Deployment, error) {
+		return startReferenceHS(cfg, regs)
+	}
+	d, err := startReferenceHS(cfg, regs)
+	if err != nil {
+		return nil, err
+	}
+	suites.AtEnd(d.Stop)
+	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: d.BaseURL()})
+	e.Deployment = d
+	return e, nil
+}
+
+// startReferenceHS starts fakehs with regs, retrying fast: its backoff and
+// its timeout towards the AS are a fraction of a real server's.
+func startReferenceHS(cfg suites.Config, regs []matrix.Registration) (harness.Deployment, error) {
 	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{
 		ServerName: cfg.ServerName, Registrations: regs,
 		Backoff: 100 * time.Millisecond, HTTPClient: &http.Client{Timeout: 2 * time.Second},
@@ -254,10 +282,7 @@ func startReference(cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: hs.URL()})
-	e.Deployment = reference{hs}
-	return e, nil
+	return reference{hs}, nil
 }
 
 // patience scales the waits of specs for what a SUT does by itself

@@ -26,6 +26,8 @@ type Fixture struct {
 	Env         *Env
 	*AppService // the spec's first fake AS
 
+	hs harness.Deployment // the homeserver the spec talks to: Env's, or its own
+
 	services  []*AppService
 	clients   []*csapi.Client
 	clientRec *recorder.Recorder // the spec's client-server requests
@@ -61,6 +63,7 @@ func NewFixture(ctx context.Context) *Fixture {
 	}
 	f := &Fixture{
 		Env:       e,
+		hs:        e.Deployment,
 		clientRec: recorder.New(),
 		secrets:   map[string]string{},
 		unique:    uniqueSuffix(),
@@ -109,24 +112,46 @@ func (f *Fixture) finish(ctx SpecContext) {
 	}
 	suites.AttachTranscript(f.Transcript(), f.secrets)
 	if CurrentSpecReport().Failed() {
-		suites.AttachSUTLog(f.Env.Deployment.Logs(ctx))
+		suites.AttachSUTLog(f.hs.Logs(ctx))
 	}
 }
 
 func (f *Fixture) client(name, token string) *csapi.Client {
-	c := &csapi.Client{BaseURL: f.Env.Deployment.BaseURL(), Token: token, Name: name, Recorder: f.clientRec}
+	c := &csapi.Client{BaseURL: f.hs.BaseURL(), Token: token, Name: name, Recorder: f.clientRec}
 	f.clients = append(f.clients, c)
 	return c
 }
 
-// RestartSUT restarts the homeserver, keeping its data, and points the
-// spec's clients at it again (its port may change); it skips the spec on a
-// deployment that cannot restart (external mode). Specs calling it must be
-// Serial: under ginkgo -p they then run alone, at the end, on process 1,
-// which owns the container.
+// OwnSUT gives the spec a homeserver of its own, with only its fake ASes
+// registered: for specs that restart or break it, which would disturb
+// other specs on the shared one (those running in parallel above all). It
+// skips the spec where the harness cannot start one (external mode).
+func (f *Fixture) OwnSUT(ctx context.Context) {
+	GinkgoHelper()
+	if f.Env.private == nil {
+		Skip("this deployment cannot start a homeserver of the spec's own")
+	}
+	var regs []matrix.Registration
+	for _, a := range f.services {
+		regs = append(regs, a.Reg)
+	}
+	hs, err := f.Env.private(ctx, regs)
+	if err != nil {
+		suites.HarnessError(fmt.Errorf("starting the spec's own homeserver: %w", err))
+	}
+	DeferCleanup(func(ctx context.Context) error { return hs.Stop(ctx) })
+	f.hs = hs
+	f.rebind()
+}
+
+// RestartSUT restarts the spec's own homeserver (OwnSUT), keeping its
+// data, and points the spec's clients at it again (its port may change).
 func (f *Fixture) RestartSUT(ctx context.Context) {
 	GinkgoHelper()
-	r, ok := f.Env.Deployment.(restarter)
+	if f.hs == f.Env.Deployment {
+		suites.HarnessError(fmt.Errorf("RestartSUT: the spec did not take a homeserver of its own (OwnSUT); others share this one"))
+	}
+	r, ok := f.hs.(restarter)
 	if !ok {
 		Skip("this deployment cannot restart the homeserver")
 	}
@@ -134,13 +159,18 @@ func (f *Fixture) RestartSUT(ctx context.Context) {
 	if err := r.Restart(ctx, cfg.ReadyTimeout); err != nil {
 		suites.HarnessError(err)
 	}
+	f.rebind()
+}
+
+// rebind points the spec's clients at its homeserver.
+func (f *Fixture) rebind() {
 	for _, c := range f.clients {
-		c.BaseURL = f.Env.Deployment.BaseURL()
+		c.BaseURL = f.hs.BaseURL()
 	}
 }
 
 // Server is the homeserver's server name.
-func (f *Fixture) Server() string { return f.Env.Deployment.ServerName() }
+func (f *Fixture) Server() string { return f.hs.ServerName() }
 
 // Ghost is a user ID inside the fake AS's exclusive users namespace.
 func (f *Fixture) Ghost(name string) string {
