@@ -36,7 +36,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	focus := fs.String("focus", "", "only specs checking these requirement IDs or areas, comma separated (e.g. HS-TXN-01,HS-NS)")
 	spec := fs.String("spec", "", "target an older spec release (e.g. v1.16): specs for later requirements are skipped")
 	verbose := fs.Bool("v", true, "print each spec as it finishes")
-	procs := fs.Int("procs", 1, "run the specs in this many parallel processes sharing one SUT (needs Go and this source tree: it runs the ginkgo CLI)")
+	procs := fs.Int("procs", 1, "run the specs in this many parallel processes sharing one SUT (needs Go and this source tree: it runs go tool ginkgo)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -118,8 +118,8 @@ func verdict(rep scenarios.Report, stdout, stderr io.Writer) int {
 // processes (Ginkgo's own parallel runner; process 1 starts the SUT that
 // all share) and judges the report process 1 wrote.
 func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io.Writer) int {
-	if side == "both" {
-		fmt.Fprintln(stderr, "asconform: --procs runs one side at a time: use --side homeserver or --side appservice")
+	if side != "homeserver" {
+		fmt.Fprintln(stderr, "asconform: --procs shares one homeserver between processes: it applies to --side homeserver only")
 		return 2
 	}
 	root, err := sourceRoot()
@@ -130,7 +130,7 @@ func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io
 	cfg, _ := suites.Settings()
 	out := cfg.OutFor(side)
 	_ = os.Remove(filepath.Join(out, "results.json")) // never judge an older run
-	args := []string{"run", "github.com/onsi/ginkgo/v2/ginkgo", fmt.Sprintf("--procs=%d", procs), "--label-filter=" + filter}
+	args := []string{"tool", "ginkgo", fmt.Sprintf("--procs=%d", procs), "--label-filter=" + filter}
 	if verbose {
 		args = append(args, "-v")
 	}
@@ -138,8 +138,7 @@ func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io
 		args = append(args, "--no-color")
 	}
 	// Only the suite's own test: not the reference and mutation runs.
-	test := map[string]string{"homeserver": "TestHomeserver", "appservice": "TestAppService"}[side]
-	cmd := exec.Command("go", append(args, "./suites/"+side, "--", "-test.run=^"+test+"$")...)
+	cmd := exec.Command("go", append(args, "./suites/homeserver", "--", "-test.run=^TestHomeserver$")...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, stdout, stderr
 	// The ginkgo CLI fails on any spec failure, expected ones included: the
 	// report decides.
