@@ -24,7 +24,11 @@ import (
 // few send rates, and prints the figures. Everything it starts in Docker is
 // removed at the end, or by the reaper if the command dies. With -from it
 // prints a saved run again (and redraws its chart) without measuring.
+// `bench suite` times the suite instead (bench_suite.go).
 func bench(args []string, stdout io.Writer) (err error) {
+	if len(args) > 0 && args[0] == "suite" {
+		return benchSuite(args[1:], stdout)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	flavorName := fs.String("flavor", "synapse", "homeserver flavor (asconform list flavors); cold starts assume a Python homeserver")

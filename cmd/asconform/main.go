@@ -3,7 +3,7 @@
 //
 //	asconform run      run the homeserver and/or application-service suite
 //	asconform list     list requirements (with coverage), specs or flavors
-//	asconform bench    measure the homeserver's start and push latency
+//	asconform bench    measure the homeserver's start and push latency, or the suite's time
 //	asconform clean    remove every Docker container and network asconform left
 //	asconform version  print the version
 package main
@@ -32,7 +32,8 @@ const usage = `usage: asconform <command> [flags]
 commands:
   run       run the conformance suite and write reports (asconform run -h)
   list      list requirements (with coverage), specs or flavors
-  bench     measure Synapse start and push latency (asconform bench -h; see BENCHMARKS.md)
+  bench     measure Synapse start and push latency (asconform bench -h; see BENCHMARKS.md);
+            bench suite: the suite's time, serial vs parallel, as it grows
   compare   compare results.json files of several runs side by side (asconform compare -h)
   clean     remove containers and networks of ended runs (--all: of every run)
   version   print the version
