@@ -5,6 +5,7 @@
 package fakeas
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,8 +59,6 @@ type Server struct {
 	mu      sync.Mutex
 	ingress func(*http.Request)
 	scripts map[Route][]*Step
-	seenTxn map[string]bool
-	acked   []string // transaction IDs acknowledged, in order
 	gates   []*Gate
 }
 
@@ -76,7 +75,6 @@ func New(listenAddr string, reg matrix.Registration) (*Server, error) {
 		rec:      recorder.New(),
 		listener: ln,
 		scripts:  map[Route][]*Step{},
-		seenTxn:  map[string]bool{},
 	}
 	s.port = ln.Addr().(*net.TCPAddr).Port
 	s.serveOn(ln)
@@ -157,10 +155,24 @@ func (s *Server) Close() error {
 
 // AckedTransactions lists the transaction IDs answered with 200, first
 // acknowledgement only, in order.
+// Read from the recording when asked, so that answering costs nothing more.
 func (s *Server) AckedTransactions() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.acked...)
+	var acked []string
+	seen := map[string]bool{}
+	for _, e := range s.rec.All() {
+		rt, param, methodOK := route(e.Method, e.Path)
+		if rt != Transactions || !methodOK || e.Status != http.StatusOK {
+			continue
+		}
+		if p, err := url.PathUnescape(param); err == nil {
+			param = p
+		}
+		if !seen[param] {
+			seen[param] = true
+			acked = append(acked, param)
+		}
+	}
+	return acked
 }
 
 func route(method, path string) (Route, string, bool) {
@@ -229,14 +241,6 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	if err != nil || resp.Body == nil {
 		data = []byte("{}")
 	}
-	if rt == Transactions && resp.Status == http.StatusOK {
-		s.mu.Lock()
-		if !s.seenTxn[param] {
-			s.seenTxn[param] = true
-			s.acked = append(s.acked, param)
-		}
-		s.mu.Unlock()
-	}
 	// Complete, well-formed HTTP: Synapse treats a 200 without a readable
 	// JSON body as a failed transaction.
 	w.Header().Set("Content-Type", "application/json")
@@ -290,13 +294,10 @@ func (s *Server) authenticate(req *http.Request) (Response, bool) {
 func (s *Server) compliant(in Request) Response {
 	switch in.Route {
 	case Transactions:
-		// The events stay raw: the shape of the body is what is checked,
-		// and decoding every event was 40% of the handler's CPU time.
-		var txn struct {
-			Events []json.RawMessage `json:"events"`
-		}
-		if err := json.Unmarshal(in.Body, &txn); err != nil {
-			return errResp(http.StatusBadRequest, "M_NOT_JSON", "transaction body is not JSON")
+		// Only checked to be a JSON object: decoding the events was 40%
+		// of the handler's CPU time, and specs read the recorded body.
+		if body := bytes.TrimSpace(in.Body); !json.Valid(body) || len(body) == 0 || body[0] != '{' {
+			return errResp(http.StatusBadRequest, "M_NOT_JSON", "transaction body is not a JSON object")
 		}
 		return Response{Status: http.StatusOK}
 	case Ping:
