@@ -311,6 +311,9 @@ type restarter interface {
 // startExternal uses a homeserver the user runs, with the registration
 // files they installed on it; each fake listens on its registration's port.
 func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
+	if _, total := suites.Parallel(); total > 1 {
+		return nil, fmt.Errorf("external mode runs serially: each registration's fake AS listens on the one port its url names")
+	}
 	paths, err := filepath.Glob(filepath.Join(cfg.RegistrationsDir, "*.yaml"))
 	if err != nil || len(paths) == 0 {
 		return nil, fmt.Errorf("external mode: no *.yaml registration files in %s", cfg.RegistrationsDir)

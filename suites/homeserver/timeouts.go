@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -20,19 +21,30 @@ import (
 // homeserver's own timeout (Synapse: 60 s per request), so the scenarios
 // are played once, all at the same time, each with its own fake AS, before
 // the specs judge what was recorded: four timeouts cost the wall time of
-// one. The "slow" label lets a run leave them out (--label-filter='!slow').
+// one. (Hence no Expect on what the SUT did while playing: only afterwards.) The "slow" label lets a run leave them out (--label-filter='!slow').
 var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, Label("homeserver", "slow"), func() {
 	var (
-		txn, ping, alias *Fixture
-		attempts         []Delivered
-		attemptsErr      error
-		pinged, joined   csapi.Response
-		queries          []recorder.Exchange
+		txn, ping, alias, user  *Fixture
+		attempts                []Delivered
+		attemptsErr             error
+		pinged, joined, invited csapi.Response
+		aliasQueries            []recorder.Exchange
+		userQueries             []recorder.Exchange
+		bystanderDelay          time.Duration
+		bystanderErr            error
 	)
 
 	BeforeAll(requireEnv, NodeTimeout(startTimeout))
 	BeforeAll(func(ctx SpecContext) {
-		txn, ping, alias = newSharedFixture(ctx), newSharedFixture(ctx), newSharedFixture(ctx)
+		txn, ping, alias, user = newSharedFixture(ctx), newSharedFixture(ctx), newSharedFixture(ctx), newSharedFixture(ctx)
+		// Synapse holds back event delivery to every AS while a user query
+		// hangs: that scenario gets a homeserver of its own, so as not to
+		// stall the others (or, in parallel runs, other processes' specs).
+		// A second AS there measures the stall.
+		bystander := user.AnotherAS()
+		if user.Env.private != nil {
+			user.OwnSUT(ctx)
+		}
 		var wg sync.WaitGroup
 		play := func(scenario func()) {
 			wg.Add(1)
@@ -64,12 +76,22 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, Label(
 			var err error
 			joined, err = alice.Join(ctx, alias.Alias("silent"))
 			Expect(err).NotTo(HaveOccurred())
-			// A query is recorded once the homeserver hangs up on it, which
-			// may be just after it answered the client.
-			Eventually(func() []recorder.Exchange { return alias.routed(fakeas.Rooms) }).
-				WithTimeout(wait(5 * time.Second)).Should(Not(BeEmpty()))
-			time.Sleep(wait(time.Second))
-			queries = alias.routed(fakeas.Rooms)
+			aliasQueries = alias.hungUp(ctx, fakeas.Rooms)
+		})
+		play(func() {
+			alice := user.NewUser(ctx, "alice")
+			alice.HTTP = patientHTTP
+			room, err := alice.CreateRoom(ctx, nil)
+			Expect(err).NotTo(HaveOccurred())
+			elsewhere := user.newBridgedRoomOf(ctx, bystander, alice, "bystander")
+			user.AS.On(fakeas.Users).Always().Block()
+			invited, err = alice.Invite(ctx, room.Field("room_id"), user.Ghost("silent"))
+			Expect(err).NotTo(HaveOccurred())
+			sent := time.Now()
+			_, err = bystander.waitForAckWithin(ctx, elsewhere.Say(ctx, alice, "meanwhile, elsewhere"), 3*time.Minute)
+			bystanderDelay = time.Since(sent)
+			bystanderErr = err
+			userQueries = user.hungUp(ctx, fakeas.Users)
 		})
 		wg.Wait()
 	}, NodeTimeout(5*time.Minute))
@@ -92,27 +114,50 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, Label(
 		Expect(pinged).To(match.HaveError(http.StatusGatewayTimeout, "M_CONNECTION_TIMEOUT"))
 	})
 
-	observeJoin := func() {
-		alias.attach()
-		suites.Observe("join answer", joined.String())
-		suites.Observe("join answered after", alias.clientCall("alice", "/join/").Duration().Round(time.Millisecond))
-		suites.Observe("alias queries sent", len(queries))
+	observe := func(f *Fixture, call string, answer csapi.Response, queries []recorder.Exchange) {
+		f.attach()
+		suites.Observe(call+" answer", answer.String())
+		suites.Observe(call+" answered after", f.clientCall("alice", "/"+call).Duration().Round(time.Millisecond))
+		suites.Observe("queries sent", len(queries))
 	}
 
 	It("asks again when an alias query gets no answer", Label("HS-QRY-05"), func() {
-		observeJoin()
-		Expect(len(queries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
+		observe(alias, "join", joined, aliasQueries)
+		Expect(len(aliasQueries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
 	})
 
 	It("answers the joining client 408 once the alias query times out", Label("HS-QRY-06"), func() {
-		observeJoin()
+		observe(alias, "join", joined, aliasQueries)
 		Expect(joined).To(match.HaveStatus(http.StatusRequestTimeout))
+	})
+
+	It("asks again when a user query gets no answer", Label("HS-QRY-05"), func() {
+		observe(user, "invite", invited, userQueries)
+		suites.Observe("delivery to another AS of an event sent while the query hung", fmt.Sprintf("%s (error: %v)", bystanderDelay.Round(time.Millisecond), bystanderErr))
+		Expect(len(userQueries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
+	})
+
+	It("answers the inviting client 408 once the user query times out", Label("HS-QRY-06"), func() {
+		observe(user, "invite", invited, userQueries)
+		Expect(invited).To(match.HaveStatus(http.StatusRequestTimeout))
 	})
 })
 
 // patientHTTP outlasts a homeserver's own timeout towards the AS, so the
 // spec sees the homeserver's answer rather than its own client giving up.
 var patientHTTP = &http.Client{Timeout: 3 * time.Minute}
+
+// hungUp returns the queries of route rt once at least one is recorded: a
+// query is recorded when the homeserver hangs up on it, which may be just
+// after it answered the client, or, for a query made after answering (as
+// Synapse does for users), up to its own timeout later.
+func (f *Fixture) hungUp(ctx context.Context, rt fakeas.Route) []recorder.Exchange {
+	GinkgoHelper()
+	Eventually(func() []recorder.Exchange { return f.routed(rt) }).WithContext(ctx).
+		WithTimeout(wait(90*time.Second)).Should(Not(BeEmpty()), "the homeserver never sent the %s query", rt)
+	time.Sleep(wait(time.Second))
+	return f.routed(rt)
+}
 
 // newSharedFixture is a fixture for a scenario that several specs of an
 // Ordered container judge: each spec attaches the transcript itself.
