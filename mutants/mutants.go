@@ -75,6 +75,19 @@ var catalogue = []Mutant{
 		Request: func(r *http.Request) { dropQuery(r, "user_id") },
 	},
 	{
+		Name: "deactivate-pretends", Bug: "deactivation answers 200 but leaves the account usable",
+		Killers: []string{"HS-ID-04"},
+		Request: func(r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/account/deactivate") {
+				r.URL.Path += "_not_really"
+				r.URL.RawPath = ""
+			}
+		},
+		Response: onPath("/account/deactivate", func(int, map[string]any) (int, map[string]any) {
+			return http.StatusOK, map[string]any{"id_server_unbind_result": "no-support"}
+		}),
+	},
+	{
 		Name: "user-id-outside-allowed", Bug: "user_id outside the namespace is accepted",
 		Killers: []string{"HS-ID-02"},
 		Response: onPath("/account/whoami", func(status int, body map[string]any) (int, map[string]any) {
