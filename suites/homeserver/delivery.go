@@ -18,7 +18,7 @@ import (
 
 // Application Service API, "Pushing events": retries of unacknowledged
 // transactions, backoff, the queue and its order (the seed's "AS ACK lost").
-var _ = Describe("Delivery when the AS does not acknowledge", Label("homeserver"), func() {
+var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), Label("homeserver"), func() {
 	BeforeEach(requireEnv, NodeTimeout(startTimeout))
 	// Synapse retries after about 2, 4, 8 s: specs here wait that long.
 	const timeout = 2 * time.Minute

@@ -21,8 +21,10 @@ import (
 // homeserver's own timeout (Synapse: 60 s per request), so the scenarios
 // are played once, all at the same time, each with its own fake AS, before
 // the specs judge what was recorded: four timeouts cost the wall time of
-// one. (Hence no Expect on what the SUT did while playing: only afterwards.) The "slow" label lets a run leave them out (--label-filter='!slow').
-var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, Label("homeserver", "slow"), func() {
+// one. (Hence no Expect on what the SUT did while playing: only afterwards.)
+// The longest container of the suite: scheduled first (SpecPriority), so a
+// parallel run is not its length after whatever ran before it. The "slow" label lets a run leave them out (--label-filter='!slow').
+var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPriority(2), Label("homeserver", "slow"), func() {
 	var (
 		txn, ping, alias, user  *Fixture
 		attempts                []Delivered
