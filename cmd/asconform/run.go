@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/requirements"
@@ -140,9 +142,26 @@ func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io
 	// Only the suite's own test: not the reference and mutation runs.
 	cmd := exec.Command("go", append(args, "./suites/homeserver", "--", "-test.run=^TestHomeserver$")...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, stdout, stderr
+	// On Ctrl-C the ginkgo CLI (same process group) runs its cleanup and
+	// reports; stay alive to judge its report. A SIGTERM meant for us alone
+	// is passed on as an interrupt.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(stderr, "asconform: --procs: running the ginkgo CLI:", err)
+		return 2
+	}
+	go func() {
+		for sig := range signals {
+			if sig == syscall.SIGTERM {
+				_ = cmd.Process.Signal(os.Interrupt)
+			}
+		}
+	}()
 	// The ginkgo CLI fails on any spec failure, expected ones included: the
 	// report decides.
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
 			fmt.Fprintln(stderr, "asconform: --procs: running the ginkgo CLI:", err)
