@@ -232,6 +232,11 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	}
 
 	resp, drop := s.decide(req.Context(), rt, param, methodOK, req, body)
+	if drop && req.Context().Err() != nil {
+		// A blocked or delayed call the homeserver stopped waiting for.
+		finish(0, nil, "no answer yet when the homeserver closed the connection")
+		return
+	}
 	if drop {
 		finish(0, nil, "connection dropped after reading the request")
 		dropConnection(w)

@@ -300,8 +300,14 @@ func (a *AppService) WaitForEvent(ctx context.Context, eventID string) (Delivere
 // requests in time order.
 func (f *Fixture) Transcript() []recorder.Exchange {
 	all := f.clientRec.All()
-	for _, a := range f.services {
-		all = append(all, a.Received()...)
+	for i, a := range f.services {
+		received := a.Received()
+		if i > 0 { // named as its client is: appservice2, ...
+			for j := range received {
+				received[j].To = fmt.Sprintf("appservice%d", i+1)
+			}
+		}
+		all = append(all, received...)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
 	for i := range all {
