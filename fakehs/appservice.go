@@ -276,29 +276,14 @@ func (s *Server) query(ctx context.Context, as *appservice, path string) (status
 // client's request meanwhile.
 func (s *Server) ensureUser(ctx context.Context, id string) reply {
 	s.mu.Lock()
-	if s.users[id] != nil || !s.local(id) {
-		s.mu.Unlock()
+	known := s.users[id] != nil || !s.local(id)
+	s.mu.Unlock()
+	if known {
 		return reply{}
 	}
-	var candidates []*appservice
-	for _, as := range s.ases {
-		if as.reg.URL != nil && matchNS(as.reg.Namespaces.Users, id, false) {
-			candidates = append(candidates, as)
-		}
-	}
-	s.mu.Unlock()
-	unanswered := false
-	for _, as := range candidates {
-		status, answered := s.query(ctx, as, "/_matrix/app/v1/users/"+url.PathEscape(id))
-		unanswered = unanswered || !answered
-		if status == http.StatusOK && s.UserExists(id) {
-			return reply{}
-		}
-	}
-	if unanswered {
-		return fail(408, "M_UNKNOWN", "the application service did not answer the query for "+id)
-	}
-	return fail(404, "M_NOT_FOUND", "unknown user "+id)
+	return s.askOwners(ctx, id, "/_matrix/app/v1/users/",
+		func(ns matrix.Namespaces) []matrix.Namespace { return ns.Users },
+		func() bool { return s.UserExists(id) }, "unknown user "+id)
 }
 
 // ensureAlias resolves an alias, asking the AS whose namespace holds it
@@ -307,26 +292,44 @@ func (s *Server) ensureAlias(ctx context.Context, roomAlias string) (string, rep
 	if roomID, found := s.ResolveAlias(roomAlias); found {
 		return roomID, reply{}
 	}
-	var candidates []*appservice
+	notFound := "room alias " + roomAlias + " not found"
+	if !s.local(roomAlias) {
+		return "", fail(404, "M_NOT_FOUND", notFound)
+	}
+	rp := s.askOwners(ctx, roomAlias, "/_matrix/app/v1/rooms/",
+		func(ns matrix.Namespaces) []matrix.Namespace { return ns.Aliases },
+		func() bool { _, found := s.ResolveAlias(roomAlias); return found }, notFound)
+	if rp.failed() {
+		return "", rp
+	}
+	roomID, _ := s.ResolveAlias(roomAlias)
+	return roomID, reply{}
+}
+
+// askOwners is the blocking query: it asks each AS whose namespace holds
+// id, in turn, until one answers 200 and exists reports the entity
+// created. The client gets 408 if an AS never answered, else 404.
+func (s *Server) askOwners(ctx context.Context, id, pathPrefix string, namespaces func(matrix.Namespaces) []matrix.Namespace, exists func() bool, notFound string) reply {
+	var owners []*appservice
 	s.mu.Lock()
 	for _, as := range s.ases {
-		if s.local(roomAlias) && as.reg.URL != nil && matchNS(as.reg.Namespaces.Aliases, roomAlias, false) {
-			candidates = append(candidates, as)
+		if as.reg.URL != nil && matchNS(namespaces(as.reg.Namespaces), id, false) {
+			owners = append(owners, as)
 		}
 	}
 	s.mu.Unlock()
 	unanswered := false
-	for _, as := range candidates {
-		status, answered := s.query(ctx, as, "/_matrix/app/v1/rooms/"+url.PathEscape(roomAlias))
+	for _, as := range owners {
+		status, answered := s.query(ctx, as, pathPrefix+url.PathEscape(id))
 		unanswered = unanswered || !answered
-		if roomID, found := s.ResolveAlias(roomAlias); found && status == http.StatusOK {
-			return roomID, reply{}
+		if status == http.StatusOK && exists() {
+			return reply{}
 		}
 	}
 	if unanswered {
-		return "", fail(408, "M_UNKNOWN", "the application service did not answer the query for "+roomAlias)
+		return fail(408, "M_UNKNOWN", "the application service did not answer the query for "+id)
 	}
-	return "", fail(404, "M_NOT_FOUND", "room alias "+roomAlias+" not found")
+	return fail(404, "M_NOT_FOUND", notFound)
 }
 
 // pingAS is POST /_matrix/client/v1/appservice/{appserviceId}/ping.

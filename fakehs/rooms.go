@@ -271,6 +271,29 @@ func (s *Server) leave(c *call) reply {
 	return answer(nil)
 }
 
+// inRoom runs f under the lock with the path's room, once find
+// (roomLocked or readableLocked) lets the caller in.
+func (s *Server) inRoom(c *call, find func(*call, string) (*room, reply), f func(*room) reply) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm, rp := find(c, c.r.PathValue("roomId"))
+	if rp.failed() {
+		return rp
+	}
+	return f(rm)
+}
+
+// eventInput is what sending an event takes from the request: the AS's
+// ?ts= and the content.
+func eventInput(c *call) (*int64, json.RawMessage, reply) {
+	ts, rp := massagedTS(c)
+	if rp.failed() {
+		return nil, nil, rp
+	}
+	content, rp := eventContent(c)
+	return ts, content, rp
+}
+
 // eventContent checks that the body is a JSON object, as event content must be.
 func eventContent(c *call) (json.RawMessage, reply) {
 	var obj map[string]any
@@ -284,123 +307,91 @@ func eventContent(c *call) (json.RawMessage, reply) {
 }
 
 func (s *Server) send(c *call) reply {
-	ts, rp := massagedTS(c)
-	if rp.failed() {
-		return rp
-	}
-	content, rp := eventContent(c)
+	ts, content, rp := eventInput(c)
 	if rp.failed() {
 		return rp
 	}
 	typ := c.r.PathValue("type")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.roomLocked(c, c.r.PathValue("roomId"))
-	if rp.failed() {
-		return rp
-	}
-	// Transaction IDs are scoped to the access token (and the asserted user).
-	key := strings.Join([]string{c.who.token, c.who.userID, rm.id, c.r.PathValue("txnId")}, "\x00")
-	if id, seen := s.sent[key]; seen {
-		return answer(map[string]string{"event_id": id})
-	}
-	if !rm.mayPost(c.who.userID, typ, false) {
-		return fail(403, "M_FORBIDDEN", "power level too low to send "+typ)
-	}
-	ev := s.emitLocked(rm, c.who.userID, typ, nil, content, ts)
-	s.sent[key] = ev.EventID
-	return answer(map[string]string{"event_id": ev.EventID})
+	return s.inRoom(c, s.roomLocked, func(rm *room) reply {
+		// Transaction IDs are scoped to the access token (and the asserted user).
+		key := strings.Join([]string{c.who.token, c.who.userID, rm.id, c.r.PathValue("txnId")}, "\x00")
+		if id, seen := s.sent[key]; seen {
+			return answer(map[string]string{"event_id": id})
+		}
+		if !rm.mayPost(c.who.userID, typ, false) {
+			return fail(403, "M_FORBIDDEN", "power level too low to send "+typ)
+		}
+		ev := s.emitLocked(rm, c.who.userID, typ, nil, content, ts)
+		s.sent[key] = ev.EventID
+		return answer(map[string]string{"event_id": ev.EventID})
+	})
 }
 
 func (s *Server) putState(c *call) reply {
-	ts, rp := massagedTS(c)
-	if rp.failed() {
-		return rp
-	}
-	content, rp := eventContent(c)
+	ts, content, rp := eventInput(c)
 	if rp.failed() {
 		return rp
 	}
 	typ, key := c.r.PathValue("type"), c.r.PathValue("stateKey")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.roomLocked(c, c.r.PathValue("roomId"))
-	if rp.failed() {
-		return rp
-	}
-	self := typ == "m.room.member" && key == c.who.userID
-	if !self && !rm.mayPost(c.who.userID, typ, true) {
-		return fail(403, "M_FORBIDDEN", "power level too low to set "+typ)
-	}
-	ev := s.emitLocked(rm, c.who.userID, typ, &key, content, ts)
-	return answer(map[string]string{"event_id": ev.EventID})
+	return s.inRoom(c, s.roomLocked, func(rm *room) reply {
+		self := typ == "m.room.member" && key == c.who.userID
+		if !self && !rm.mayPost(c.who.userID, typ, true) {
+			return fail(403, "M_FORBIDDEN", "power level too low to set "+typ)
+		}
+		ev := s.emitLocked(rm, c.who.userID, typ, &key, content, ts)
+		return answer(map[string]string{"event_id": ev.EventID})
+	})
 }
 
 func (s *Server) getState(c *call) reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
-	if rp.failed() {
-		return rp
-	}
-	ev := rm.state[stateKey{c.r.PathValue("type"), c.r.PathValue("stateKey")}]
-	if ev == nil {
-		return fail(404, "M_NOT_FOUND", "no such state event")
-	}
-	return answer(ev.Content)
+	return s.inRoom(c, s.readableLocked, func(rm *room) reply {
+		ev := rm.state[stateKey{c.r.PathValue("type"), c.r.PathValue("stateKey")}]
+		if ev == nil {
+			return fail(404, "M_NOT_FOUND", "no such state event")
+		}
+		return answer(ev.Content)
+	})
 }
 
 func (s *Server) getAllState(c *call) reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
-	if rp.failed() {
-		return rp
-	}
-	var out []*matrix.ClientEvent
-	for _, ev := range s.stream {
-		if ev.RoomID == rm.id && ev.StateKey != nil && rm.state[stateKey{ev.Type, *ev.StateKey}] == ev {
-			out = append(out, ev)
+	return s.inRoom(c, s.readableLocked, func(rm *room) reply {
+		var out []*matrix.ClientEvent
+		for _, ev := range s.stream {
+			if ev.RoomID == rm.id && ev.StateKey != nil && rm.state[stateKey{ev.Type, *ev.StateKey}] == ev {
+				out = append(out, ev)
+			}
 		}
-	}
-	return answer(out)
+		return answer(out)
+	})
 }
 
 func (s *Server) getEvent(c *call) reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
-	if rp.failed() {
-		return rp
-	}
-	ev := s.events[c.r.PathValue("eventId")]
-	if ev == nil || ev.RoomID != rm.id {
-		return fail(404, "M_NOT_FOUND", "event not found")
-	}
-	return answer(ev)
+	return s.inRoom(c, s.readableLocked, func(rm *room) reply {
+		ev := s.events[c.r.PathValue("eventId")]
+		if ev == nil || ev.RoomID != rm.id {
+			return fail(404, "M_NOT_FOUND", "event not found")
+		}
+		return answer(ev)
+	})
 }
 
 func (s *Server) joinedMembers(c *call) reply {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.readableLocked(c, c.r.PathValue("roomId"))
-	if rp.failed() {
-		return rp
-	}
-	joined := map[string]any{}
-	for _, id := range rm.joined() {
-		m := map[string]string{}
-		if u := s.users[id]; u != nil {
-			if u.displayname != "" {
-				m["display_name"] = u.displayname
+	return s.inRoom(c, s.readableLocked, func(rm *room) reply {
+		joined := map[string]any{}
+		for _, id := range rm.joined() {
+			m := map[string]string{}
+			if u := s.users[id]; u != nil {
+				if u.displayname != "" {
+					m["display_name"] = u.displayname
+				}
+				if u.avatar != "" {
+					m["avatar_url"] = u.avatar
+				}
 			}
-			if u.avatar != "" {
-				m["avatar_url"] = u.avatar
-			}
+			joined[id] = m
 		}
-		joined[id] = m
-	}
-	return answer(map[string]any{"joined": joined})
+		return answer(map[string]any{"joined": joined})
+	})
 }
 
 // aliasFreeLocked checks that the caller may create roomAlias and that it
