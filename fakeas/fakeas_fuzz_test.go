@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/asconform/asconform/internal/rawhttp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/internal/rawhttp"
 	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/recorder"
 )
@@ -47,12 +47,7 @@ type fzServer struct {
 
 func fzStart(t *testing.T) *fzServer {
 	t.Helper()
-	reg := matrix.Registration{ID: "fuzz", ASToken: fzASToken, HSToken: fzHSToken, SenderLocalpart: "bot"}
-	s, err := fakeas.New("127.0.0.1:0", reg)
-	if err != nil {
-		t.Fatalf("fakeas.New: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := newFake(t, "fuzz", fzASToken, fzHSToken)
 	fs := &fzServer{s: s, addr: fmt.Sprintf("127.0.0.1:%d", s.Port())}
 	s.SetIngress(func(*http.Request) { fs.handled.Add(1) })
 	return fs

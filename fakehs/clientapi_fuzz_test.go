@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/asconform/asconform/internal/rawhttp"
 	"log"
 	"net/http"
 	"net/url"
@@ -20,6 +19,7 @@ import (
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
+	"github.com/asconform/asconform/internal/rawhttp"
 	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/recorder"
 )
