@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/asconform/asconform/requirements"
@@ -115,16 +116,29 @@ func env(key, def string) string {
 	return def
 }
 
-// repoRoot is the nearest parent directory holding go.mod, or the working
-// directory.
+// repoRoot is the asconform source tree around the working directory, or
+// the working directory.
 func repoRoot() string {
+	if root, err := SourceRoot(); err == nil {
+		return root
+	}
 	wd, _ := os.Getwd()
+	return wd
+}
+
+// SourceRoot is the asconform source tree around the working directory:
+// the nearest parent whose go.mod is asconform's.
+func SourceRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(data), "module github.com/asconform/asconform\n") {
+			return dir, nil
 		}
 		if filepath.Dir(dir) == dir {
-			return wd
+			return "", fmt.Errorf("%s is not inside the asconform source tree", wd)
 		}
 	}
 }

@@ -124,9 +124,9 @@ func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io
 		fmt.Fprintln(stderr, "asconform: --procs shares one homeserver between processes: it applies to --side homeserver only")
 		return 2
 	}
-	root, err := sourceRoot()
+	root, err := suites.SourceRoot()
 	if err != nil {
-		fmt.Fprintln(stderr, "asconform: --procs:", err)
+		fmt.Fprintln(stderr, "asconform: --procs: run it from the asconform source tree:", err)
 		return 2
 	}
 	cfg, _ := suites.Settings()
@@ -175,24 +175,6 @@ func runParallel(side, filter string, procs int, verbose bool, stdout, stderr io
 	}
 	fmt.Fprintln(stdout, "(Ginkgo's own count above takes known deviations for failures; the expectations decide:)")
 	return verdict(rep, stdout, stderr)
-}
-
-// sourceRoot is the asconform checkout around the working directory.
-func sourceRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
-			if strings.Contains(string(data), "module github.com/asconform/asconform\n") {
-				return dir, nil
-			}
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("run it from inside the asconform source tree (%s is not)", wd)
-		}
-	}
 }
 
 // labelFilter builds a Ginkgo label filter from the side and --focus.
