@@ -394,6 +394,22 @@ asc_prune_base() {
 	done < <(docker images --format '{{.Tag}}' "$repo")
 }
 
+# asc_finish_image REF OLD_ID HASH: check the built image carries the
+# recipe label, remove the image REF named before the build (OLD_ID, may be
+# empty) if the build replaced it, and log the result.
+asc_finish_image() {
+	local ref=$1 old_id=$2 hash=$3 new_id
+	[[ $(asc_image_label "$ref" "$ASC_RECIPE_LABEL") == "$hash" ]] ||
+		asc_die "built image $ref lacks label $ASC_RECIPE_LABEL=$hash"
+	new_id=$(docker image inspect --format '{{.Id}}' "$ref")
+	if [[ -n $old_id && $old_id != "$new_id" ]]; then
+		asc_log "removing superseded image ${old_id#sha256:}"
+		docker rmi "$old_id" >/dev/null 2>&1 || true
+	fi
+	asc_log "done: $ref (${new_id#sha256:}, $(docker image inspect --format '{{.Size}}' "$ref" |
+		awk '{ printf "%.0f MB", $1 / 1e6 }'))"
+}
+
 # asc_lock NAME: serialise concurrent builds of the same image.
 asc_lock() {
 	mkdir -p "$ASC_CACHE"

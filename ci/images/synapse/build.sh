@@ -61,14 +61,6 @@ asc_docker_build "$HERE" "$REF" "$REPO:latest" -- \
 	--build-arg "SYNAPSE_VERSION=$VERSION"
 
 asc_step verify "labels"
-[[ $(asc_image_label "$REF" "$ASC_RECIPE_LABEL") == "$HASH" ]] ||
-	asc_die "built image $REF lacks label $ASC_RECIPE_LABEL=$HASH"
-NEW_ID=$(docker image inspect --format '{{.Id}}' "$REF")
-if [[ -n $OLD_ID && $OLD_ID != "$NEW_ID" ]]; then
-	asc_log "removing superseded image ${OLD_ID#sha256:}"
-	docker rmi "$OLD_ID" >/dev/null 2>&1 || true
-fi
+asc_finish_image "$REF" "$OLD_ID" "$HASH"
 asc_prune_base synapse "$HASH"
-asc_log "done: $REF (${NEW_ID#sha256:}, $(docker image inspect --format '{{.Size}}' "$REF" |
-	awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 printf '%s\n' "$REF"
