@@ -113,3 +113,54 @@ func GatewayIP(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("harness: interface %s has no IPv4 address", name)
 }
+
+// CheckDocker fails with one clear error when the Docker engine is not
+// reachable.
+func CheckDocker(ctx context.Context) error {
+	docker, err := dockerClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer docker.Close()
+	if _, err := docker.Ping(ctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("harness: Docker is not reachable (is the daemon running and DOCKER_HOST right?): %w", err)
+	}
+	return nil
+}
+
+// EnsureImage makes sure image is in the local engine, pulling it when it
+// is not (for users with a registry); progress gets the pull's messages.
+func EnsureImage(ctx context.Context, image string, progress io.Writer) error {
+	docker, err := dockerClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer docker.Close()
+	if _, err := docker.ImageInspect(ctx, image); err == nil {
+		return nil
+	}
+	pull, err := docker.ImagePull(ctx, image, client.ImagePullOptions{})
+	if err == nil {
+		for msg, merr := range pull.JSONMessages(ctx) {
+			if merr == nil && msg.Error != nil {
+				merr = errors.New(msg.Error.Message)
+			}
+			if merr != nil {
+				err = merr
+				break
+			}
+			if msg.Status != "" {
+				fmt.Fprintln(progress, msg.ID, msg.Status)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("harness: image %s is not in the local Docker engine and could not be pulled: %v", image, firstLineOf(err.Error()))
+	}
+	return nil
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

@@ -84,11 +84,14 @@ func LoadConfig() (Config, error) {
 		c.Out = filepath.Join(root, "report")
 		c.outPerSide = true
 	}
-	if c.Expectations == "" {
+	// A flavor's baseline describes that implementation's image; in
+	// external mode the SUT is whatever runs there, so none applies unless
+	// named.
+	if c.Expectations == "" && c.URL == "" {
 		c.Expectations = expectationsFor(root, c.Flavor)
 	}
 	c.ASExpectations = os.Getenv("ASCONFORM_EXPECTATIONS")
-	if c.ASExpectations == "" {
+	if c.ASExpectations == "" && c.ASURL == "" {
 		c.ASExpectations = expectationsFor(root, c.ASFlavor)
 	}
 	// A broken baseline must stop the run, not silently count as empty.

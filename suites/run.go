@@ -167,15 +167,49 @@ func Run(t T, description string) {
 	t.Helper()
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	suiteConfig, reporterConfig := ginkgo.GinkgoConfiguration()
+	suiteFailures = nil
 	ginkgo.RunSpecs(tolerant{}, description, suiteConfig, reporterConfig)
+	if suiteConfig.DryRun {
+		return
+	}
+	for _, f := range suiteFailures {
+		t.Logf("asconform: %s", f)
+		t.Fail()
+	}
 	if len(lastReport.Results) == 0 {
-		t.Logf("asconform: no spec ran")
+		t.Logf("asconform: no spec ran (check the focus and label filters)")
+		t.Fail()
 		return
 	}
 	if n := len(lastReport.Unexpected()); n > 0 {
 		t.Logf("asconform: %d result(s) do not match the expectations", n)
 		t.Fail()
 	}
+}
+
+// suiteFailures are what went wrong outside any spec in the last run.
+var suiteFailures []string
+
+// outsideSpecs lists the failures of the suite-level nodes (BeforeSuite,
+// AfterSuite, the report nodes) and why the run as a whole failed
+// (interrupted, aborted), which no spec's verdict shows.
+func outsideSpecs(r ginkgo.Report) []string {
+	var out []string
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType == types.NodeTypeIt || s.State.Is(types.SpecStatePassed|types.SpecStateSkipped|types.SpecStatePending) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s", s.LeafNodeType, s.State, firstLine(s.Failure.Message)))
+	}
+	for _, reason := range r.SpecialSuiteFailureReasons {
+		out = append(out, "the run "+reason)
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
 }
 
 var dryRun types.SpecReports
@@ -211,14 +245,7 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 		return
 	}
 	c, _ := Settings()
-	expectations := map[string]scenarios.Expectations{}
-	for side, path := range map[string]string{"homeserver": c.Expectations, "appservice": c.ASExpectations} {
-		e, err := scenarios.LoadExpectations(path)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "asconform:", err)
-		}
-		expectations[side] = e
-	}
+	suiteFailures = outsideSpecs(r)
 	sutMu.Lock()
 	sut.Mutant = c.Mutant
 	rep := scenarios.Report{
@@ -227,11 +254,10 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	}
 	sutMu.Unlock()
 	for _, s := range r.SpecReports {
-		if s.LeafNodeType != types.NodeTypeIt {
+		if !selected(s) {
 			continue
 		}
-		res := result(s)
-		rep.Results = append(rep.Results, expectations[res.Side].Apply(res))
+		rep.Results = append(rep.Results, graded(s))
 	}
 	lastReport = rep
 	if len(rep.Results) == 0 {
@@ -249,6 +275,13 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	PrintSummary(os.Stdout, rep)
 	fmt.Printf("report: %s\n", strings.Join(written, ", "))
 })
+
+// selected says whether s is a spec the run meant to run: a spec left out
+// by the focus or label filter is reported by Ginkgo as skipped with no
+// reason, and is no result of ours.
+func selected(s types.SpecReport) bool {
+	return s.LeafNodeType == types.NodeTypeIt && (s.State != types.SpecStateSkipped || s.Failure.Message != "")
+}
 
 var requirementLabel = regexp.MustCompile(`^(HS|AS|HIST)-[A-Z0-9]+-\d\d$`)
 

@@ -121,12 +121,22 @@ asc_require_docker() {
 	fi
 }
 
-# asc_require_root: debootstrap, mount and chroot need root.
+# asc_require_root: debootstrap, mount and chroot need root. A missing
+# debootstrap is installed when we are root and have apt-get (as .ci/run
+# does); otherwise one error says what to install.
 asc_require_root() {
-	((EUID == 0)) || asc_die "building the rootfs needs root (debootstrap/mount/chroot); re-run as root, e.g. sudo -E $0"
+	local how="or name a ready image (asconform run --image ...)"
+	if ! command -v debootstrap >/dev/null 2>&1; then
+		((EUID == 0)) && command -v apt-get >/dev/null 2>&1 ||
+			asc_die "building the $ASC_IMAGE_NAME image needs debootstrap and root: run 'sudo apt-get install debootstrap' and run again as root, $how"
+		asc_log "installing debootstrap with apt-get (needed to build the rootfs)"
+		asc_run apt-get update -qq && DEBIAN_FRONTEND=noninteractive asc_run apt-get install -y -qq debootstrap ||
+			asc_die "apt-get install debootstrap failed; install it by hand, $how"
+	fi
+	((EUID == 0)) || asc_die "building the $ASC_IMAGE_NAME image needs root (debootstrap, mount, chroot): run again as root (sudo -E), $how"
 	local t
 	for t in debootstrap chroot mount umount tar flock sha256sum; do
-		command -v "$t" >/dev/null 2>&1 || asc_die "required tool not found: $t"
+		command -v "$t" >/dev/null 2>&1 || asc_die "building the $ASC_IMAGE_NAME image needs $t, which is not installed"
 	done
 }
 

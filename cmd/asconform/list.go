@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -40,7 +41,6 @@ func list(args []string, stdout io.Writer) error {
 			covered[id] = append(covered[id], s.text)
 		}
 	}
-	fmt.Fprintln(stdout) // Ginkgo's dry-run line ends without one
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	defer w.Flush()
 	switch what {
@@ -75,6 +75,14 @@ func walkSpecs() ([]specInfo, error) {
 		if err := flag.CommandLine.Set(name, value); err != nil {
 			return nil, err
 		}
+	}
+	// Ginkgo's dry run prints a progress line of its own: not ours to show.
+	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		_, restore, err := redirectStdio(devnull)
+		if err == nil {
+			defer restore()
+		}
+		defer devnull.Close()
 	}
 	suites.Run(&cliT{out: io.Discard}, "asconform (dry run)")
 	var out []specInfo

@@ -66,6 +66,8 @@ func start(ctx context.Context) (*Env, error) {
 	// with a placeholder, then tell fakehs the real one.
 	reg := maker.Registration(cfg.ServerName, "http://placeholder.invalid")
 	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: flavor.Name(), Image: image})
+	suites.Phase("starting %s (%s)", flavor.Name(), image)
+	started := time.Now()
 	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
 		Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
 		Settings: harness.Settings{
@@ -77,6 +79,7 @@ func start(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	suites.AtEnd(ctr.Stop)
+	suites.Phase("%s answered after %.1fs", flavor.Name(), time.Since(started).Seconds())
 	url := ctr.BaseURL()
 	reg.URL = &url
 	if err := hs.SetRegistration(reg); err != nil {

@@ -148,10 +148,13 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 // deploy starts the shared homeserver in a container with regs installed.
 func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flavor, image string, regs []matrix.Registration) error {
 	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
+	suites.Phase("starting %s (%s)", flavor.Name(), image)
+	started := time.Now()
 	ctr, err := containerStarter(cfg, flavor, image)(ctx, regs)
 	if err != nil {
 		return err
 	}
+	suites.Phase("%s answered /versions after %.1fs", flavor.Name(), time.Since(started).Seconds())
 	suites.AtLastEnd(ctr.Stop)
 	e.Deployment = ctr
 	return nil
@@ -348,6 +351,7 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 		return nil, err
 	}
 	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL})
+	suites.Phase("homeserver at %s answers (external mode, %d fake ASes)", cfg.URL, len(e.pool))
 	e.Deployment = d
 	return e, nil
 }
