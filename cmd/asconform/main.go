@@ -4,6 +4,7 @@
 //	asconform run      run the homeserver and/or application-service suite
 //	asconform list     list requirements (with coverage), specs or flavors
 //	asconform bench    measure the homeserver's start and push latency, or the suite's time
+//	asconform registrations  write registration files for external mode
 //	asconform clean    remove every Docker container and network asconform left
 //	asconform version  print the version
 package main
@@ -34,6 +35,7 @@ commands:
   list      list requirements (with coverage), specs or flavors
   bench     measure Synapse start and push latency (asconform bench -h; see BENCHMARKS.md);
             bench suite: the suite's time, serial vs parallel, as it grows
+  registrations  write the registration files to install on a homeserver you run (external mode)
   compare   compare results.json files of several runs side by side (asconform compare -h)
   clean     remove containers and networks of ended runs (--all: of every run)
   version   print the version
@@ -58,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = list(args[1:], stdout)
 	case "clean":
 		err = clean(args[1:], stdout)
+	case "registrations":
+		err = registrations(args[1:], stdout)
 	case "compare":
 		err = compare(args[1:], stdout)
 	case "bench":

@@ -379,6 +379,19 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 	return regs, nil
 }
 
+// ExternalRegistrations are the registration files external mode expects
+// installed on the homeserver: the suite's pool of fake ASes, the n-th
+// listening on host:firstPort+n-1, as a container run would make them.
+func ExternalRegistrations(serverName, host string, firstPort int) []matrix.Registration {
+	var regs []matrix.Registration
+	for i := 1; i <= poolSize+1; i++ {
+		reg := harness.NewRegistration(i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1))))
+		reg.ReceiveEphemeral = i == ephemeralAS
+		regs = append(regs, reg)
+	}
+	return regs
+}
+
 func (e *Env) closeFakes(context.Context) error {
 	for _, f := range e.pool {
 		_ = f.Close()

@@ -86,7 +86,7 @@ func (f *Fixture) AnotherAS() *AppService { return f.adopt(f.Env.take()) }
 // EphemeralAS takes the fake AS whose registration has receive_ephemeral.
 func (f *Fixture) EphemeralAS() *AppService {
 	if len(f.Env.pool) < ephemeralAS || !f.Env.pool[ephemeralAS-1].Registration().ReceiveEphemeral {
-		Skip(fmt.Sprintf("needs registration %d with receive_ephemeral: true", ephemeralAS))
+		Skip(fmt.Sprintf("needs registration %d with receive_ephemeral: true (asconform registrations writes it)", ephemeralAS))
 	}
 	return f.adopt(f.Env.pool[ephemeralAS-1])
 }
@@ -129,7 +129,7 @@ func (f *Fixture) client(name, token string) *csapi.Client {
 func (f *Fixture) OwnSUT(ctx context.Context) {
 	GinkgoHelper()
 	if f.Env.private == nil {
-		Skip("this deployment cannot start a homeserver of the spec's own")
+		Skip("needs a homeserver of its own (the spec restarts or breaks it), which only a container run starts: not in external mode")
 	}
 	var regs []matrix.Registration
 	for _, a := range f.services {
@@ -153,7 +153,7 @@ func (f *Fixture) RestartSUT(ctx context.Context) {
 	}
 	r, ok := f.hs.(restarter)
 	if !ok {
-		Skip("this deployment cannot restart the homeserver")
+		Skip("needs to restart the homeserver, which only a container run can: not in external mode")
 	}
 	cfg, _ := suites.Settings()
 	if err := r.Restart(ctx, cfg.ReadyTimeout); err != nil {
