@@ -242,7 +242,7 @@ func prepareImages(r *aRun, cfg suites.Config, side string) error {
 		r.con.setStatus("")
 		if err != nil {
 			if build.failure != "" {
-				return fmt.Errorf("building the %s image: %s", f.Name(), build.failure)
+				return errors.New(build.failure)
 			}
 			return err
 		}
