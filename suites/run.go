@@ -330,7 +330,7 @@ func result(s types.SpecReport) scenarios.Result {
 	default:
 		res.Message = s.Failure.Message
 		res.Location = s.Failure.Location.String()
-		if harnessErr || s.Failure.FailureNodeType != types.NodeTypeIt || s.State == types.SpecStateInterrupted || s.State == types.SpecStateAborted {
+		if harnessErr || !judgesSUT(s) {
 			res.Verdict = scenarios.Error
 		} else {
 			res.Verdict = scenarios.FailureVerdict(res.Requirements)
@@ -343,6 +343,21 @@ func result(s types.SpecReport) scenarios.Result {
 		res.Verdict, res.Message = scenarios.Error, "spec names no requirement ID"
 	}
 	return res
+}
+
+// judgesSUT says whether a failed spec failed because of what the SUT did:
+// an assertion or a timeout in the spec or its set-up (a scenario played in
+// BeforeAll waits for the SUT too). A harness error, a panic, an interrupted
+// run or a failing cleanup is ours, not the SUT's.
+func judgesSUT(s types.SpecReport) bool {
+	if !s.State.Is(types.SpecStateFailed | types.SpecStateTimedout) {
+		return false
+	}
+	switch s.Failure.FailureNodeType {
+	case types.NodeTypeIt, types.NodeTypeBeforeEach, types.NodeTypeJustBeforeEach, types.NodeTypeBeforeAll:
+		return true
+	}
+	return false
 }
 
 // entryValue is a report entry's value: the value itself when the spec ran

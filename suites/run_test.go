@@ -33,3 +33,24 @@ func TestSelectedLeavesOutFilteredSpecs(t *testing.T) {
 		t.Errorf("selected(filtered) = %v, selected(skipped with a reason) = %v; want false, true", selected(filtered), selected(skipped))
 	}
 }
+
+func TestJudgesSUT(t *testing.T) {
+	for _, c := range []struct {
+		state types.SpecState
+		node  types.NodeType
+		want  bool
+	}{
+		{types.SpecStateFailed, types.NodeTypeIt, true},
+		{types.SpecStateTimedout, types.NodeTypeIt, true},
+		{types.SpecStateFailed, types.NodeTypeBeforeAll, true}, // a scenario played before the specs judge it
+		{types.SpecStatePanicked, types.NodeTypeIt, false},
+		{types.SpecStateInterrupted, types.NodeTypeIt, false},
+		{types.SpecStateFailed, types.NodeTypeCleanupAfterEach, false},
+		{types.SpecStateFailed, types.NodeTypeAfterAll, false},
+	} {
+		s := types.SpecReport{LeafNodeType: types.NodeTypeIt, State: c.state, Failure: types.Failure{FailureNodeType: c.node}}
+		if got := judgesSUT(s); got != c.want {
+			t.Errorf("%s in %s: judgesSUT = %v; want %v", c.state, c.node, got, c.want)
+		}
+	}
+}
