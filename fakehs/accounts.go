@@ -73,6 +73,25 @@ func (s *Server) register(c *call) reply {
 	return s.registeredLocked(id, b)
 }
 
+// registerAvailable says whether a normal user could register the name
+// (spec: GET /register/available, M_EXCLUSIVE for an AS's namespace).
+func (s *Server) registerAvailable(c *call) reply {
+	localpart := c.r.URL.Query().Get("username")
+	if !validLocalpart(localpart) {
+		return fail(400, "M_INVALID_USERNAME", "invalid username "+localpart)
+	}
+	id := s.userID(localpart)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rp := s.claimLocked(nil, id, false); rp.failed() {
+		return rp
+	}
+	if s.users[id] != nil {
+		return fail(400, "M_USER_IN_USE", id+" is already taken")
+	}
+	return answer(map[string]any{"available": true})
+}
+
 // registerAS creates a user for an AS without password or captcha (spec:
 // Server admin style permissions).
 func (s *Server) registerAS(c *call, b registerBody) reply {

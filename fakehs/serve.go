@@ -234,6 +234,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("GET", "/account/whoami", needAuth, s.whoami)
 	client("POST", "/account/deactivate", needAuth, s.deactivate)
 	client("POST", "/register", noAuth, s.register)
+	client("GET", "/register/available", noAuth, s.registerAvailable)
 	client("GET", "/login", noAuth, s.loginFlows)
 	client("POST", "/login", noAuth, s.login)
 	client("GET", "/profile/{userId}", optionalAuth, s.getProfile)

@@ -24,7 +24,8 @@ type Mutant struct {
 	Killers []string
 	// Request rewrites a client-server request before the SUT sees it.
 	Request func(*http.Request)
-	// Response rewrites the SUT's client-server answer.
+	// Response rewrites the SUT's client-server answer to the request as
+	// the SUT received it (after Request).
 	Response func(req *http.Request, status int, body map[string]any) (int, map[string]any)
 	// Push rewrites a request from the SUT before the fake AS sees it.
 	Push func(*http.Request)

@@ -35,7 +35,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			var body map[string]any
 			if json.Unmarshal(data, &body) == nil {
 				var status int
-				status, body = p.mutant.Response(r, resp.StatusCode, body)
+				status, body = p.mutant.Response(resp.Request, resp.StatusCode, body)
 				resp.StatusCode = status
 				data, _ = json.Marshal(body)
 			}

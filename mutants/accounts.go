@@ -1,0 +1,128 @@
+package mutants
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Mutants of AS login and registration, identity assertion and timestamps
+// (client-server API, application-service extensions).
+func init() {
+	var backdated sync.Map // event ID -> the ts a normal user asked for
+	catalogue = append(catalogue,
+		Mutant{
+			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
+			Killers: []string{"HS-LOGIN-03"},
+			Request: func(r *http.Request) {
+				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/login") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					if id, ok := body["identifier"].(map[string]any); ok && body["type"] == "m.login.application_service" {
+						if user, _ := id["user"].(string); ghostOfSuite.MatchString(user) {
+							id["user"] = ghostOfSuite.ReplaceAllString(user, "@asc$1-bot:$2")
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "login-exclusive-forbidden", Bug: "an AS login outside its namespaces answers 403 M_FORBIDDEN, not M_EXCLUSIVE",
+			Killers: []string{"HS-NS-05"},
+			Response: onPath("/login", func(status int, body map[string]any) (int, map[string]any) {
+				if body["errcode"] == "M_EXCLUSIVE" {
+					return http.StatusForbidden, map[string]any{"errcode": "M_FORBIDDEN", "error": "Invalid access_token"}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
+			Name: "register-missing-token-400", Bug: "AS registration without a token answers 400 M_UNKNOWN, not 401 M_MISSING_TOKEN",
+			Killers: []string{"HS-LOGIN-05"},
+			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
+				if body["errcode"] == "M_MISSING_TOKEN" {
+					return http.StatusBadRequest, map[string]any{"errcode": "M_UNKNOWN", "error": "Appservice token must be provided"}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
+			Name: "register-uia-before-exclusive", Bug: "registration starts user-interactive authentication before checking exclusive namespaces",
+			Killers: []string{"HS-NS-08"},
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/register") {
+					editJSON(r, func(body map[string]any) {
+						if _, ok := body["auth"]; !ok && body["type"] == nil {
+							r.Header.Set(noAuthMark, "1")
+						}
+					})
+				}
+			},
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if r.Header.Get(noAuthMark) != "" && body["errcode"] == "M_EXCLUSIVE" {
+					return http.StatusUnauthorized, map[string]any{"flows": []any{map[string]any{"stages": []any{"m.login.dummy"}}}, "params": map[string]any{}, "session": "mutant"}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "available-ignores-namespaces", Bug: "GET /register/available reports a name in an exclusive namespace as available",
+			Killers: []string{"HS-NS-09"},
+			Response: onPath("/register/available", func(status int, body map[string]any) (int, map[string]any) {
+				if body["errcode"] == "M_EXCLUSIVE" {
+					return http.StatusOK, map[string]any{"available": true}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
+			Name: "whoami-ignores-assertion", Bug: "whoami ignores ?user_id= and reports the AS's sender user",
+			Killers: []string{"HS-ID-08"},
+			Request: func(r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/account/whoami") {
+					dropQuery(r, "user_id")
+				}
+			},
+		},
+		Mutant{
+			Name: "as-send-stale-clock", Bug: "events the AS sends without ts are stamped an hour in the past",
+			Killers: []string{"HS-TS-04"},
+			Request: func(r *http.Request) {
+				q := r.URL.Query()
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/") && q.Has("user_id") && !q.Has("ts") {
+					q.Set("ts", strconv.FormatInt(time.Now().Add(-time.Hour).UnixMilli(), 10))
+					r.URL.RawQuery = q.Encode()
+				}
+			},
+		},
+		Mutant{
+			Name: "ts-for-everyone", Bug: "?ts= sets origin_server_ts for normal users too",
+			Killers: []string{"HS-EXT-01"},
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				q := r.URL.Query()
+				switch {
+				case r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/") && q.Has("ts") && !q.Has("user_id") && status == http.StatusOK:
+					if id, ok := body["event_id"].(string); ok {
+						ts, _ := strconv.ParseInt(q.Get("ts"), 10, 64)
+						backdated.Store(id, ts)
+					}
+				case r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/event/"):
+					if ts, ok := backdated.Load(body["event_id"]); ok {
+						body["origin_server_ts"] = ts
+					}
+				}
+				return status, body
+			},
+		},
+	)
+}
+
+// ghostOfSuite matches the users of the suite's fake ASes' namespaces.
+var ghostOfSuite = regexp.MustCompile(`^@asc(\d+)_.*:(.*)$`)
+
+// noAuthMark carries a request's shape to its response's rewrite.
+const noAuthMark = "X-Asconform-Mutant-No-Auth"

@@ -1,0 +1,67 @@
+package mutants
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Mutants of the interest rules (spec: Registration): events an AS should
+// be sent but is not.
+func init() {
+	var aliased sync.Map // room IDs given an alias through the directory API
+	catalogue = append(catalogue,
+		Mutant{
+			Name: "sender-user-not-interesting", Bug: "the AS's own sender_localpart user does not make events interesting (its invite is not pushed)",
+			Killers: []string{"HS-REG-05"},
+			Push: func(r *http.Request) {
+				dropEvents(r, func(ev map[string]any) bool {
+					key, _ := ev["state_key"].(string)
+					return ev["type"] == "m.room.member" && senderUser.MatchString(key)
+				})
+			},
+		},
+		Mutant{
+			Name: "alias-interest-ignored", Bug: "a room is not interesting for having an alias in the AS's aliases namespace",
+			Killers: []string{"HS-REG-03"},
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/directory/room/") {
+					editJSON(r, func(body map[string]any) {
+						if id, ok := body["room_id"].(string); ok {
+							aliased.Store(id, true)
+						}
+					})
+				}
+			},
+			Push: func(r *http.Request) {
+				dropEvents(r, func(ev map[string]any) bool {
+					id, _ := ev["room_id"].(string)
+					_, ok := aliased.Load(id)
+					return ok
+				})
+			},
+		},
+	)
+}
+
+// senderUser matches the sender_localpart users of the suite's fake ASes.
+var senderUser = regexp.MustCompile(`^@asc\d+-bot:`)
+
+// dropEvents removes from a pushed transaction the events drop selects.
+func dropEvents(r *http.Request, drop func(map[string]any) bool) {
+	if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+		return
+	}
+	editJSON(r, func(body map[string]any) {
+		events, _ := body["events"].([]any)
+		kept := []any{}
+		for _, ev := range events {
+			if m, ok := ev.(map[string]any); ok && drop(m) {
+				continue
+			}
+			kept = append(kept, ev)
+		}
+		body["events"] = kept
+	})
+}

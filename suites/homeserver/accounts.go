@@ -1,0 +1,138 @@
+package homeserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/match"
+)
+
+// Client-server API, "Appservice Login", "Account registration" and the
+// application-service extensions (identity assertion, timestamps): what the
+// AS's token and namespaces allow, and what they allow nobody else.
+var _ = Describe("Logging in and registering as the AS", Label("homeserver"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = time.Minute
+
+	It("logs the AS in as one of its registered users with m.login.application_service", Label("HS-LOGIN-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "visitor")
+		resp, err := f.ASClient.LoginAS(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp).To(match.HaveJSONKeys("user_id", "access_token", "device_id"))
+		Expect(resp.Field("user_id")).To(Equal(ghost), "the login must be of the user named in the identifier")
+		whoami, err := f.client("visitor", resp.Field("access_token")).WhoAmI(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(whoami.Field("user_id")).To(Equal(ghost), "the access token the login returned must act as that user")
+	}, NodeTimeout(timeout))
+
+	It("refuses the AS a login as a user outside its namespaces with M_EXCLUSIVE", Label("HS-NS-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		resp, err := f.ASClient.LoginAS(ctx, alice.UserID(ctx))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp.ErrCode()).To(Equal("M_EXCLUSIVE"), "logging in outside the AS's namespaces answered %s", resp)
+		Expect(resp.Status).To(BeNumerically(">=", 400))
+	}, NodeTimeout(timeout))
+
+	It("answers 401 M_MISSING_TOKEN and M_UNKNOWN_TOKEN to m.login.application_service without a valid as_token", Label("HS-LOGIN-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		// Every case is tried before any is judged, so the report holds them all.
+		var wrong []string
+		for _, c := range []struct{ name, token, errcode string }{
+			{"no token", "", "M_MISSING_TOKEN"},
+			{"an unknown token", "as_not_a_token_" + f.unique, "M_UNKNOWN_TOKEN"},
+		} {
+			anon := f.client(c.name, c.token)
+			reg, err := anon.RegisterAS(ctx, f.GhostLocalpart("tokenless"), true)
+			Expect(err).NotTo(HaveOccurred())
+			login, err := anon.LoginAS(ctx, f.Ghost("tokenless"))
+			Expect(err).NotTo(HaveOccurred())
+			for what, resp := range map[string]csapi.Response{"/register": reg, "/login": login} {
+				if resp.Status != http.StatusUnauthorized || resp.ErrCode() != c.errcode {
+					wrong = append(wrong, fmt.Sprintf("%s with %s: %s (want 401 %s)", what, c.name, resp, c.errcode))
+				}
+			}
+		}
+		Expect(wrong).To(BeEmpty(), "requests with m.login.application_service and no valid as_token")
+	}, NodeTimeout(timeout))
+
+	It("answers M_EXCLUSIVE before user-interactive authentication to a normal user registering in an exclusive namespace", Label("HS-NS-08"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		anon := f.client("squatter", "")
+		// No auth dict at all: a server that started user-interactive
+		// authentication first would answer 401 with its flows.
+		resp, err := anon.Do(ctx, http.MethodPost, "/_matrix/client/v3/register", map[string]any{
+			"username": f.GhostLocalpart("early"), "password": "pw-" + f.unique,
+		}, csapi.WithToken(""))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
+	}, NodeTimeout(timeout))
+
+	It("reports a username in an exclusive namespace as unavailable with M_EXCLUSIVE", Label("HS-NS-09"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		anon := f.client("asker", "")
+		resp, err := anon.Do(ctx, http.MethodGet, "/_matrix/client/v3/register/available?username="+url.QueryEscape(f.GhostLocalpart("wanted")), nil, csapi.WithToken(""))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
+	}, NodeTimeout(timeout))
+
+	It("reports the asserted user to whoami called by the AS with ?user_id=", Label("HS-ID-08"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "asserted")
+		resp, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp.Field("user_id")).To(Equal(ghost), "whoami must name the user the AS asserted")
+	}, NodeTimeout(timeout))
+
+	It("stamps an AS's event sent without ?ts= with the server's clock", Label("HS-TS-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "clock")
+		before := time.Now()
+		sent := room.Say(ctx, f.ASClient, "no ts here", csapi.AsUser(room.Ghost))
+		after := time.Now()
+		ts := originServerTS(ctx, alice, room.ID, sent)
+		// The container shares this machine's clock; a second either way
+		// allows for rounding and scheduling.
+		Expect(ts).To(BeNumerically(">=", before.Add(-time.Second).UnixMilli()), "origin_server_ts is before the send")
+		Expect(ts).To(BeNumerically("<=", after.Add(time.Second).UnixMilli()), "origin_server_ts is after the send")
+	}, NodeTimeout(timeout))
+
+	It("ignores ?ts= from a normal user: the extension is the AS's alone", Label("HS-EXT-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "witness")
+		past := time.Date(2015, 3, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+		resp, err := alice.SendMessage(ctx, room.ID, "backdated?", csapi.TS(past))
+		Expect(err).NotTo(HaveOccurred())
+		if resp.Status != http.StatusOK {
+			// Refusing the parameter keeps the extension the AS's too.
+			Expect(resp.Status).To(BeNumerically(">=", 400))
+			return
+		}
+		Expect(originServerTS(ctx, alice, room.ID, resp.Field("event_id"))).NotTo(Equal(past), "a normal user's ?ts= set origin_server_ts")
+	}, NodeTimeout(timeout))
+})
+
+// originServerTS reads an event's origin_server_ts as c sees it.
+func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) int64 {
+	GinkgoHelper()
+	resp, err := c.GetEvent(ctx, roomID, eventID)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(resp).To(match.HaveStatus(http.StatusOK))
+	var ev struct {
+		OriginServerTS int64 `json:"origin_server_ts"`
+	}
+	Expect(json.Unmarshal(resp.Body, &ev)).To(Succeed())
+	return ev.OriginServerTS
+}
