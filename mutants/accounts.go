@@ -100,6 +100,37 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "ts-garbage-ignored", Bug: "a ts that is not an integer is ignored instead of refused",
+			Killers: []string{"HS-TS-03"},
+			Request: func(r *http.Request) {
+				if ts := r.URL.Query().Get("ts"); ts != "" {
+					if _, err := strconv.ParseInt(ts, 10, 64); err != nil {
+						dropQuery(r, "ts")
+					}
+				}
+			},
+		},
+		Mutant{
+			Name: "members-need-own-membership", Bug: "the AS may list a room's members only when the acting user itself is in the room",
+			Killers: []string{"HS-ID-10"},
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if strings.HasSuffix(r.URL.Path, "/joined_members") && !r.URL.Query().Has("user_id") && status == http.StatusOK {
+					return http.StatusForbidden, map[string]any{"errcode": "M_FORBIDDEN", "error": "you are not in the room"}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "stray-alias-join-502", Bug: "a join by an alias no AS claims answers 502 instead of 404 M_NOT_FOUND",
+			Killers: []string{"HS-QRY-03"},
+			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
+				if body["errcode"] == "M_NOT_FOUND" {
+					return http.StatusBadGateway, map[string]any{"errcode": "M_UNKNOWN", "error": "alias lookup failed"}
+				}
+				return status, body
+			}),
+		},
+		Mutant{
 			Name: "ts-for-everyone", Bug: "?ts= sets origin_server_ts for normal users too",
 			Killers: []string{"HS-EXT-01"},
 			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {

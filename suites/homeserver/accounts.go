@@ -12,6 +12,7 @@ import (
 
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/suites"
 )
 
 // Client-server API, "Appservice Login", "Account registration" and the
@@ -106,6 +107,34 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		// allows for rounding and scheduling.
 		Expect(ts).To(BeNumerically(">=", before.Add(-time.Second).UnixMilli()), "origin_server_ts is before the send")
 		Expect(ts).To(BeNumerically("<=", after.Add(time.Second).UnixMilli()), "origin_server_ts is after the send")
+	}, NodeTimeout(timeout))
+
+	It("refuses a ts that is no valid origin_server_ts with 400", Label("HS-TS-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "clockless")
+		resp, err := f.ASClient.Do(ctx, http.MethodPut,
+			"/_matrix/client/v3/rooms/"+csapi.PathEscape(room.ID)+"/send/m.room.message/"+csapi.TxnID(),
+			map[string]any{"msgtype": "m.text", "body": "when?"}, csapi.AsUser(room.Ghost), csapi.Query("ts", "yesterday"))
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("answer to ts=yesterday", resp.String())
+		Expect(resp.Status).To(Equal(http.StatusBadRequest), "a send with ts=yesterday answered %s", resp)
+	}, NodeTimeout(timeout))
+
+	It("lets the AS list a room's joined members while any of its users is in the room", Label("HS-ID-10"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "member")
+		// The AS acts as its sender user, who is not in the room; its ghost is.
+		resp, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/rooms/"+csapi.PathEscape(room.ID)+"/joined_members", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		var members struct {
+			Joined map[string]any `json:"joined"`
+		}
+		Expect(resp.JSON(&members)).To(Succeed())
+		Expect(members.Joined).To(HaveKey(room.Ghost))
+		Expect(members.Joined).To(HaveKey(alice.UserID(ctx)))
 	}, NodeTimeout(timeout))
 
 	It("ignores ?ts= from a normal user: the extension is the AS's alone", Label("HS-EXT-01"), func(ctx SpecContext) {

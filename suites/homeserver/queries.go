@@ -82,6 +82,28 @@ var _ = Describe("Blocking user and room alias queries", Label("homeserver"), fu
 		}
 	}, NodeTimeout(timeout))
 
+	It("does not ask any AS about an alias outside every namespace, and fails the join with 404 M_NOT_FOUND", Label("HS-QRY-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		stray := "#" + f.Outside("nowhere") + ":" + f.Server()
+		joined, err := alice.Join(ctx, stray)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(joined).To(match.HaveError(http.StatusNotFound, "M_NOT_FOUND"))
+		// A query may come late: wait the suite's bound before judging.
+		asked := func() []string {
+			var paths []string
+			for _, a := range f.Env.pool {
+				for _, e := range a.Recorder().Filter(recorder.PathPrefix("/_matrix/app/v1/rooms/")) {
+					if strings.Contains(unescaped(e.Path), f.Outside("nowhere")) {
+						paths = append(paths, e.Path)
+					}
+				}
+			}
+			return paths
+		}
+		Consistently(asked, wait(lateQueryWait), 100*time.Millisecond).Should(BeEmpty(), "an AS was asked about an alias outside every namespace")
+	}, NodeTimeout(timeout))
+
 	It("asks the AS about an unknown alias in its namespace and lets the join through once the AS created the room", Label("HS-QRY-04", "HS-QRY-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
