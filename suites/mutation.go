@@ -79,29 +79,19 @@ func cell(r scenarios.Result, because *regexp.Regexp) string {
 
 // KillAll runs each mutation's killer specs in a child process (three at a
 // time) through run and builds the kill matrix, spec × mutant. It reports as
-// errors: a Killers entry that labels none of specs, a mutant that no spec
+// errors: a mutant that no spec
 // killed for its reason (Because), and a spec of specs that no mutant
 // killed for its reason, unless shown names the run of a real SUT that
 // showed the spec able to fail. Specs skipped in every run (not modelled by
-// this SUT) are left to the other SUT's run. It saves the matrix beside
+// this SUT) are left to the other SUT's run. CheckKillers checks the
+// Killers entries against every spec. It saves the matrix beside
 // side's reports and prints the "mutants killed: K/T (label)" line.
 //
 // It returns the specs killed for their reason in this run; CheckKilled
 // then checks, across every SUT's run, that no spec was left unshown.
 func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (scenarios.Report, string, error)) (killedSpecs map[string]bool) {
 	killedSpecs = map[string]bool{}
-	labelled := map[string]bool{}
-	for _, s := range specs {
-		for _, l := range s.Labels {
-			labelled[l] = true
-		}
-	}
 	for _, m := range ms {
-		for _, id := range m.Killers {
-			if !labelled[id] {
-				t.Errorf("mutant %s: Killers entry %s labels no spec", m.Name, id)
-			}
-		}
 		if m.Because == "" {
 			t.Errorf("mutant %s: Because is empty: say what a killing spec's message names", m.Name)
 		}
@@ -157,7 +147,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 		}
 		verdict := "killed"
 		switch {
-		case len(cells[i]) > 0 && count[cellSkipped] == len(cells[i]):
+		case count[cellSkipped] == len(cells[i]): // none ran here, or all were skipped
 			verdict = "n/a"
 		case count[cellKilled] > 0:
 			killed++
@@ -232,6 +222,23 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 	}
 	fmt.Println(line)
 	return killedSpecs
+}
+
+// CheckKillers fails for every Killers entry that labels none of specs.
+func CheckKillers(t Checker, ms []Mutation, specs []SpecInfo) {
+	labelled := map[string]bool{}
+	for _, s := range specs {
+		for _, l := range s.Labels {
+			labelled[l] = true
+		}
+	}
+	for _, m := range ms {
+		for _, id := range m.Killers {
+			if !labelled[id] {
+				t.Errorf("mutant %s: Killers entry %s labels no spec", m.Name, id)
+			}
+		}
+	}
 }
 
 // CheckKilled reports every spec that no run killed for its reason and that

@@ -36,6 +36,7 @@ func TestMutantsAreKilled(t *testing.T) {
 	for _, m := range mutants.All() {
 		ms = append(ms, suites.Mutation{Name: m.Name, Bug: m.Bug, Killers: m.Killers, Because: m.Because})
 	}
+	suites.CheckKillers(t, ms, specs)
 	flavors := []string{homeserver.ReferenceFlavor}
 	if f := os.Getenv("ASCONFORM_HS_FLAVOR"); f != homeserver.ReferenceFlavor {
 		flavors = append(flavors, map[bool]string{true: "synapse", false: f}[f == ""])
