@@ -90,7 +90,9 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		f.waitForAll(ctx, sent)
 		deliveries := f.Deliveries()
 		suites.Observe("transactions (attempts)", len(deliveries))
-		Expect(noOvertaking(deliveries)).To(Succeed())
+		// Whether a later transaction may overtake an unacknowledged one is
+		// HS-TXN-07's open question: observed, not judged.
+		suites.Observe("a later transaction sent while one was unacknowledged", fmt.Sprint(noOvertaking(deliveries)))
 		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
@@ -272,8 +274,8 @@ func eventIDs(ds []Delivered) []string {
 	return ids
 }
 
-// noOvertaking checks that no other transaction ID was sent while one was
-// still unacknowledged.
+// noOvertaking says (as an error) which transaction ID was sent while
+// another was still unacknowledged, or nil.
 func noOvertaking(ds []Delivered) error {
 	pending := ""
 	for _, d := range ds {
