@@ -114,6 +114,13 @@ func (s *Server) Resume() error {
 	return nil
 }
 
+// Addr is the address the fake listens on.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listener.Addr().String()
+}
+
 // Recorder holds every request the fake received.
 func (s *Server) Recorder() *recorder.Recorder { return s.rec }
 

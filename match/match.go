@@ -159,3 +159,26 @@ func TransactionProblems(e recorder.Exchange) []string {
 	}
 	return problems
 }
+
+// BeJSONObject matches a body ([]byte) that is one JSON object: what the
+// schemas of an acknowledgement or a ping answer ask for, with any fields.
+func BeJSONObject() types.GomegaMatcher { return jsonObjectMatcher{} }
+
+type jsonObjectMatcher struct{}
+
+func (jsonObjectMatcher) Match(actual any) (bool, error) {
+	data, ok := actual.([]byte)
+	if !ok {
+		return false, fmt.Errorf("BeJSONObject wants []byte, got %T", actual)
+	}
+	var obj map[string]json.RawMessage
+	return json.Unmarshal(data, &obj) == nil && obj != nil, nil
+}
+
+func (jsonObjectMatcher) FailureMessage(actual any) string {
+	return fmt.Sprintf("Expected a JSON object\nActual: %s", actual)
+}
+
+func (jsonObjectMatcher) NegatedFailureMessage(actual any) string {
+	return fmt.Sprintf("Expected no JSON object\nActual: %s", actual)
+}

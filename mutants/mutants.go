@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,11 +16,13 @@ import (
 )
 
 // Mutant is one named bug. Killers lists the requirement IDs whose specs
-// should catch it.
+// should catch it; Because is what a killing spec's failure message says (a
+// case-insensitive regular expression naming what the mutant broke).
 type Mutant struct {
 	Name    string
 	Bug     string
 	Killers []string
+	Because string
 	// Request rewrites a client-server request before the SUT sees it.
 	Request func(*http.Request)
 	// Response rewrites the SUT's client-server answer to the request as
@@ -35,6 +36,7 @@ var catalogue = []Mutant{
 	{
 		Name: "register-drops-device-id", Bug: "AS registration answers without device_id",
 		Killers: []string{"HS-LOGIN-01"},
+		Because: `non-empty string fields \[user_id access_token device_id\]\s+Actual: 200`,
 		Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
 			delete(body, "device_id")
 			return status, body
@@ -43,6 +45,7 @@ var catalogue = []Mutant{
 	{
 		Name: "register-ignores-inhibit-login", Bug: "inhibit_login still returns a token",
 		Killers: []string{"HS-LOGIN-02"},
+		Because: `none of the fields \[access_token device_id\]\s+Actual: 200`,
 		Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
 			if status == http.StatusOK {
 				body["access_token"], body["device_id"] = "syt_mutant", "MUTANT"
@@ -53,6 +56,7 @@ var catalogue = []Mutant{
 	{
 		Name: "exclusive-as-forbidden", Bug: "namespace clashes on register answer M_FORBIDDEN instead of M_EXCLUSIVE",
 		Killers: []string{"HS-NS-01", "HS-NS-02"},
+		Because: `400 with errcode M_EXCLUSIVE\s+Actual: 400 \{"errcode":"M_FORBIDDEN"`,
 		Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
 			if body["errcode"] == "M_EXCLUSIVE" {
 				body["errcode"] = "M_FORBIDDEN"
@@ -63,6 +67,7 @@ var catalogue = []Mutant{
 	{
 		Name: "aliases-not-exclusive", Bug: "anyone may create aliases in exclusive namespaces",
 		Killers: []string{"HS-NS-03", "HS-NS-04"},
+		Because: `400 with errcode M_EXCLUSIVE\s+Actual: 200`,
 		Response: onPath("/directory/room/", func(status int, body map[string]any) (int, map[string]any) {
 			if body["errcode"] == "M_EXCLUSIVE" {
 				return http.StatusOK, map[string]any{}
@@ -73,11 +78,13 @@ var catalogue = []Mutant{
 	{
 		Name: "user-id-ignored", Bug: "identity assertion ignored: requests act as the AS's sender",
 		Killers: []string{"HS-ID-01"},
+		Because: `@asc\d+-bot:\S+\s+to equal\s+<string>: @asc\d+_`,
 		Request: func(r *http.Request) { dropQuery(r, "user_id") },
 	},
 	{
 		Name: "deactivate-pretends", Bug: "deactivation answers 200 but leaves the account usable",
 		Killers: []string{"HS-ID-04"},
+		Because: `a deactivated user logged in`,
 		Request: func(r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/account/deactivate") {
 				r.URL.Path += "_not_really"
@@ -91,6 +98,7 @@ var catalogue = []Mutant{
 	{
 		Name: "user-id-outside-allowed", Bug: "user_id outside the namespace is accepted",
 		Killers: []string{"HS-ID-02"},
+		Because: `403 with errcode M_FORBIDDEN\s+Actual: 200`,
 		Response: onPath("/account/whoami", func(status int, body map[string]any) (int, map[string]any) {
 			if body["errcode"] == "M_FORBIDDEN" {
 				return http.StatusOK, map[string]any{"user_id": "@someone:else"}
@@ -100,12 +108,14 @@ var catalogue = []Mutant{
 	},
 	{
 		Name: "ts-ignored", Bug: "ts query parameter ignored on send",
-		Killers: []string{"HS-TS-01"},
+		Killers: []string{"HS-TS-01", "HS-TS-02"},
+		Because: `origin_server_ts seen by a client|keeps its IRC time|origin_server_ts of the state event`,
 		Request: func(r *http.Request) { dropQuery(r, "ts") },
 	},
 	{
 		Name: "token-in-query-only", Bug: "hs_token sent as access_token query parameter, not Authorization",
 		Killers: []string{"HS-TXN-02"},
+		Because: `no Authorization header; access_token query parameter present`,
 		Push: func(r *http.Request) {
 			if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 				r.Header.Del("Authorization")
@@ -118,6 +128,7 @@ var catalogue = []Mutant{
 	{
 		Name: "events-lack-sender", Bug: "pushed events are not client-format: no sender",
 		Killers: []string{"HS-TXN-03"},
+		Because: `events\[\d+\] lacks sender`,
 		Push: func(r *http.Request) {
 			editJSON(r, func(body map[string]any) {
 				events, _ := body["events"].([]any)
@@ -132,6 +143,7 @@ var catalogue = []Mutant{
 	{
 		Name: "txn-id-reused", Bug: "every transaction gets the same ID",
 		Killers: []string{"HS-TXN-04"},
+		Because: `Expected\s+<int>: 1\s+to be >=\s+<int>: 3`,
 		Push: func(r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
 				r.URL.Path = "/_matrix/app/v1/transactions/1"
@@ -142,6 +154,7 @@ var catalogue = []Mutant{
 	{
 		Name: "txn-wrong-method", Bug: "transactions are POSTed instead of PUT",
 		Killers: []string{"HS-TXN-01"},
+		Because: `method POST, want PUT`,
 		Push: func(r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
 				r.Method = http.MethodPost
@@ -156,9 +169,10 @@ func init() {
 		Mutant{
 			Name: "retry-new-txn-id", Bug: "a retried transaction gets a new transaction ID",
 			Killers: []string{"HS-TXN-05"},
+			Because: `sent under a new transaction ID "[^"]+r" instead of`,
 			Push: func(r *http.Request) {
 				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
-				if ok && retried.again(id) {
+				if ok && retried.again(r.Host+id) {
 					r.URL.Path += "r"
 					r.URL.RawPath = ""
 				}
@@ -167,9 +181,10 @@ func init() {
 		Mutant{
 			Name: "retry-adds-event", Bug: "a retried transaction carries an extra event",
 			Killers: []string{"HS-TXN-05"},
+			Because: `retry \d+ of transaction "[^"]+" does not hold the same events`,
 			Push: func(r *http.Request) {
 				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
-				if !ok || !extra.again(id) {
+				if !ok || !extra.again(r.Host+id) {
 					return
 				}
 				editJSON(r, func(body map[string]any) {
@@ -184,6 +199,7 @@ func init() {
 		Mutant{
 			Name: "events-delivered-twice", Bug: "events of an acknowledged transaction are sent again in the next one",
 			Killers: []string{"HS-TXN-07", "HS-TXN-08", "HS-TXN-05"},
+			Because: `was delivered in \d+ different transactions`,
 			Push: func(r *http.Request) {
 				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
 					return
@@ -197,6 +213,7 @@ func init() {
 		Mutant{
 			Name: "drops-batched-events", Bug: "only the first event of a batch is delivered",
 			Killers: []string{"HS-TXN-08", "HS-TXN-07"},
+			Because: `was never delivered in an acknowledged transaction`,
 			Push: func(r *http.Request) {
 				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
 					return
@@ -224,6 +241,7 @@ func init() {
 		Mutant{
 			Name: "alias-query-skipped", Bug: "joins of unknown aliases in an AS namespace never reach the AS",
 			Killers: []string{"HS-QRY-04", "HS-QRY-03"},
+			Because: `exactly one rooms request to the AS|the join was answered before the AS answered the query`,
 			Request: func(r *http.Request) {
 				if before, alias, ok := strings.Cut(r.URL.Path, "/join/#"); ok {
 					r.URL.Path = before + "/join/#elsewhere_" + alias
@@ -234,6 +252,7 @@ func init() {
 		Mutant{
 			Name: "alias-404-joins-anyway", Bug: "a join succeeds although the AS denied the alias",
 			Killers: []string{"HS-QRY-04"},
+			Because: `404 with errcode M_NOT_FOUND\s+Actual: 200`,
 			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
 				if body["errcode"] == "M_NOT_FOUND" {
 					return http.StatusOK, map[string]any{"room_id": "!mutant:x"}
@@ -244,31 +263,36 @@ func init() {
 		Mutant{
 			Name: "ping-bad-status-code", Bug: "an AS error on ping is reported as M_UNKNOWN",
 			Killers:  []string{"HS-PING-04"},
+			Because:  `M_BAD_STATUS\s+Actual: 502 .*"errcode":"M_UNKNOWN"`,
 			Response: errcodeSwap("/ping", "M_BAD_STATUS", "M_UNKNOWN"),
 		},
 		Mutant{
 			Name: "ping-connection-failed-code", Bug: "an unreachable AS is reported as M_BAD_STATUS",
 			Killers:  []string{"HS-PING-05"},
+			Because:  `M_CONNECTION_FAILED\s+Actual: 502 \{"errcode":"M_BAD_STATUS"`,
 			Response: errcodeSwap("/ping", "M_CONNECTION_FAILED", "M_BAD_STATUS"),
 		},
 		Mutant{
 			Name: "ping-timeout-code", Bug: "an AS that does not answer the ping in time is reported as unreachable",
 			Killers:  []string{"HS-PING-06"},
+			Because:  `M_CONNECTION_TIMEOUT\s+Actual: 504 \{"errcode":"M_CONNECTION_FAILED"`,
 			Response: errcodeSwap("/ping", "M_CONNECTION_TIMEOUT", "M_CONNECTION_FAILED"),
 		},
 		Mutant{
-			Name: "alias-query-timeout-not-found", Bug: "a join whose alias query timed out is answered 404 instead of 408",
+			Name: "query-timeout-not-found", Bug: "a join or invite whose query timed out is answered 404 instead of 408",
 			Killers: []string{"HS-QRY-06"},
-			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
-				if status == http.StatusRequestTimeout {
-					return http.StatusNotFound, map[string]any{"errcode": "M_NOT_FOUND", "error": "no such alias"}
+			Because: `Expected status \[408\]\s+Actual: 404`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if status == http.StatusRequestTimeout && (strings.Contains(r.URL.Path, "/join/") || strings.HasSuffix(r.URL.Path, "/invite")) {
+					return http.StatusNotFound, map[string]any{"errcode": "M_NOT_FOUND", "error": "no such alias or user"}
 				}
 				return status, body
-			}),
+			},
 		},
 		Mutant{
 			Name: "ping-any-as-token", Bug: "any AS may ping any other AS",
 			Killers: []string{"HS-PING-02"},
+			Because: `403 with errcode M_FORBIDDEN\s+Actual: 200`,
 			Response: onPath("/ping", func(status int, body map[string]any) (int, map[string]any) {
 				if body["errcode"] == "M_FORBIDDEN" {
 					return http.StatusOK, map[string]any{"duration_ms": 1}
@@ -279,6 +303,7 @@ func init() {
 		Mutant{
 			Name: "ephemeral-without-room-id", Bug: "typing and receipts are pushed without their room_id",
 			Killers: []string{"HS-EPH-06", "HS-EPH-01"},
+			Because: `no m.typing with room_id \S+ arrived in an ephemeral array`,
 			Push: func(r *http.Request) {
 				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
 					editJSON(r, func(body map[string]any) {
@@ -295,6 +320,7 @@ func init() {
 		Mutant{
 			Name: "ephemeral-to-everyone", Bug: "ephemeral data also goes to services that did not opt in",
 			Killers: []string{"HS-EPH-02"},
+			Because: `an AS without receive_ephemeral got ephemeral data`,
 			Push: func(r *http.Request) {
 				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
 					editJSON(r, func(body map[string]any) {
@@ -308,6 +334,7 @@ func init() {
 		Mutant{
 			Name: "thirdparty-drops-fields", Bug: "the client's search fields are not handed to the AS",
 			Killers: []string{"HS-3PE-01"},
+			Because: `the search fields were not handed to the AS`,
 			Push: func(r *http.Request) {
 				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/thirdparty/user/") {
 					r.URL.RawQuery = ""
@@ -317,6 +344,7 @@ func init() {
 		Mutant{
 			Name: "directory-open-to-users", Bug: "any user may publish rooms in an AS's network directory",
 			Killers: []string{"HS-DIR-02"},
+			Because: `a normal user must not use the AS directory endpoint`,
 			Response: onPath("/directory/list/appservice/", func(status int, body map[string]any) (int, map[string]any) {
 				if status >= 400 {
 					return http.StatusOK, map[string]any{}
@@ -327,6 +355,7 @@ func init() {
 		Mutant{
 			Name: "shared-namespace-reserved", Bug: "non-exclusive namespaces are treated as exclusive",
 			Killers: []string{"HS-NS-06"},
+			Because: `non-empty string fields \[user_id\]\s+Actual: 400 \{"errcode":"M_EXCLUSIVE"`,
 			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
 				if uid, _ := body["user_id"].(string); strings.Contains(uid, "shared_") && !strings.Contains(uid, "bot") {
 					return http.StatusBadRequest, map[string]any{"errcode": "M_EXCLUSIVE", "error": "mutant"}
@@ -337,6 +366,7 @@ func init() {
 		Mutant{
 			Name: "ping-drops-transaction-id", Bug: "the transaction_id is not passed on to the AS",
 			Killers: []string{"HS-PING-01"},
+			Because: `the transaction_id handed to the AS`,
 			Push: func(r *http.Request) {
 				if r.URL.Path == "/_matrix/app/v1/ping" {
 					editJSON(r, func(body map[string]any) { delete(body, "transaction_id") })
@@ -418,11 +448,9 @@ func editJSON(r *http.Request, edit func(map[string]any)) {
 	r.Header.Set("Content-Length", strconv.Itoa(len(data)))
 }
 
-// Proxy serves the client-server API of target through the mutant.
-func (m Mutant) Proxy(target string) (http.Handler, error) {
-	u, err := url.Parse(target)
-	if err != nil {
-		return nil, err
-	}
-	return &proxy{target: u, mutant: m}, nil
+// Proxy serves the client-server API of the SUT at target() through the
+// mutant; target is asked on every request, since a restarted SUT may
+// listen on another port.
+func (m Mutant) Proxy(target func() string) http.Handler {
+	return &proxy{target: target, mutant: m}
 }

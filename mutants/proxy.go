@@ -11,14 +11,19 @@ import (
 )
 
 type proxy struct {
-	target *url.URL
+	target func() string
 	mutant Mutant
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target, err := url.Parse(p.target())
+	if err != nil {
+		http.Error(w, "mutant proxy: "+err.Error(), http.StatusBadGateway)
+		return
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(p.target)
+			pr.SetURL(target)
 			if p.mutant.Request != nil {
 				p.mutant.Request(pr.Out)
 			}

@@ -19,25 +19,25 @@ var catalogue = []Requirement{
 		Summary: "Every configured application service needs its own id and its own as_token; the homeserver has to refuse a configuration in which two services share either value.",
 	},
 	{
-		ID: "HS-REG-02", Side: Homeserver, Level: Must, Since: "v1.5",
+		ID: "HS-REG-02", Side: Homeserver, Level: Stated, Since: "v1.5",
 		Section: "Registration",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
-		Summary: "A users namespace only ever selects local users: an event about a remote user whose ID happens to match the regex is not delivered for that reason (only if the room interests the AS for some other reason).",
+		Summary: "A users namespace only selects local users: events affecting users on other homeservers are not sent to the AS because such a user matches the regex (only if the room interests the AS for another reason). The spec states this as fact, with no keyword.",
 	},
 	{
-		ID: "HS-REG-03", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-REG-03", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Registration",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
 		Summary: "Every event in a room whose room ID matches a rooms namespace, or which has an alias matching an aliases namespace, is delivered to the AS.",
 	},
 	{
-		ID: "HS-REG-04", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-REG-04", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Registration",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
 		Summary: "An event is delivered to the AS when a local user matched by one of its users namespaces is the event's target or is joined to the room the event happens in.",
 	},
 	{
-		ID: "HS-REG-05", Side: Homeserver, Level: Must, Since: "v1.11",
+		ID: "HS-REG-05", Side: Homeserver, Level: Will, Since: "v1.11",
 		Section: "Registration",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
 		Summary: "The AS's own sender_localpart user makes events interesting too: events targeting it, or in rooms where it is joined, are delivered to the AS.",
@@ -93,10 +93,11 @@ var catalogue = []Requirement{
 		Summary: "The transaction body is a JSON object whose required events member is an array of events in the client-server (client event) format.",
 	},
 	{
-		ID: "HS-TXN-04", Side: Homeserver, Level: Schema, Since: "v1.0",
-		Section: "Pushing events",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
-		Summary: "Each transaction carries a homeserver-generated txnId in its path; because the AS relies on that ID for idempotency, distinct transactions need distinct IDs (implied by the spec rather than spelled out).",
+		ID: "HS-TXN-04", Side: Homeserver, Level: Implied, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
+		Summary:  "Each transaction carries a homeserver-generated txnId in its path; since the AS recognises retries by that ID, distinct transactions need distinct IDs. Implied by the spec, not stated.",
+		Question: "Must a transaction ID be unique only per AS and homeserver lifetime, or across restarts too? The spec says neither.",
 	},
 	{
 		ID: "HS-TXN-05", Side: Homeserver, Level: MustNot, Since: "v1.0",
@@ -111,10 +112,11 @@ var catalogue = []Requirement{
 		Summary: "While the AS cannot be reached, the homeserver keeps retrying with exponentially growing delays until it is reachable again.",
 	},
 	{
-		ID: "HS-TXN-07", Side: Homeserver, Level: Should, Since: "v1.0",
-		Section: "Pushing events",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
-		Summary: "Events reach the AS linearised in event-stream order through the transaction queue; the spec asks for linearisation (lower-case should) but does not literally forbid sending a later transaction before an earlier one is acknowledged.",
+		ID: "HS-TXN-07", Side: Homeserver, Level: LowerShould, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
+		Summary:  "Events sent to the AS should be linearised, as if from the event stream (lower-case should). The spec does not say whether a later transaction may be sent before an earlier one is acknowledged: that is observed, not judged.",
+		Question: "Does \"linearised\" forbid sending a later transaction while an earlier one is still unacknowledged? The spec only requires a queue (HS-TXN-08).",
 	},
 	{
 		ID: "HS-TXN-08", Side: Homeserver, Level: Must, Since: "v1.0",
@@ -143,25 +145,25 @@ var catalogue = []Requirement{
 	// Homeserver: user and room alias queries
 	// ---------------------------------------------------------------------
 	{
-		ID: "HS-QRY-01", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-QRY-01", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Querying",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1usersuserid",
 		Summary: "GET /_matrix/app/v1/users/{userId} is only issued for user IDs inside one of the AS's users namespaces.",
 	},
 	{
-		ID: "HS-QRY-02", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-QRY-02", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Querying",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1usersuserid",
 		Summary: "The homeserver asks the AS about a user when it gets an event (for instance an invite) for a not-yet-existing user ID in the AS's namespace.",
 	},
 	{
-		ID: "HS-QRY-03", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-QRY-03", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Querying",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1roomsroomalias",
 		Summary: "GET /_matrix/app/v1/rooms/{roomAlias} is only issued for room aliases inside one of the AS's aliases namespaces.",
 	},
 	{
-		ID: "HS-QRY-04", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-QRY-04", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Querying",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1roomsroomalias",
 		Summary: "The homeserver asks the AS about an alias when a client tries to join a not-yet-existing alias in the AS's namespace.",
@@ -183,7 +185,7 @@ var catalogue = []Requirement{
 	// Homeserver: third-party lookups
 	// ---------------------------------------------------------------------
 	{
-		ID: "HS-3PE-01", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-3PE-01", Side: Homeserver, Level: Will, Since: "v1.0",
 		Section: "Third-party networks",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#third-party-networks",
 		Summary: "When a client searches users or locations of a protocol, the homeserver hands the client's search fields to the AS providing that protocol, which does the filtering.",
@@ -208,7 +210,7 @@ var catalogue = []Requirement{
 		ID: "HS-PING-02", Side: Homeserver, Level: Schema, Since: "v1.7",
 		Section: "Pinging",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#post_matrixclientv1appserviceappserviceidping",
-		Summary: "The ping endpoint accepts only an application service's as_token and only for that same service's ID in the path; any other token yields 403 M_FORBIDDEN.",
+		Summary: "POST /appservice/{appserviceId}/ping with a token that is not the as_token of that service (another AS's, or a user's) is refused with 403 M_FORBIDDEN; a missing or unknown token gets the client-server API's 401 (M_MISSING_TOKEN / M_UNKNOWN_TOKEN).",
 	},
 	{
 		ID: "HS-PING-03", Side: Homeserver, Level: Schema, Since: "v1.7",
@@ -287,10 +289,11 @@ var catalogue = []Requirement{
 		Summary: "Without device_id an AS request counts as having no device, so operations that need one (such as uploading one-time keys) fail.",
 	},
 	{
-		ID: "HS-ID-08", Side: Homeserver, Level: Should, Since: "v1.0",
-		Section: "GET /_matrix/client/v3/account/whoami",
-		URL:     "https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3accountwhoami",
-		Summary: "For whoami called by an AS with user_id, the server checks that the user belongs to the AS and then reports that user_id as the owner.",
+		ID: "HS-ID-08", Side: Homeserver, Level: LowerShould, Since: "v1.0",
+		Section:  "GET /_matrix/client/v3/account/whoami",
+		URL:      "https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3accountwhoami",
+		Summary:  "For whoami called by an AS with user_id, the server checks that the user is registered by the AS (the spec's words) and then reports that user_id.",
+		Question: "\"Registered by\" the AS, or merely inside its namespace? A user in the namespace created some other way is not covered by the wording.",
 	},
 	{
 		ID: "HS-ID-09", Side: Homeserver, Level: Must, Since: "v1.3",
@@ -437,10 +440,10 @@ var catalogue = []Requirement{
 		Summary: "Non-exclusive namespaces reserve nothing: ordinary users may create matching users or aliases without an M_EXCLUSIVE error.",
 	},
 	{
-		ID: "HS-NS-07", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-NS-07", Side: Homeserver, Level: Stated, Since: "v1.0",
 		Section: "Registration",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
-		Summary: "An exclusive namespace keeps other application services out as well as humans: they cannot create or delete entities inside it.",
+		Summary: "An exclusive namespace keeps other application services out as well as humans: they cannot create or delete entities inside it (\"an exclusive namespace prevents\", stated without a keyword).",
 	},
 	{
 		ID: "HS-NS-08", Side: Homeserver, Level: Must, Since: "v1.0",
@@ -449,16 +452,17 @@ var catalogue = []Requirement{
 		Summary: "On /register the M_EXCLUSIVE check is made before user-interactive authentication begins (it may be repeated afterwards).",
 	},
 	{
-		ID: "HS-NS-09", Side: Homeserver, Level: Schema, Since: "v1.0",
-		Section: "Account registration",
-		URL:     "https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3registeravailable",
-		Summary: "GET /register/available reports M_EXCLUSIVE for a username that falls in an application service's exclusive namespace.",
+		ID: "HS-NS-09", Side: Homeserver, Level: LowerMay, Since: "v1.0",
+		Section:  "Account registration",
+		URL:      "https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3registeravailable",
+		Summary:  "GET /register/available answers 400 for a username in an application service's exclusive namespace, and the errcode \"may\" be M_EXCLUSIVE (lower-case may: the spec lists it among the codes the 400 may include).",
+		Question: "Is a 400 with another errcode than M_EXCLUSIVE for a name in an exclusive namespace a deviation? The spec says the answer \"may include\" it.",
 	},
 	{
-		ID: "HS-NS-10", Side: Homeserver, Level: Must, Since: "v1.0",
+		ID: "HS-NS-10", Side: Homeserver, Level: LowerShould, Since: "v1.0",
 		Section: "Server admin style permissions",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "The homeserver grants the AS full control of the users and room aliases in its namespaces, so it can create and manage them.",
+		Summary: "The AS should be able to manage any users and room aliases in its namespace (lower-case should): the homeserver grants it that control.",
 	},
 
 	// ---------------------------------------------------------------------
@@ -596,15 +600,16 @@ var catalogue = []Requirement{
 	// ---------------------------------------------------------------------
 	{
 		ID: "AS-AUTH-01", Side: AppService, Level: Schema, Since: "v1.0",
-		Section: "Querying",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1usersuserid",
-		Summary: "A request that comes without any hs_token is answered with HTTP 401; the spec fixes no errcode (its example is a custom namespaced code, not M_UNAUTHORIZED) and documents the 401 only for the user/alias query and third-party endpoints.",
+		Section:  "Querying",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1usersuserid",
+		Summary:  "A request without any hs_token is answered with HTTP 401. The spec documents the 401 only for the user and alias queries and the third-party endpoints (no errcode fixed); asking it of transactions and ping extends the endpoint definitions.",
+		Question: "Must transactions and ping answer 401 to a request without a token, as the query and third-party endpoints document? Their definitions list no 401.",
 	},
 	{
-		ID: "AS-AUTH-02", Side: AppService, Level: Must, Since: "v1.0",
+		ID: "AS-AUTH-02", Side: AppService, Level: Must, Since: "v1.4",
 		Section: "Authorisation",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#authorisation",
-		Summary: "The AS compares the presented bearer token with its hs_token and rejects a mismatch with M_FORBIDDEN, HTTP 403 (the status the endpoint definitions give for rejected credentials).",
+		Summary: "The AS verifies that the provided Bearer token matches its hs_token and fails a mismatch with M_FORBIDDEN (403, the status the endpoint definitions give). Stated for the Authorization header since v1.4; before, the token came as a query parameter.",
 	},
 	{
 		ID: "AS-AUTH-03", Side: AppService, Level: Should, Since: "v1.4",
@@ -626,19 +631,19 @@ var catalogue = []Requirement{
 		ID: "AS-TXN-01", Side: AppService, Level: Schema, Since: "v1.0",
 		Section: "Pushing events",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
-		Summary: "The AS acknowledges a processed transaction with HTTP 200 and an empty JSON object.",
+		Summary: "The AS acknowledges a processed transaction with HTTP 200 and a JSON object (the schema's type; its example is the empty object).",
 	},
 	{
 		ID: "AS-TXN-02", Side: AppService, Level: May, Since: "v1.0",
 		Section: "Pushing events",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
-		Summary: "Seeing a txnId it already processed, the AS may treat the retry as a no-op instead of processing the events again, relying on the txnId alone to recognise it (the spec permits this; it does not demand it).",
+		Summary: "Seeing a txnId it already processed, the AS can treat the retry as a no-op (\"it can NO-OP this request\"): permitted, not demanded, so an AS acting again is observed, not judged.",
 	},
 	{
-		ID: "AS-TXN-03", Side: AppService, Level: Must, Since: "v1.0",
+		ID: "AS-TXN-03", Side: AppService, Level: Stated, Since: "v1.0",
 		Section: "Pushing events",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
-		Summary: "A retried transaction that was already handled is still acknowledged with 200, as the lost-acknowledgement flow shows.",
+		Summary: "A retried transaction that was already handled is still answered 200 OK, as the \"AS ACK Lost\" flow shows (a diagram, not a keyword).",
 	},
 	{
 		ID: "AS-TXN-04", Side: AppService, Level: Should, Since: "v1.0",
@@ -682,7 +687,7 @@ var catalogue = []Requirement{
 		ID: "AS-PING-01", Side: AppService, Level: Schema, Since: "v1.7",
 		Section: "Pinging",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#post_matrixappv1ping",
-		Summary: "POST /_matrix/app/v1/ping with a valid hs_token is answered with 200 {}; the body may carry the transaction_id from the client-server ping.",
+		Summary: "POST /_matrix/app/v1/ping with a valid hs_token is answered with 200 and a JSON object (the schema's type; its example is {}); the body may carry the transaction_id from the client-server ping.",
 	},
 	{
 		ID: "AS-PING-02", Side: AppService, Level: Should, Since: "v1.7",
@@ -753,10 +758,10 @@ var catalogue = []Requirement{
 		Summary: "A request to an endpoint the AS does not implement or know is answered with 404 and errcode M_UNRECOGNIZED.",
 	},
 	{
-		ID: "AS-ERR-02", Side: AppService, Level: Must, Since: "v1.6",
+		ID: "AS-ERR-02", Side: AppService, Level: Stated, Since: "v1.6",
 		Section: "Unknown routes",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#unknown-routes",
-		Summary: "A known endpoint called with a method it does not support is answered with 405 and errcode M_UNRECOGNIZED.",
+		Summary: "A known endpoint called with a method it does not support is answered 405 M_UNRECOGNIZED (\"a 405 M_UNRECOGNIZED error is used to denote\", stated without a keyword).",
 	},
 
 	// ---------------------------------------------------------------------
@@ -766,7 +771,13 @@ var catalogue = []Requirement{
 		ID: "AS-ID-01", Side: AppService, Level: Must, Since: "v1.0",
 		Section: "Using /sync and /events",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#using-sync-and-events",
-		Summary: "An AS calling /sync or /events does so as a virtual user named via user_id; it is expected to rely on pushed transactions rather than syncing as its sender user.",
+		Summary: "An AS calling /sync or /events MUST do so as a virtual user named via user_id. (That it then relies on pushed transactions rather than syncing as its sender user is only \"expected\": see AS-ID-04.)",
+	},
+	{
+		ID: "AS-ID-04", Side: AppService, Level: Stated, Since: "v1.0",
+		Section: "Using /sync and /events",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#using-sync-and-events",
+		Summary: "It is expected that the AS handles events from the transactions pushed to it rather than by syncing as its sender_localpart user.",
 	},
 	{
 		ID: "AS-ID-02", Side: AppService, Level: Must, Since: "v1.17",
@@ -827,7 +838,7 @@ var catalogue = []Requirement{
 		Summary: "POST /unregister with the as_token removed a registered AS, after which the homeserver stopped sending it events.",
 	},
 	{
-		ID: "HIST-REG-04", Side: AppService, Level: Historical, Since: "2015-draft",
+		ID: "HIST-REG-04", Side: AppService, Level: Historical, Since: "2014-draft",
 		Section: "Architecture Outline",
 		URL:     "https://github.com/matrix-org/matrix-spec/blob/5f97e28c9bffc7aa268f8c45dd568bae25724a20/drafts/applications_services.rst",
 		Summary: "An AS going offline had to tell the homeserver through an API call so that requests to it stopped.",
@@ -863,7 +874,7 @@ var catalogue = []Requirement{
 		Summary: "Rooms provisioned from an alias query got a fixed room ID derived from the alias, with AS-supplied state able to override defaults such as join rules.",
 	},
 	{
-		ID: "HIST-QRY-04", Side: Homeserver, Level: Historical, Since: "2015-draft",
+		ID: "HIST-QRY-04", Side: Homeserver, Level: Historical, Since: "2014-draft",
 		Section: "Architecture Outline",
 		URL:     "https://github.com/matrix-org/matrix-spec/blob/5f97e28c9bffc7aa268f8c45dd568bae25724a20/drafts/applications_services.rst",
 		Summary: "On an invite to an unknown room ID inside an AS namespace, the homeserver asked the AS whether that room exists and then created it; today only aliases and users are queried.",

@@ -17,18 +17,36 @@ const (
 	AppService Side = "appservice"
 )
 
-// Level is the strength of a requirement (RFC 2119 keyword, or a schema rule).
+// Level is the spec's own word for a statement: an RFC 2119 keyword, a
+// lower-case word kept as the spec wrote it, a schema rule, or none.
+//
+// Verdict rule: only MUST, MUST NOT and SCHEMA make a failed spec a strict
+// failure. The spec adopts RFC 2119 for its capitalised keywords only, so a
+// lower-case "must", "will", "should" or "may", a statement of fact with no
+// keyword (Stated) and what the spec implies without saying (Implied) make
+// a failure non-strict: a finding the report names by the spec's own word,
+// not a broken MUST. MAY and lower-case "may" are permissions: a spec only
+// observes how the SUT uses them.
 type Level string
 
 const (
-	Must       Level = "MUST"
-	MustNot    Level = "MUST NOT"
-	Should     Level = "SHOULD"
-	ShouldNot  Level = "SHOULD NOT"
-	May        Level = "MAY"
-	Schema     Level = "SCHEMA"     // required by the OpenAPI definition rather than prose
-	Historical Level = "HISTORICAL" // from the 2015 design drafts, not in today's spec
+	Must        Level = "MUST"
+	MustNot     Level = "MUST NOT"
+	Should      Level = "SHOULD"
+	ShouldNot   Level = "SHOULD NOT"
+	May         Level = "MAY"
+	LowerMust   Level = "must"   // lower-case in the spec
+	LowerShould Level = "should" // lower-case in the spec
+	LowerMay    Level = "may"    // lower-case in the spec
+	Will        Level = "will"   // "the homeserver will ...": described behaviour
+	Stated      Level = "stated" // a statement of fact with no keyword ("prevents", "is used", "is expected")
+	Implied     Level = "implied"
+	Schema      Level = "SCHEMA"     // required by the OpenAPI definition rather than prose
+	Historical  Level = "HISTORICAL" // from the 2014-2015 design drafts, not in today's spec
 )
+
+// Levels lists every level, strongest first.
+var Levels = []Level{Must, MustNot, Schema, Should, ShouldNot, May, LowerMust, Will, LowerShould, LowerMay, Stated, Implied, Historical}
 
 // Strict reports whether breaking the requirement is a failure rather than
 // a non-strict finding.
@@ -39,10 +57,13 @@ type Requirement struct {
 	ID      string // stable: SIDE-AREA-NN, e.g. HS-TXN-01
 	Side    Side
 	Level   Level
-	Since   string // spec version that introduced it, e.g. "v1.1"; "2015-draft" for historical ones
+	Since   string // spec version that introduced it, e.g. "v1.1"; "2014-draft" or "2015-draft" for historical ones
 	Section string // section heading in the spec
 	URL     string // link to the section of the spec release
 	Summary string
+	// Question says where the spec is ambiguous on this statement; reports
+	// show it beside the verdict rather than deciding it silently.
+	Question string
 }
 
 var byID = map[string]Requirement{}

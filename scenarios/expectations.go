@@ -92,7 +92,8 @@ func (e Expectations) Apply(r Result) Result {
 }
 
 // FailureVerdict grades a failed spec by the strongest level among the
-// requirements it checks: only SHOULD-level requirements make it non-strict.
+// requirements it checks: only MUST, MUST NOT and SCHEMA make it strict
+// (see requirements.Level for the rule).
 func FailureVerdict(ids []string) Verdict {
 	for _, id := range ids {
 		if r, ok := requirements.Lookup(id); !ok || r.Level.Strict() || r.Level == requirements.Historical {

@@ -81,13 +81,14 @@ type matrixCell struct {
 }
 
 type reqView struct {
-	ID      string
-	Known   bool
-	Level   string
-	Since   string
-	Section string
-	URL     string
-	Summary string
+	ID       string
+	Known    bool
+	Level    string
+	Since    string
+	Section  string
+	URL      string
+	Summary  string
+	Question string // where the spec is ambiguous
 }
 
 type scenarioView struct {
@@ -214,7 +215,7 @@ func lookupView(id string) reqView {
 	if !ok {
 		return reqView{ID: id, Level: "?", Summary: "not in the requirements catalogue"}
 	}
-	return reqView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary}
+	return reqView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary, Question: req.Question}
 }
 
 func buildMatrix(byReq map[string][]matrixCell) []matrixGroup {
@@ -399,5 +400,11 @@ func fmtMillis(d time.Duration) string {
 }
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"levelClass": func(level string) string { return strings.ToLower(strings.ReplaceAll(level, " ", "-")) },
+	"levelClass": func(level string) string {
+		class := strings.ToLower(strings.ReplaceAll(level, " ", "-"))
+		if class == level { // the spec's lower-case word, apart from its keyword
+			return "word-" + class
+		}
+		return class
+	},
 }).Parse(htmlStyle + diagramSVG + reportHTML))

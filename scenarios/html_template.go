@@ -219,7 +219,7 @@ const reportHTML = `<!DOCTYPE html>
 <tr class="group"><th colspan="5">{{if .Section}}{{.Section}}{{else}}Other{{end}}<span>{{.Area}}</span></th></tr>
 {{- range .Rows}}
 <tr><td class="id">{{if .URL}}<a href="{{.URL}}" title="{{.Section}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}</td>
-<td><span class="level {{.Level | levelClass}}">{{.Level}}</span></td><td>{{.Since}}</td><td class="sum">{{.Summary}}</td>
+<td><span class="level {{.Level | levelClass}}">{{.Level}}</span></td><td>{{.Since}}</td><td class="sum">{{.Summary}}{{with .Question}}<br><i>Question: {{.}}</i>{{end}}</td>
 <td class="cells">{{range .Cells}}<a class="badge v-{{.Verdict}}" href="#{{.Anchor}}" title="{{.Spec}}">{{.Verdict}}</a>{{end}}</td></tr>
 {{- end}}
 </tbody>
@@ -249,7 +249,7 @@ const reportHTML = `<!DOCTYPE html>
 {{- if .Requirements}}
 <ul class="reqs">
 {{- range .Requirements}}
-<li>{{if .URL}}<a href="{{.URL}}"><b>{{.ID}}</b></a>{{else}}<b>{{.ID}}</b>{{end}} <span class="level {{.Level | levelClass}}">{{.Level}}</span>{{with .Since}} since {{.}}{{end}}: {{.Summary}}{{if .URL}} <a href="{{.URL}}">§ {{.Section}}</a>{{end}}</li>
+<li>{{if .URL}}<a href="{{.URL}}"><b>{{.ID}}</b></a>{{else}}<b>{{.ID}}</b>{{end}} <span class="level {{.Level | levelClass}}">{{.Level}}</span>{{with .Since}} since {{.}}{{end}}: {{.Summary}}{{with .Question}} <i>Question: {{.}}</i>{{end}}{{if .URL}} <a href="{{.URL}}">§ {{.Section}}</a>{{end}}</li>
 {{- end}}
 </ul>
 {{- end}}

@@ -206,6 +206,9 @@ func requirementLines(ids []string) string {
 			continue
 		}
 		fmt.Fprintf(&b, "%s (%s, since %s): %s %s\n", id, req.Level, req.Since, req.Summary, req.URL)
+		if req.Question != "" {
+			fmt.Fprintf(&b, "  question: %s\n", req.Question)
+		}
 	}
 	return strings.TrimSpace(b.String())
 }

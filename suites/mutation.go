@@ -1,19 +1,32 @@
 package suites
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
+
+	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/asconform/asconform/scenarios"
 )
 
-// Mutation is a named bug, on either side, and the requirement IDs whose
-// specs should catch it.
+// Mutation is a named bug, on either side: Killers are the requirement IDs
+// whose specs run against it, Because is what a killing spec's failure
+// message says (a case-insensitive regular expression naming what the
+// mutant broke), so that a spec failing for another reason, or by a
+// timeout, is not counted as a kill.
 type Mutation struct {
 	Name, Bug string
 	Killers   []string
+	Because   string
 }
 
 // Checker is the part of *testing.T the mutation and reference runs need.
@@ -23,18 +36,83 @@ type Checker interface {
 	TempDir() string
 }
 
+// SpecInfo is one registered spec: its full text and its labels.
+type SpecInfo struct {
+	Spec   string   `json:"spec"`
+	Labels []string `json:"labels"`
+}
+
+// Cells of a kill matrix: what a spec did against a mutant.
+const (
+	cellKilled   = "K" // failed, and its message names what the mutant broke
+	cellTimeout  = "T" // failed by a timeout only
+	cellOther    = "x" // failed for another reason
+	cellPassed   = "."
+	cellSkipped  = "s" // skipped: the SUT does not model the feature
+	cellBaseline = "b" // failed as the SUT's baseline says it does anyway
+	cellError    = "E" // harness error
+	cellNotRun   = " " // the mutant does not target the spec
+)
+
+// timedOut recognises failures that only say a bound ran out.
+var timedOut = regexp.MustCompile(`(?i)node timeout occurred|context deadline exceeded|timed out after|interrupted by`)
+
+func cell(r scenarios.Result, because *regexp.Regexp) string {
+	switch r.Verdict {
+	case scenarios.Fail, scenarios.NonStrict:
+		switch {
+		case because.MatchString(r.Message):
+			return cellKilled
+		case timedOut.MatchString(r.Message):
+			return cellTimeout
+		}
+		return cellOther
+	case scenarios.ExpectedFailure:
+		return cellBaseline
+	case scenarios.Skipped:
+		return cellSkipped
+	case scenarios.Error:
+		return cellError
+	}
+	return cellPassed
+}
+
 // KillAll runs each mutation's killer specs in a child process (three at a
-// time) through run, reports every survivor as an error, saves the kill
-// matrix beside side's reports and prints the "mutants killed: K/T (label)"
-// line. A mutation whose specs were all skipped (a feature the SUT does not
-// model) is not applicable and not counted.
-func KillAll(t Checker, side, label string, ms []Mutation, run func(m Mutation, outDir string) (scenarios.Report, string, error)) {
-	rows := make([]string, len(ms))
-	killed := make([]bool, len(ms))
-	applicable := make([]bool, len(ms))
+// time) through run and builds the kill matrix, spec × mutant. It reports as
+// errors: a mutant that no spec
+// killed for its reason (Because), and a spec of specs that no mutant
+// killed for its reason, unless shown names the run of a real SUT that
+// showed the spec able to fail. Specs skipped in every run (not modelled by
+// this SUT) are left to the other SUT's run. CheckKillers checks the
+// Killers entries against every spec. It saves the matrix beside
+// side's reports and prints the "mutants killed: K/T (label)" line.
+//
+// It returns the specs killed for their reason in this run; CheckKilled
+// then checks, across every SUT's run, that no spec was left unshown.
+func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (scenarios.Report, string, error)) (killedSpecs map[string]bool) {
+	killedSpecs = map[string]bool{}
+	for _, m := range ms {
+		if m.Because == "" {
+			t.Errorf("mutant %s: Because is empty: say what a killing spec's message names", m.Name)
+		}
+	}
+	for spec := range shown {
+		if !slices.ContainsFunc(specs, func(s SpecInfo) bool { return s.Spec == spec }) {
+			t.Errorf("shown able to fail by a real SUT: %q is no spec", spec)
+		}
+	}
+
+	cells := make([]map[string]string, len(ms))    // per mutant: spec -> cell
+	messages := make([]map[string]string, len(ms)) // per mutant: spec -> failure message
 	sem := make(chan struct{}, 3)
 	var wg sync.WaitGroup
 	for i, m := range ms {
+		cells[i], messages[i] = map[string]string{}, map[string]string{}
+		because, err := regexp.Compile("(?i)" + m.Because)
+		if err != nil {
+			t.Errorf("mutant %s: Because: %v", m.Name, err)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -43,53 +121,168 @@ func KillAll(t Checker, side, label string, ms []Mutation, run func(m Mutation, 
 			rep, log, err := run(m, t.TempDir())
 			if err != nil {
 				t.Errorf("mutant %s: no report (%v); output:\n%s", m.Name, err, tail(log, 20))
-				applicable[i], rows[i] = true, "(no report)"
 				return
 			}
-			var by []string
 			for _, r := range rep.Results {
-				applicable[i] = applicable[i] || r.Verdict != scenarios.Skipped
-				if r.Verdict == scenarios.Error {
+				if r.Verdict == scenarios.Skipped && r.Message == "" {
+					continue // left out by the label filter
+				}
+				c := cell(r, because)
+				cells[i][r.Spec], messages[i][r.Spec] = c, firstLine(r.Message)
+				if c == cellError {
 					t.Errorf("mutant %s: harness error in %q: %s", m.Name, r.Spec, r.Message)
 				}
-				if r.Verdict != scenarios.Fail && r.Verdict != scenarios.NonStrict {
-					continue
-				}
-				by = append(by, strings.Join(r.Requirements, ","))
-				for _, id := range r.Requirements {
-					killed[i] = killed[i] || slices.Contains(m.Killers, id)
-				}
 			}
-			rows[i] = strings.Join(by, " ")
 		}()
 	}
 	wg.Wait()
-	var matrix strings.Builder
-	n, total := 0, 0
+
+	// Mutants: killed for the reason, n/a (every spec skipped), or not.
+	killed, applicable := 0, 0
+	var mutantLines strings.Builder
 	for i, m := range ms {
-		verdict := "SURVIVED"
+		count := map[string]int{}
+		for _, c := range cells[i] {
+			count[c]++
+		}
+		verdict := "killed"
 		switch {
-		case !applicable[i]:
-			verdict, rows[i] = "n/a", "(its specs do not apply to this SUT)"
-		case killed[i]:
-			verdict = "killed"
-			n++
+		case count[cellSkipped] == len(cells[i]): // none ran here, or all were skipped
+			verdict = "n/a"
+		case count[cellKilled] > 0:
+			killed++
+		case count[cellTimeout] > 0:
+			verdict = "TIMEOUT-ONLY"
+			t.Errorf("mutant %s (%s) was killed only by a timeout: %s", m.Name, m.Bug, failures(messages[i], cells[i]))
+		case count[cellOther] > 0:
+			verdict = "WRONG-REASON"
+			t.Errorf("mutant %s (%s): specs failed, but no message matches %q: %s", m.Name, m.Bug, m.Because, failures(messages[i], cells[i]))
 		default:
+			verdict = "SURVIVED"
 			t.Errorf("mutant %s (%s) survived: no spec of %v failed", m.Name, m.Bug, m.Killers)
 		}
-		if applicable[i] {
-			total++
+		if verdict != "n/a" {
+			applicable++
 		}
-		fmt.Fprintf(&matrix, "  %-32s %-9s by %s\n", m.Name, verdict, rows[i])
+		fmt.Fprintf(&mutantLines, "  %-34s %-12s %s\n", m.Name, verdict, m.Bug)
 	}
-	line := fmt.Sprintf("mutants killed: %d/%d (%s)", n, total, label)
-	t.Logf("kill matrix (mutant, verdict, failing specs' requirements):\n%s", matrix.String())
-	if p, err := WriteKillMatrix(side, strings.ReplaceAll(label, " ", "-"), matrix.String(), line); err != nil {
+
+	// Specs: killed by some mutant for its reason, shown by a real SUT, or not.
+	var grid strings.Builder
+	fmt.Fprintf(&grid, "  %s  spec\n", columnHeads(len(ms)))
+	var specLines strings.Builder
+	for _, s := range specs {
+		row := make([]string, len(ms))
+		var by, killers []string
+		ran, notApplicable := false, true
+		for i, m := range ms {
+			c, ok := cells[i][s.Spec]
+			if !ok {
+				c = cellNotRun
+			}
+			row[i] = c
+			ran = ran || ok
+			notApplicable = notApplicable && (!ok || c == cellSkipped || c == cellBaseline)
+			if c == cellKilled {
+				by = append(by, m.Name)
+				killers = append(killers, fmt.Sprintf("      %s: %s\n", m.Name, messages[i][s.Spec]))
+			}
+		}
+		status := "killed by " + strings.Join(by, ", ")
+		switch {
+		case len(by) > 0:
+			killedSpecs[s.Spec] = true
+		case shown[s.Spec] != "":
+			status = "shown able to fail by a real SUT: " + shown[s.Spec]
+		case ran && notApplicable:
+			status = "n/a here (skipped as not modelled, or failing anyway as the SUT's baseline says)"
+		case !ran:
+			status = "NOT KILLED: no mutant targets it"
+			t.Errorf("spec %q: no mutant targets it (none of %v)", s.Spec, s.Labels)
+		default:
+			status = "NOT KILLED for its reason"
+			t.Errorf("spec %q: no mutant killed it for the reason named in the mutant's Because", s.Spec)
+		}
+		fmt.Fprintf(&grid, "  %s  %s\n", strings.Join(row, ""), s.Spec)
+		fmt.Fprintf(&specLines, "  %s\n    %s\n%s", s.Spec, status, strings.Join(killers, ""))
+	}
+	var legend strings.Builder
+	for i, m := range ms {
+		fmt.Fprintf(&legend, "  %3d %s\n", i+1, m.Name)
+	}
+	line := fmt.Sprintf("mutants killed: %d/%d (%s)", killed, applicable, label)
+	matrix := "mutants:\n" + mutantLines.String() +
+		"\nspec × mutant (K killed for its reason, T by a timeout only, x failed for another reason, . passed, s skipped, b baselined failure, E harness error, blank not targeted):\n" +
+		grid.String() + "\ncolumns:\n" + legend.String() + "\nspecs:\n" + specLines.String()
+	t.Logf("kill matrix:\n%s", matrix)
+	if p, err := WriteKillMatrix(side, strings.ReplaceAll(label, " ", "-"), matrix, line); err != nil {
 		t.Errorf("kill matrix: %v", err)
 	} else {
 		t.Logf("kill matrix written to %s", p)
 	}
 	fmt.Println(line)
+	return killedSpecs
+}
+
+// CheckKillers fails for every Killers entry that labels none of specs.
+func CheckKillers(t Checker, ms []Mutation, specs []SpecInfo) {
+	labelled := map[string]bool{}
+	for _, s := range specs {
+		for _, l := range s.Labels {
+			labelled[l] = true
+		}
+	}
+	for _, m := range ms {
+		for _, id := range m.Killers {
+			if !labelled[id] {
+				t.Errorf("mutant %s: Killers entry %s labels no spec", m.Name, id)
+			}
+		}
+	}
+}
+
+// CheckKilled reports every spec that no run killed for its reason and that
+// shown does not name: as an error when complete (every SUT's run was
+// made), else in the log, since the missing run may be the one to show it.
+func CheckKilled(t Checker, specs []SpecInfo, shown map[string]string, killed map[string]bool, runs string, complete bool) {
+	report := t.Logf
+	if complete {
+		report = t.Errorf
+	}
+	for _, s := range specs {
+		if !killed[s.Spec] && shown[s.Spec] == "" {
+			report("spec %q was shown able to fail by no mutant in the runs against %s", s.Spec, runs)
+		}
+	}
+}
+
+// columnHeads numbers the matrix's columns by their last digit.
+func columnHeads(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		b.WriteByte(byte('0' + i%10))
+	}
+	return b.String()
+}
+
+func failures(messages, cells map[string]string) string {
+	var out []string
+	for spec, c := range cells {
+		if c == cellTimeout || c == cellOther {
+			out = append(out, fmt.Sprintf("\n  %q: %s", spec, messages[spec]))
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "")
+}
+
+// firstLine is a failure message on one line, cut short.
+func firstLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
 }
 
 // CheckReference checks a reference run: every spec passes (or is
@@ -108,6 +301,45 @@ func CheckReference(t Checker, rep scenarios.Report, what string) {
 	}
 	fmt.Printf("reference run: %d/%d specs passed, %d skipped as not modelled (%s)\n", passed, len(rep.Results), skipped, what)
 }
+
+// ListSpecs lists the specs of test function test with a Ginkgo dry run in
+// a child process (no SUT is started).
+func ListSpecs(test string) ([]SpecInfo, error) {
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("asconform-specs-%d.json", os.Getpid()))
+	defer os.Remove(out)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-ginkgo.dry-run")
+	cmd.Env = append(os.Environ(), specListEnv+"="+out)
+	log, _ := cmd.CombinedOutput()
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("listing specs: %w\n%s", err, tail(string(log), 20))
+	}
+	var specs []SpecInfo
+	return specs, json.Unmarshal(data, &specs)
+}
+
+const specListEnv = "ASCONFORM_SPEC_LIST"
+
+// A dry run asked for by ListSpecs writes the specs it walked.
+var _ = ginkgo.ReportAfterSuite("asconform spec list", func(r ginkgo.Report) {
+	path := os.Getenv(specListEnv)
+	if !r.SuiteConfig.DryRun || path == "" {
+		return
+	}
+	var specs []SpecInfo
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType == types.NodeTypeIt {
+			specs = append(specs, SpecInfo{Spec: s.FullText(), Labels: s.Labels()})
+		}
+	}
+	data, err := json.Marshal(specs)
+	if err == nil {
+		err = os.WriteFile(path, data, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "asconform: writing the spec list:", err)
+	}
+})
 
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")

@@ -54,7 +54,11 @@ func list(args []string, stdout io.Writer) error {
 			if what == "uncovered" && (len(covered[r.ID]) > 0 || r.Level == requirements.Historical) {
 				continue
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", r.ID, r.Level, r.Since, len(covered[r.ID]), r.Summary)
+			summary := r.Summary
+			if r.Question != "" {
+				summary += " QUESTION: " + r.Question
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", r.ID, r.Level, r.Since, len(covered[r.ID]), summary)
 		}
 		w.Flush()
 		fmt.Fprintln(stdout)
@@ -125,7 +129,7 @@ func printCoverage(w io.Writer, covered map[string][]string) {
 	fmt.Fprintf(w, "coverage: %d/%d requirements of spec %s have at least one spec\n", allHit, allTotal, suites.SpecVersion)
 	for _, side := range []requirements.Side{requirements.Homeserver, requirements.AppService} {
 		var parts []string
-		for _, level := range []requirements.Level{requirements.Must, requirements.MustNot, requirements.Should, requirements.ShouldNot, requirements.May, requirements.Schema} {
+		for _, level := range requirements.Levels {
 			if k := (key{side, level}); total[k] > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d/%d", level, hit[k], total[k]))
 			}

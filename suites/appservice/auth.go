@@ -2,13 +2,17 @@ package appservice
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
 
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakehs"
@@ -72,22 +76,12 @@ var _ = Describe("AS authorisation of homeserver requests", Label("appservice"),
 
 	It("answers 401 on every endpoint when the request carries no token", Label("AS-AUTH-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		for _, ep := range f.implemented(ctx) {
-			resp, err := ep.call(ctx, f, fakehs.WithoutToken())
-			Expect(err).NotTo(HaveOccurred())
-			suites.Observe(ep.name+" without token", resp.String())
-			Expect(resp).To(match.HaveStatus(http.StatusUnauthorized), ep.name)
-		}
+		f.everyEndpoint(ctx, "without token", fakehs.WithoutToken(), func() types.GomegaMatcher { return match.HaveStatus(http.StatusUnauthorized) })
 	}, NodeTimeout(timeout))
 
 	It("answers 403 M_FORBIDDEN on every endpoint when the token is not its hs_token", Label("AS-AUTH-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		for _, ep := range f.implemented(ctx) {
-			resp, err := ep.call(ctx, f, fakehs.WithToken("hs_not_the_right_one"))
-			Expect(err).NotTo(HaveOccurred())
-			suites.Observe(ep.name+" with a wrong token", resp.String())
-			Expect(resp).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"), ep.name)
-		}
+		f.everyEndpoint(ctx, "with a wrong token", fakehs.WithToken("hs_not_the_right_one"), func() types.GomegaMatcher { return match.HaveError(http.StatusForbidden, "M_FORBIDDEN") })
 	}, NodeTimeout(timeout))
 
 	It("rejects a request whose header and access_token parameter disagree", Label("AS-AUTH-03"), func(ctx SpecContext) {
@@ -96,11 +90,39 @@ var _ = Describe("AS authorisation of homeserver requests", Label("appservice"),
 			"right header, wrong parameter": {fakehs.WithQuery("access_token", "hs_not_the_right_one")},
 			"wrong header, right parameter": {fakehs.WithToken("hs_not_the_right_one"), fakehs.WithQuery("access_token", f.Env.Reg.HSToken)},
 		}
-		for name, opts := range cases {
-			resp, err := f.Push.PushTransaction(ctx, f.TxnID("disagree"), []byte(`{"events":[]}`), opts...)
+		var failures []string
+		for _, name := range slices.Sorted(maps.Keys(cases)) {
+			resp, err := f.Push.PushTransaction(ctx, f.TxnID("disagree"), []byte(`{"events":[]}`), cases[name]...)
 			Expect(err).NotTo(HaveOccurred())
 			suites.Observe(name, resp.String())
-			Expect(resp.Status).To(BeNumerically(">=", 400), "%s: the two tokens disagree, so the request must be rejected", name)
+			if resp.Status < 400 {
+				failures = append(failures, fmt.Sprintf("%s: answered %s", name, resp))
+			}
+		}
+		if len(failures) > 0 {
+			Fail("the two tokens disagree, so the request must be rejected:\n" + strings.Join(failures, "\n"))
 		}
 	}, NodeTimeout(timeout))
 })
+
+// everyEndpoint calls every implemented endpoint with opt and checks each
+// answer with a fresh want(): every endpoint's outcome is observed, and one
+// failure lists each endpoint that failed.
+func (f *Fixture) everyEndpoint(ctx context.Context, how string, opt fakehs.CallOption, want func() types.GomegaMatcher) {
+	GinkgoHelper()
+	eps := f.implemented(ctx)
+	var failures []string
+	for _, ep := range eps {
+		resp, err := ep.call(ctx, f, opt)
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe(ep.name+" "+how, resp.String())
+		if m := want(); !must(m.Match(resp)) {
+			failures = append(failures, ep.name+": "+m.FailureMessage(resp))
+		}
+	}
+	if len(failures) > 0 {
+		Fail(fmt.Sprintf("%d of %d endpoints failed %s:\n%s", len(failures), len(eps), how, strings.Join(failures, "\n")))
+	}
+}
+
+func must(ok bool, err error) bool { return ok && err == nil }

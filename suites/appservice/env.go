@@ -5,6 +5,7 @@
 package appservice
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -42,6 +43,17 @@ func start(ctx context.Context) (*Env, error) {
 	cfg, err := suites.Settings()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Mutant != "" {
+		if _, err := lookupASMutant(cfg.Mutant); err != nil {
+			return nil, fmt.Errorf("ASCONFORM_MUTANT=%s: %w; the application-service suite takes only its own mutants", cfg.Mutant, err)
+		}
+		if cfg.ASURL != "" || cfg.ASFlavor != ReferenceFlavor {
+			// Recorded in results.json as the run's mutant: refuse rather
+			// than report a run of an AS that did not carry it.
+			return nil, fmt.Errorf("ASCONFORM_MUTANT=%s is a bug planted in the reference AS; the AS under test (%s) cannot carry it: set ASCONFORM_AS_FLAVOR=%s or unset ASCONFORM_MUTANT",
+				cfg.Mutant, cmp.Or(cfg.ASURL, cfg.ASFlavor), ReferenceFlavor)
+		}
 	}
 	switch {
 	case cfg.ASURL != "":

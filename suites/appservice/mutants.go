@@ -14,70 +14,71 @@ import (
 type ASMutant struct {
 	Name, Bug string
 	Killers   []string
-	apply     func(*fakeas.Server, *bridge)
+	// Because is what a killing spec's failure message says (a
+	// case-insensitive regular expression naming what the mutant broke).
+	Because string
+	apply   func(*fakeas.Server, *bridge)
 }
 
 var asMutants = []ASMutant{
-	{"as-accepts-wrong-token", "any hs_token is accepted", []string{"AS-AUTH-02"}, func(as *fakeas.Server, b *bridge) {
+	{"as-accepts-wrong-token", "any hs_token is accepted", []string{"AS-AUTH-02"}, `403 with errcode M_FORBIDDEN\s+Actual: 200`, func(as *fakeas.Server, b *bridge) {
 		as.SetIngress(func(r *http.Request) {
 			if r.Header.Get("Authorization") != "" {
 				r.Header.Set("Authorization", "Bearer "+b.reg.HSToken)
 			}
 		})
 	}},
-	{"as-401-for-wrong-token", "a wrong hs_token is treated like a missing one (401)", []string{"AS-AUTH-02"}, func(as *fakeas.Server, b *bridge) {
+	{"as-401-for-wrong-token", "a wrong hs_token is treated like a missing one (401)", []string{"AS-AUTH-02"}, `403 with errcode M_FORBIDDEN\s+Actual: 401`, func(as *fakeas.Server, b *bridge) {
 		as.SetIngress(func(r *http.Request) {
 			if r.Header.Get("Authorization") != "Bearer "+b.reg.HSToken {
 				r.Header.Del("Authorization")
 			}
 		})
 	}},
-	{"as-no-token-accepted", "requests without a token are served", []string{"AS-AUTH-01"}, func(as *fakeas.Server, b *bridge) {
+	{"as-no-token-accepted", "requests without a token are served", []string{"AS-AUTH-01"}, `Expected status \[401\]\s+Actual: 200`, func(as *fakeas.Server, b *bridge) {
 		as.SetIngress(func(r *http.Request) {
 			if r.Header.Get("Authorization") == "" && r.URL.Query().Get("access_token") == "" {
 				r.Header.Set("Authorization", "Bearer "+b.reg.HSToken)
 			}
 		})
 	}},
-	{"as-ignores-token-parameter", "the access_token parameter is not compared with the header", []string{"AS-AUTH-03"}, func(as *fakeas.Server, b *bridge) {
+	{"as-ignores-token-parameter", "the access_token parameter is not compared with the header", []string{"AS-AUTH-03"}, `the two tokens disagree`, func(as *fakeas.Server, b *bridge) {
 		as.SetIngress(func(r *http.Request) {
 			q := r.URL.Query()
 			q.Del("access_token")
 			r.URL.RawQuery = q.Encode()
 		})
 	}},
-	{"as-no-dedup", "replayed transactions are processed again", []string{"AS-TXN-02"}, func(as *fakeas.Server, b *bridge) { b.forget = true }},
-	{"as-dedup-last-only", "only the last transaction ID is remembered", []string{"AS-TXN-02"}, func(as *fakeas.Server, b *bridge) { b.lastOnly = true }},
-	{"as-replay-500", "a replayed transaction is answered 500", []string{"AS-TXN-03"}, func(as *fakeas.Server, b *bridge) { b.failReplay = true }},
-	{"as-rejects-unknown-types", "transactions with unknown event types are refused", []string{"AS-TXN-01"}, func(as *fakeas.Server, b *bridge) { b.strictTypes = true }},
-	{"as-query-200-without-user", "a user query is answered 200 without creating the user", []string{"AS-QRY-02"}, func(as *fakeas.Server, b *bridge) { b.lazyUsers = true }},
-	{"as-alias-200-without-room", "an alias query is answered 200 without creating the room", []string{"AS-QRY-03"}, func(as *fakeas.Server, b *bridge) { b.lazyAliases = true }},
-	{"as-claims-everything", "queries outside the namespace are answered 200", []string{"AS-QRY-04"}, func(as *fakeas.Server, b *bridge) { b.greedy = true }},
-	{"as-unknown-route-200", "unknown routes are answered as a ping", []string{"AS-ERR-01"}, func(as *fakeas.Server, b *bridge) {
+	{"as-replay-500", "a replayed transaction is answered 500", []string{"AS-TXN-03"}, `attempt \d+( of transaction \S+)?\s+Expected status \[200\]\s+Actual: 500`, func(as *fakeas.Server, b *bridge) { b.failReplay = true }},
+	{"as-rejects-unknown-types", "transactions with unknown event types are refused", []string{"AS-TXN-01"}, `unknown type\s+Expected status \[200\]\s+Actual: 400`, func(as *fakeas.Server, b *bridge) { b.strictTypes = true }},
+	{"as-query-200-without-user", "a user query is answered 200 without creating the user", []string{"AS-QRY-02"}, `answered 200 but @\S+ does not exist`, func(as *fakeas.Server, b *bridge) { b.lazyUsers = true }},
+	{"as-alias-200-without-room", "an alias query is answered 200 without creating the room", []string{"AS-QRY-03"}, `answered 200 but #\S+ is not bound to a room`, func(as *fakeas.Server, b *bridge) { b.lazyAliases = true }},
+	{"as-claims-everything", "queries outside the namespace are answered 200", []string{"AS-QRY-04"}, `Expected status \[404\]\s+Actual: 200`, func(as *fakeas.Server, b *bridge) { b.greedy = true }},
+	{"as-unknown-route-200", "unknown routes are answered as a ping", []string{"AS-ERR-01"}, `404 with errcode M_UNRECOGNIZED\s+Actual: 200`, func(as *fakeas.Server, b *bridge) {
 		as.SetIngress(func(r *http.Request) {
 			if strings.Contains(r.URL.Path, "/no-such-endpoint") {
 				r.Method, r.URL.Path = http.MethodPost, "/_matrix/app/v1/ping"
 			}
 		})
 	}},
-	{"as-wrong-method-accepted", "DELETE on a transaction is served as PUT", []string{"AS-ERR-02"}, func(as *fakeas.Server, b *bridge) {
+	{"as-wrong-method-accepted", "DELETE on a transaction is served as PUT", []string{"AS-ERR-02"}, `405 with errcode M_UNRECOGNIZED\s+Actual: 400 \{"errcode":"M_NOT_JSON"`, func(as *fakeas.Server, b *bridge) {
 		as.SetIngress(func(r *http.Request) {
 			if r.Method == http.MethodDelete {
 				r.Method = http.MethodPut
 			}
 		})
 	}},
-	{"as-ping-fails", "ping answers 500", []string{"AS-PING-01"}, func(as *fakeas.Server, b *bridge) { as.On(fakeas.Ping).Always().Fail() }},
-	{"as-ack-with-body", "transactions are acknowledged with a non-empty body", []string{"AS-TXN-01"}, func(as *fakeas.Server, b *bridge) {
-		b.ack = &fakeas.Answer{Status: http.StatusOK, Body: map[string]any{"ok": true}}
+	{"as-ping-fails", "ping answers 500", []string{"AS-PING-01"}, `Expected status \[200\]\s+Actual: 500`, func(as *fakeas.Server, b *bridge) { as.On(fakeas.Ping).Always().Fail() }},
+	{"as-ack-not-object", "transactions are acknowledged with a JSON array, not an object", []string{"AS-TXN-01"}, `acknowledgement's body\s+Expected a JSON object\s+Actual: \[\]`, func(as *fakeas.Server, b *bridge) {
+		b.ack = &fakeas.Answer{Status: http.StatusOK, Body: []any{}}
 	}},
-	{"as-ack-201", "transactions are acknowledged with 201", []string{"AS-TXN-01"}, func(as *fakeas.Server, b *bridge) { b.ack = &fakeas.Answer{Status: http.StatusCreated} }},
-	{"as-ping-with-body", "ping answers a non-empty body", []string{"AS-PING-01"}, func(as *fakeas.Server, b *bridge) {
-		as.On(fakeas.Ping).Always().Respond(http.StatusOK, map[string]any{"pong": true})
+	{"as-ack-201", "transactions are acknowledged with 201", []string{"AS-TXN-01"}, `Expected status \[200\]\s+Actual: 201`, func(as *fakeas.Server, b *bridge) { b.ack = &fakeas.Answer{Status: http.StatusCreated} }},
+	{"as-ping-not-object", "ping answers a JSON array, not an object", []string{"AS-PING-01"}, `ping answer's body\s+Expected a JSON object\s+Actual: \[\]`, func(as *fakeas.Server, b *bridge) {
+		as.On(fakeas.Ping).Always().Respond(http.StatusOK, []any{})
 	}},
-	{"as-denies-everything", "every query is answered 404", []string{"AS-QRY-02", "AS-QRY-03"}, func(as *fakeas.Server, b *bridge) { b.denyAll = true }},
-	{"as-registers-after-answering", "a user query is answered before the user is created", []string{"AS-QRY-02"}, func(as *fakeas.Server, b *bridge) { b.lateUsers = true }},
-	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, func(as *fakeas.Server, b *bridge) {
+	{"as-denies-everything", "every query is answered 404", []string{"AS-QRY-02", "AS-QRY-03"}, `Expected status \[200\]\s+Actual: 404`, func(as *fakeas.Server, b *bridge) { b.denyAll = true }},
+	{"as-registers-after-answering", "a user query is answered before the user is created", []string{"AS-QRY-02"}, `answered 200 but @\S+ does not exist`, func(as *fakeas.Server, b *bridge) { b.lateUsers = true }},
+	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, `no Authorization header; access_token query parameter present`, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},
 }

@@ -22,17 +22,27 @@ func TestReferenceRun(t *testing.T) {
 	suites.CheckReference(t, rep, "application-service suite against fakeas")
 }
 
+// shownByRealSUT names specs no AS mutant can break, with the run of a real
+// application service that showed them able to fail.
+var shownByRealSUT = map[string]string{}
+
 // TestMutantsAreKilled plants each AS mutant in the reference AS and runs
 // the specs meant to catch it; a surviving mutant fails the test.
 func TestMutantsAreKilled(t *testing.T) {
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_AS_FLAVOR") == appservice.ReferenceFlavor {
 		t.Skip("a sub-run itself")
 	}
+	specs, err := suites.ListSpecs("TestAppService")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ms []suites.Mutation
 	for _, m := range appservice.ASMutants() {
-		ms = append(ms, suites.Mutation{Name: m.Name, Bug: m.Bug, Killers: m.Killers})
+		ms = append(ms, suites.Mutation{Name: m.Name, Bug: m.Bug, Killers: m.Killers, Because: m.Because})
 	}
-	suites.KillAll(t, "appservice", "appservice", ms, func(m suites.Mutation, out string) (scenarios.Report, string, error) {
+	suites.CheckKillers(t, ms, specs)
+	killed := suites.KillAll(t, "appservice", "appservice", ms, specs, shownByRealSUT, func(m suites.Mutation, out string) (scenarios.Report, string, error) {
 		return suites.SubRun(out, "TestAppService", []string{"ASCONFORM_AS_FLAVOR=" + appservice.ReferenceFlavor, "ASCONFORM_MUTANT=" + m.Name}, suites.AnyOf(m.Killers))
 	})
+	suites.CheckKilled(t, specs, shownByRealSUT, killed, appservice.ReferenceFlavor, true)
 }

@@ -63,11 +63,10 @@ type bridge struct {
 
 	mu   sync.Mutex
 	done map[string]bool // transaction IDs already processed
-	last string
 
 	// Bugs switched on by AS mutants (mutants.go).
-	forget, lastOnly, failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
-	ack                                                                                           *fakeas.Answer
+	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
+	ack                                                                         *fakeas.Answer
 }
 
 var notFound = fakeas.Answer{Status: http.StatusNotFound, Body: matrix.Error{ErrCode: "M_NOT_FOUND", Error: "not ours"}}
@@ -122,11 +121,8 @@ func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 // transaction handles each transaction ID once, then acknowledges it.
 func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	b.mu.Lock()
-	seen := b.done[in.Param] || b.lastOnly && b.last == in.Param
-	if !b.forget && !b.lastOnly {
-		b.done[in.Param] = true
-	}
-	b.last = in.Param
+	seen := b.done[in.Param]
+	b.done[in.Param] = true
 	b.mu.Unlock()
 	if seen && b.failReplay {
 		return fakeas.Answer{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "seen"}}

@@ -22,14 +22,15 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 	BeforeEach(requireEnv, NodeTimeout(startTimeout))
 	const timeout = 90 * time.Second
 
-	It("acknowledges a transaction with 200 and an empty JSON object", Label("AS-TXN-01"), func(ctx SpecContext) {
+	It("acknowledges a transaction with 200 and a JSON object", Label("AS-TXN-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.User(ctx, "alice")
 		portal := f.NewPortal(ctx, alice)
 		resp, err := f.Push.PushEvents(ctx, f.TxnID("ack"), f.Message(portal.ID, alice.UserID(ctx), "hello"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveStatus(http.StatusOK))
-		Expect(resp.Body).To(MatchJSON(`{}`))
+		Expect(resp.Body).To(match.BeJSONObject(), "the acknowledgement's body")
+		suites.Observe("acknowledgement body", string(resp.Body))
 	}, NodeTimeout(timeout))
 
 	It("accepts large, ephemeral-only and unknown-type transactions", Label("AS-TXN-01"), func(ctx SpecContext) {
@@ -75,14 +76,14 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 			Expect(resp).To(match.HaveStatus(http.StatusOK), "attempt %d of transaction %s", i+1, txnID)
 		}
 		// The first push makes the AS act; wait for that, then give a
-		// wrongly repeated action time to show.
+		// repeated action time to show. Acting again is permitted (the AS
+		// "can" NO-OP a replay, AS-TXN-02 is a MAY): observed, not judged.
 		Eventually(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(30 * time.Second).Should(BeNumerically(">=", 1))
-		Consistently(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(3*time.Second).Should(Equal(1),
-			"the AS acted more than once on one transaction ID")
-		suites.Observe("echoes of the replayed event", len(f.Echoes(text)))
+		time.Sleep(3 * time.Second)
+		suites.Observe("echoes of the replayed event (1: the replay was a no-op)", len(f.Echoes(text)))
 	}
 
-	It("acknowledges a sequentially replayed transaction and acts on it once", Label("AS-TXN-02"), func(ctx SpecContext) {
+	It("acknowledges a sequentially replayed transaction with 200 each time (observed: whether it acts once)", Label("AS-TXN-03", "AS-TXN-02"), func(ctx SpecContext) {
 		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
 			var out []csapi.Response
 			for range 3 {
@@ -94,7 +95,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		})
 	}, NodeTimeout(timeout))
 
-	It("acknowledges concurrent replays of a transaction and acts on it once", Label("AS-TXN-02"), func(ctx SpecContext) {
+	It("acknowledges concurrent replays of a transaction with 200 each (observed: whether it acts once)", Label("AS-TXN-03", "AS-TXN-02"), func(ctx SpecContext) {
 		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
 			out := make([]csapi.Response, 8)
 			var wg sync.WaitGroup
@@ -113,7 +114,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		})
 	}, NodeTimeout(timeout))
 
-	It("still recognises a replayed transaction after many others", Label("AS-TXN-02"), func(ctx SpecContext) {
+	It("acknowledges a transaction replayed after many others with 200 (observed: whether it acts once)", Label("AS-TXN-03", "AS-TXN-02"), func(ctx SpecContext) {
 		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
 			first, err := f.Push.PushTransaction(ctx, txnID, body)
 			Expect(err).NotTo(HaveOccurred())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -34,13 +35,10 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		attempts, err := f.waitForAck(ctx, eventID)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(len(attempts)).To(BeNumerically(">=", 2), "the first attempt was not acknowledged (%s), so a retry was due", failure)
-		first, retry := attempts[0], attempts[len(attempts)-1]
+		first, retry := attempts[0], attempts[1]
 		suites.Observe("retry interval after "+failure, retry.Exchange.Start.Sub(first.Exchange.Start).Round(time.Millisecond))
-		Expect(retry.TxnID).To(Equal(first.TxnID), "the retry must reuse the transaction ID")
-		Expect(sameEvents(first.Exchange.Body, retry.Exchange.Body)).To(BeTrue(),
-			"the retried body must hold the same events, in the same order (age fields aside)\nfirst: %s\nretry: %s", first.Exchange.Body, retry.Exchange.Body)
+		Expect(retriedAsSent(attempts)).To(Succeed())
 		suites.Observe("retried body byte-identical", string(first.Exchange.Body) == string(retry.Exchange.Body))
-		suites.Observe("retried body identical but for age fields", sameJSON(first.Exchange.Body, retry.Exchange.Body) || sameEvents(first.Exchange.Body, retry.Exchange.Body))
 	}
 
 	It("retries a transaction whose connection was dropped with the same ID and the same events", Label("HS-TXN-05"), func(ctx SpecContext) {
@@ -89,13 +87,12 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 			say(room1, fmt.Sprintf("alice during the outage %d", i))
 			say(room2, fmt.Sprintf("carol during the outage %d", i))
 		}
-		for _, s := range sent {
-			_, err := f.waitForAck(ctx, s.id)
-			Expect(err).NotTo(HaveOccurred())
-		}
+		f.waitForAll(ctx, sent)
 		deliveries := f.Deliveries()
 		suites.Observe("transactions (attempts)", len(deliveries))
-		Expect(noOvertaking(deliveries)).To(Succeed())
+		// Whether a later transaction may overtake an unacknowledged one is
+		// HS-TXN-07's open question: observed, not judged.
+		suites.Observe("a later transaction sent while one was unacknowledged", fmt.Sprint(noOvertaking(deliveries)))
 		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
@@ -103,19 +100,14 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
-		Expect(f.AS.Pause()).To(Succeed())
-		DeferCleanup(func() { _ = f.AS.Resume() })
+		f.AS.On(fakeas.Transactions).Always().Drop()
 		var sent []sentEvent
 		for i := range 3 {
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("while down %d", i))})
 		}
-		// Long enough for the homeserver to fail at least once.
-		time.Sleep(wait(3 * time.Second))
-		Expect(f.AS.Resume()).To(Succeed())
-		for _, s := range sent {
-			_, err := f.waitForAck(ctx, s.id)
-			Expect(err).NotTo(HaveOccurred())
-		}
+		f.waitForFailedAttempt(ctx)
+		f.AS.Reset() // back up
+		f.waitForAll(ctx, sent)
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
@@ -125,17 +117,16 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
-		Expect(f.AS.Pause()).To(Succeed())
-		DeferCleanup(func() { _ = f.AS.Resume() })
+		f.AS.On(fakeas.Transactions).Always().Drop()
 		var sent []sentEvent
 		for i := range 3 {
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("before the restart %d", i))})
 		}
-		time.Sleep(wait(3 * time.Second))
+		f.waitForFailedAttempt(ctx)
 		started := time.Now()
 		f.RestartSUT(ctx)
 		suites.Observe("homeserver restart took", time.Since(started).Round(100*time.Millisecond))
-		Expect(f.AS.Resume()).To(Succeed())
+		f.AS.Reset() // back up
 		// Retrying on its own after a restart is HS-TXN-06's business; here
 		// a new event may nudge the queue, but nothing may be lost.
 		unprompted := true
@@ -144,10 +135,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, "after the restart")})
 		}
 		suites.Observe("held events delivered without a new event after the restart", unprompted)
-		for _, s := range sent {
-			_, err := f.waitForAck(ctx, s.id)
-			Expect(err).NotTo(HaveOccurred())
-		}
+		f.waitForAll(ctx, sent)
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
 	}, NodeTimeout(3*time.Minute))
 
@@ -195,7 +183,9 @@ func (f *Fixture) settle(ctx context.Context, room BridgedRoom) {
 }
 
 // waitForAck waits until a transaction carrying eventID was acknowledged and
-// returns every attempt of that transaction ID, in order.
+// returns every attempt that carried it, in order, up to the acknowledged
+// one. Attempts are found by the event, not by a transaction ID, so that a
+// retry under another ID is seen (and judged by retriedAsSent).
 func (a *AppService) waitForAck(ctx context.Context, eventID string) ([]Delivered, error) {
 	return a.waitForAckWithin(ctx, eventID, 90*time.Second)
 }
@@ -207,12 +197,8 @@ func (a *AppService) waitForAckWithin(ctx context.Context, eventID string, bound
 	var attempts []Delivered
 	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
 		attempts = nil
-		var txnID string
 		for _, d := range a.Deliveries() {
-			if txnID == "" && containsEvent(d, eventID) {
-				txnID = d.TxnID
-			}
-			if txnID != "" && d.TxnID == txnID {
+			if containsEvent(d, eventID) {
 				attempts = append(attempts, d)
 				if d.Exchange.Status == 200 {
 					return true
@@ -225,6 +211,48 @@ func (a *AppService) waitForAckWithin(ctx context.Context, eventID string, bound
 		return attempts, fmt.Errorf("no acknowledged transaction carried %s: %w", eventID, err)
 	}
 	return attempts, nil
+}
+
+// waitForAll waits until the first of sent was acknowledged (the retry
+// schedule's bound), then for the others within the bound of one normal
+// delivery: once the homeserver delivers again, it has no reason to hold
+// any. A missing event is left to exactlyOnceInOrder to name.
+func (a *AppService) waitForAll(ctx context.Context, sent []sentEvent) {
+	GinkgoHelper()
+	_, err := a.waitForAck(ctx, sent[0].id)
+	Expect(err).NotTo(HaveOccurred())
+	rest, cancel := context.WithTimeout(ctx, wait(deliveryTimeout))
+	defer cancel()
+	for _, s := range sent[1:] {
+		_, _ = a.waitForAckWithin(rest, s.id, deliveryTimeout)
+	}
+}
+
+// waitForFailedAttempt waits until the fake AS recorded a failed delivery
+// in this spec: the homeserver has then seen the AS down.
+func (a *AppService) waitForFailedAttempt(ctx context.Context) {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(ctx, wait(deliveryTimeout))
+	defer cancel()
+	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
+		return slices.ContainsFunc(a.Deliveries(), func(d Delivered) bool { return d.Exchange.Status != 200 })
+	})
+	Expect(err).NotTo(HaveOccurred(), "the homeserver never tried to deliver while the AS was down")
+}
+
+// retriedAsSent checks that every attempt after the first (which failed)
+// reuses its transaction ID and carries the same events, age fields aside.
+func retriedAsSent(attempts []Delivered) error {
+	first := attempts[0]
+	for i, retry := range attempts[1:] {
+		if retry.TxnID != first.TxnID {
+			return fmt.Errorf("retry %d was sent under a new transaction ID %q instead of %q", i+1, retry.TxnID, first.TxnID)
+		}
+		if !sameEvents(first.Exchange.Body, retry.Exchange.Body) {
+			return fmt.Errorf("retry %d of transaction %q does not hold the same events in the same order (age fields aside)\nfirst: %s\nretry: %s", i+1, first.TxnID, first.Exchange.Body, retry.Exchange.Body)
+		}
+	}
+	return nil
 }
 
 func containsEvent(d Delivered, eventID string) bool {
@@ -246,8 +274,8 @@ func eventIDs(ds []Delivered) []string {
 	return ids
 }
 
-// noOvertaking checks that no other transaction ID was sent while one was
-// still unacknowledged.
+// noOvertaking says (as an error) which transaction ID was sent while
+// another was still unacknowledged, or nil.
 func noOvertaking(ds []Delivered) error {
 	pending := ""
 	for _, d := range ds {
@@ -323,12 +351,4 @@ func sameEvents(a, b []byte) bool {
 	}
 	x, y := strip(a), strip(b)
 	return x != nil && reflect.DeepEqual(x, y)
-}
-
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	return reflect.DeepEqual(x, y)
 }

@@ -92,33 +92,73 @@ func (e *Env) mutate(name string) (*Env, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown mutant %q", name)
 	}
-	handler, err := m.Proxy(e.Deployment.BaseURL())
+	d, err := behind(m, e.Deployment)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+	suites.AtEnd(func(context.Context) error { return d.srv.Close() })
+	e.Deployment = d
+	// A spec's own homeserver (OwnSUT) is reached through the mutant too.
+	if start := e.private; start != nil {
+		e.private = func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
+			own, err := start(ctx, regs)
+			if err != nil {
+				return nil, err
+			}
+			return behind(m, own)
+		}
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	suites.AtEnd(func(context.Context) error { return srv.Close() })
 	if m.Push != nil {
 		for _, f := range e.pool {
 			f.SetIngress(m.Push)
 		}
 	}
-	e.Deployment = mutated{Deployment: e.Deployment, url: "http://" + ln.Addr().String()}
+	var services []mutants.Service
+	for _, f := range e.pool {
+		reg := f.Registration()
+		s := mutants.Service{Addr: f.Addr(), HSToken: reg.HSToken, ASToken: reg.ASToken}
+		if reg.URL != nil {
+			if u, err := url.Parse(*reg.URL); err == nil {
+				s.Port = u.Port()
+			}
+		}
+		for _, ns := range reg.Namespaces.Users {
+			if ns.Exclusive {
+				s.ExclusiveUsers = append(s.ExclusiveUsers, ns.Regex)
+			}
+		}
+		services = append(services, s)
+	}
+	mutants.SetServices(e.Deployment.ServerName(), services)
 	return e, nil
+}
+
+// behind serves d's client-server API through the mutant's proxy.
+func behind(m mutants.Mutant, d harness.Deployment) (mutated, error) {
+	handler := m.Proxy(d.BaseURL)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return mutated{}, err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return mutated{Deployment: d, url: "http://" + ln.Addr().String(), srv: srv}, nil
 }
 
 // mutated is a deployment reached through a mutant's proxy.
 type mutated struct {
 	harness.Deployment
 	url string
+	srv *http.Server
 }
 
 func (m mutated) BaseURL() string { return m.url }
+
+// Stop stops the proxy and the SUT behind it.
+func (m mutated) Stop(ctx context.Context) error {
+	_ = m.srv.Close()
+	return m.Deployment.Stop(ctx)
+}
 
 // Restart restarts the SUT behind the mutant's proxy.
 func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/match"
 	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/recorder"
 	"github.com/asconform/asconform/suites"
@@ -254,12 +255,13 @@ type Delivered struct {
 func (a *AppService) Received() []recorder.Exchange { return a.AS.Recorder().Since(a.mark) }
 
 // Deliveries returns the transactions received since the spec started, in
-// arrival order, retries included.
+// arrival order, retries included, whatever their method (BeTransaction
+// judges it).
 func (a *AppService) Deliveries() []Delivered {
 	var out []Delivered
 	for _, e := range a.Received() {
 		id, ok := strings.CutPrefix(e.Path, "/_matrix/app/v1/transactions/")
-		if !ok || e.Method != "PUT" {
+		if !ok {
 			continue
 		}
 		d := Delivered{TxnID: id, Exchange: e}
@@ -279,8 +281,14 @@ func (a *AppService) WaitForEvent(ctx context.Context, eventID string) (Delivere
 	defer cancel()
 	var found Delivered
 	var event matrix.ClientEvent
+	var refused error
 	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
 		for _, d := range a.Deliveries() {
+			// The fake refuses only what breaks the protocol; the
+			// homeserver then holds its queue, so waiting on is useless.
+			if refused = a.refusal(d); refused != nil {
+				return true
+			}
 			for _, ev := range d.Txn.Events {
 				if ev.EventID == eventID {
 					found, event = d, ev
@@ -290,10 +298,25 @@ func (a *AppService) WaitForEvent(ctx context.Context, eventID string) (Delivere
 		}
 		return false
 	})
-	if err != nil {
-		return found, event, fmt.Errorf("event %s did not reach the fake AS: %w", eventID, err)
+	if refused == nil && err != nil {
+		refused = err
+	}
+	if refused != nil {
+		return found, event, fmt.Errorf("event %s did not reach the fake AS: %w", eventID, refused)
 	}
 	return found, event, nil
+}
+
+// refusal says why the fake AS refused a transaction (4xx), or nil.
+func (a *AppService) refusal(d Delivered) error {
+	if d.Exchange.Status < 400 || d.Exchange.Status >= 500 {
+		return nil
+	}
+	problems := match.TransactionProblems(d.Exchange)
+	if ok, _ := match.BeBearer(a.Reg.HSToken).Match(d.Exchange); !ok {
+		problems = append(problems, "the Authorization header does not carry its hs_token as a Bearer token")
+	}
+	return fmt.Errorf("the fake AS refused %s %s with %d: %s", d.Exchange.Method, d.Exchange.Path, d.Exchange.Status, strings.Join(problems, "; "))
 }
 
 // Transcript merges the spec's client requests and the fake AS's received

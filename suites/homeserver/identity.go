@@ -84,7 +84,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 			OriginServerTS int64 `json:"origin_server_ts"`
 		}
 		Expect(got.JSON(&ev)).To(Succeed())
-		Expect(ev.OriginServerTS).To(Equal(remoteTS))
+		Expect(ev.OriginServerTS).To(Equal(remoteTS), "origin_server_ts of the state event")
 	}, NodeTimeout(timeout))
 
 	It("acts as the asserted user beyond messaging, e.g. setting the ghost's display name", Label("HS-ID-04"), func(ctx SpecContext) {
@@ -92,11 +92,11 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		ghost := f.RegisterGhost(ctx, "named")
 		set, err := f.ASClient.SetDisplayName(ctx, ghost, "Bob (IRC)", csapi.AsUser(ghost))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(set).To(match.HaveStatus(http.StatusOK))
+		Expect(set).To(match.HaveStatus(http.StatusOK), "setting the asserted user's display name")
 		alice := f.NewUser(ctx, "alice")
 		profile, err := alice.Profile(ctx, ghost)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(profile.Field("displayname")).To(Equal("Bob (IRC)"))
+		Expect(profile.Field("displayname")).To(Equal("Bob (IRC)"), "the asserted user's display name as others see it")
 	}, NodeTimeout(timeout))
 
 	It("(observed) lets the AS deactivate one of its users, who then cannot log in", Label("HS-ID-04", "informational"), func(ctx SpecContext) {

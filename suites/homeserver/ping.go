@@ -37,7 +37,7 @@ var _ = Describe("Pinging the application service", Label("homeserver"), func() 
 			TransactionID string `json:"transaction_id"`
 		}
 		Expect(ping.JSON(&sent)).To(Succeed())
-		Expect(sent.TransactionID).To(Equal("ping-" + f.unique))
+		Expect(sent.TransactionID).To(Equal("ping-"+f.unique), "the transaction_id handed to the AS")
 	}, NodeTimeout(timeout))
 
 	It("answers 502 M_BAD_STATUS when the AS answers the ping with an error", Label("HS-PING-04"), func(ctx SpecContext) {

@@ -1,0 +1,216 @@
+package mutants
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Service is one fake AS the SUT pushes to, as the mutants that act on the
+// homeserver's side of the AS API (asking, pushing, re-sending) know it.
+type Service struct {
+	Addr             string // where the test process reaches it (host:port)
+	Port             string // the port the SUT's registration names
+	HSToken, ASToken string
+	ExclusiveUsers   []string // regexes
+}
+
+var (
+	servicesMu sync.Mutex
+	services   []Service
+	serverName string
+)
+
+// SetServices tells the mutants the fake ASes of this run and the
+// homeserver's server name.
+func SetServices(name string, s []Service) {
+	servicesMu.Lock()
+	defer servicesMu.Unlock()
+	serverName, services = name, s
+}
+
+func knownServices() ([]Service, string) {
+	servicesMu.Lock()
+	defer servicesMu.Unlock()
+	return services, serverName
+}
+
+// copyHeader marks a request a mutant made itself, so that no mutant acts
+// on it again.
+const copyHeader = "X-Asconform-Mutant-Copy"
+
+var asClient = &http.Client{Timeout: 5 * time.Second}
+
+// send makes a request to a fake AS as the homeserver would, and waits for
+// the answer.
+func send(method, target, token string, body []byte) {
+	req, err := http.NewRequestWithContext(context.Background(), method, target, bytes.NewReader(body))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(copyHeader, "1")
+	if resp, err := asClient.Do(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// peekJSON reads a JSON object body and puts it back.
+func peekJSON(r *http.Request) map[string]any {
+	if r.Body == nil {
+		return nil
+	}
+	data, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	var body map[string]any
+	_ = json.Unmarshal(data, &body)
+	return body
+}
+
+func readBody(r *http.Request) []byte {
+	data, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	return data
+}
+
+func portOf(hostport string) string {
+	_, port, _ := net.SplitHostPort(hostport)
+	return port
+}
+
+func init() {
+	resent, astray := newHistory(), newHistory()
+	catalogue = append(catalogue,
+		Mutant{
+			Name: "queries-users-outside-namespaces", Bug: "the homeserver asks every AS about every invited user, in its namespace or not",
+			Killers: []string{"HS-QRY-01"},
+			Because: `an AS was asked about @\S+, a user outside every namespace`,
+			Request: func(r *http.Request) {
+				if !strings.HasSuffix(r.URL.Path, "/invite") {
+					return
+				}
+				user, _ := peekJSON(r)["user_id"].(string)
+				ases, _ := knownServices()
+				for _, s := range ases {
+					send(http.MethodGet, "http://"+s.Addr+"/_matrix/app/v1/users/"+url.PathEscape(user), s.HSToken, nil)
+				}
+			},
+		},
+		Mutant{
+			Name: "user-query-skipped", Bug: "invites of unknown users in an AS namespace never reach the AS",
+			Killers: []string{"HS-QRY-02"},
+			Because: `exactly one users request to the AS`,
+			Request: func(r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/invite") {
+					editJSON(r, func(body map[string]any) {
+						if user, ok := body["user_id"].(string); ok {
+							body["user_id"] = "@elsewhere_" + strings.TrimPrefix(user, "@")
+						}
+					})
+				}
+			},
+		},
+		Mutant{
+			Name: "registers-in-other-namespace", Bug: "an AS may register users in another AS's exclusive namespace",
+			Killers: []string{"HS-NS-07"},
+			Because: `400 with errcode M_EXCLUSIVE\s+Actual: 200`,
+			Request: func(r *http.Request) {
+				if !strings.HasSuffix(r.URL.Path, "/register") {
+					return
+				}
+				body := peekJSON(r)
+				name, _ := body["username"].(string)
+				if body["type"] != "m.login.application_service" || name == "" {
+					return
+				}
+				ases, server := knownServices()
+				for _, s := range ases {
+					for _, re := range s.ExclusiveUsers {
+						if ok, _ := regexp.MatchString("^(?:"+re+")$", "@"+name+":"+server); ok {
+							r.Header.Set("Authorization", "Bearer "+s.ASToken) // the owner registers it
+							return
+						}
+					}
+				}
+			},
+		},
+		Mutant{
+			Name: "pushes-to-every-as", Bug: "each transaction also goes to every other AS, interested or not",
+			Killers: []string{"HS-REG-04"},
+			Because: `got an event of a room it has no user in`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") || r.Header.Get(copyHeader) != "" {
+					return
+				}
+				body := readBody(r)
+				ases, _ := knownServices()
+				for _, s := range ases {
+					if s.Port != portOf(r.Host) {
+						send(http.MethodPut, "http://"+s.Addr+r.URL.EscapedPath()+"c", s.HSToken, body)
+					}
+				}
+			},
+		},
+		Mutant{
+			Name: "push-with-another-hs-token", Bug: "transactions carry another AS's hs_token",
+			Killers: []string{"HS-AUTH-01", "HS-TXN-02"},
+			Because: `token that is not the hs_token|does not carry its hs_token`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				ases, _ := knownServices()
+				for _, s := range ases {
+					if s.Port != portOf(r.Host) {
+						r.Header.Set("Authorization", "Bearer "+s.HSToken)
+						return
+					}
+				}
+			},
+		},
+		Mutant{
+			Name: "retry-sent-twice", Bug: "each retry goes out twice in a row, without backing off in between",
+			Killers: []string{"HS-TXN-06"},
+			Because: `does not grow over interval`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || r.Header.Get(copyHeader) != "" || !resent.again(r.Host+id) {
+					return
+				}
+				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				send(r.Method, "http://"+r.Host+r.URL.RequestURI(), tok, readBody(r))
+			},
+		},
+		Mutant{
+			Name: "query-asked-once", Bug: "a user or alias query the AS did not answer is not asked again (the repeat goes astray)",
+			Killers: []string{"HS-QRY-05"},
+			Because: `the homeserver gave up after one unanswered query`,
+			Push: func(r *http.Request) {
+				p := r.URL.EscapedPath()
+				if (strings.HasPrefix(p, "/_matrix/app/v1/users/") || strings.HasPrefix(p, "/_matrix/app/v1/rooms/")) && astray.again(p) {
+					r.URL.Path, r.URL.RawPath = "/_matrix/app/v1/astray", ""
+				}
+			},
+		},
+		Mutant{
+			Name: "profile-ignores-user-id", Bug: "profile changes ignore the asserted user_id and act as the AS's sender",
+			Killers: []string{"HS-ID-04"},
+			Because: `the asserted user's display name`,
+			Request: func(r *http.Request) {
+				if strings.Contains(r.URL.Path, "/profile/") {
+					dropQuery(r, "user_id")
+				}
+			},
+		},
+	)
+}
