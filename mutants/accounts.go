@@ -17,6 +17,7 @@ func init() {
 		Mutant{
 			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
 			Killers: []string{"HS-LOGIN-03"},
+			Because: `login must be of the user named`,
 			Request: func(r *http.Request) {
 				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/login") {
 					return
@@ -33,6 +34,7 @@ func init() {
 		Mutant{
 			Name: "login-exclusive-forbidden", Bug: "an AS login outside its namespaces answers 403 M_FORBIDDEN, not M_EXCLUSIVE",
 			Killers: []string{"HS-NS-05"},
+			Because: `answered 403 .*M_FORBIDDEN`,
 			Response: onPath("/login", func(status int, body map[string]any) (int, map[string]any) {
 				if body["errcode"] == "M_EXCLUSIVE" {
 					return http.StatusForbidden, map[string]any{"errcode": "M_FORBIDDEN", "error": "Invalid access_token"}
@@ -43,6 +45,7 @@ func init() {
 		Mutant{
 			Name: "register-missing-token-400", Bug: "AS registration without a token answers 400 M_UNKNOWN, not 401 M_MISSING_TOKEN",
 			Killers: []string{"HS-LOGIN-05"},
+			Because: `/register with no token: 400`,
 			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
 				if body["errcode"] == "M_MISSING_TOKEN" {
 					return http.StatusBadRequest, map[string]any{"errcode": "M_UNKNOWN", "error": "Appservice token must be provided"}
@@ -53,6 +56,7 @@ func init() {
 		Mutant{
 			Name: "register-uia-before-exclusive", Bug: "registration starts user-interactive authentication before checking exclusive namespaces",
 			Killers: []string{"HS-NS-08"},
+			Because: `M_EXCLUSIVE\s+Actual: 401 .*flows`,
 			Request: func(r *http.Request) {
 				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/register") {
 					editJSON(r, func(body map[string]any) {
@@ -72,6 +76,7 @@ func init() {
 		Mutant{
 			Name: "available-ignores-namespaces", Bug: "GET /register/available reports a name in an exclusive namespace as available",
 			Killers: []string{"HS-NS-09"},
+			Because: `M_EXCLUSIVE\s+Actual: 200 .*available`,
 			Response: onPath("/register/available", func(status int, body map[string]any) (int, map[string]any) {
 				if body["errcode"] == "M_EXCLUSIVE" {
 					return http.StatusOK, map[string]any{"available": true}
@@ -82,6 +87,7 @@ func init() {
 		Mutant{
 			Name: "whoami-ignores-assertion", Bug: "whoami ignores ?user_id= and reports the AS's sender user",
 			Killers: []string{"HS-ID-08"},
+			Because: `whoami must name the user the AS asserted`,
 			Request: func(r *http.Request) {
 				if strings.HasSuffix(r.URL.Path, "/account/whoami") {
 					dropQuery(r, "user_id")
@@ -91,6 +97,7 @@ func init() {
 		Mutant{
 			Name: "as-send-stale-clock", Bug: "events the AS sends without ts are stamped an hour in the past",
 			Killers: []string{"HS-TS-04"},
+			Because: `origin_server_ts is before the send`,
 			Request: func(r *http.Request) {
 				q := r.URL.Query()
 				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/send/") && q.Has("user_id") && !q.Has("ts") {
@@ -102,6 +109,7 @@ func init() {
 		Mutant{
 			Name: "ts-garbage-ignored", Bug: "a ts that is not an integer is ignored instead of refused",
 			Killers: []string{"HS-TS-03"},
+			Because: `ts=yesterday answered 200`,
 			Request: func(r *http.Request) {
 				if ts := r.URL.Query().Get("ts"); ts != "" {
 					if _, err := strconv.ParseInt(ts, 10, 64); err != nil {
@@ -113,6 +121,7 @@ func init() {
 		Mutant{
 			Name: "members-need-own-membership", Bug: "the AS may list a room's members only when the acting user itself is in the room",
 			Killers: []string{"HS-ID-10"},
+			Because: `Expected status \[200\]\s+Actual: 403`,
 			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
 				if strings.HasSuffix(r.URL.Path, "/joined_members") && !r.URL.Query().Has("user_id") && status == http.StatusOK {
 					return http.StatusForbidden, map[string]any{"errcode": "M_FORBIDDEN", "error": "you are not in the room"}
@@ -123,6 +132,7 @@ func init() {
 		Mutant{
 			Name: "stray-alias-join-502", Bug: "a join by an alias no AS claims answers 502 instead of 404 M_NOT_FOUND",
 			Killers: []string{"HS-QRY-03"},
+			Because: `M_NOT_FOUND\s+Actual: 502`,
 			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
 				if body["errcode"] == "M_NOT_FOUND" {
 					return http.StatusBadGateway, map[string]any{"errcode": "M_UNKNOWN", "error": "alias lookup failed"}
@@ -133,6 +143,7 @@ func init() {
 		Mutant{
 			Name: "ts-for-everyone", Bug: "?ts= sets origin_server_ts for normal users too",
 			Killers: []string{"HS-EXT-01"},
+			Because: `normal user's \?ts= set origin_server_ts`,
 			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
 				q := r.URL.Query()
 				switch {

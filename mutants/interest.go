@@ -15,6 +15,7 @@ func init() {
 		Mutant{
 			Name: "sender-user-not-interesting", Bug: "the AS's own sender_localpart user does not make events interesting (its invite is not pushed)",
 			Killers: []string{"HS-REG-05"},
+			Because: `invite of the AS's sender_localpart user was not pushed`,
 			Push: func(r *http.Request) {
 				dropEvents(r, func(ev map[string]any) bool {
 					key, _ := ev["state_key"].(string)
@@ -25,6 +26,7 @@ func init() {
 		Mutant{
 			Name: "alias-interest-ignored", Bug: "a room is not interesting for having an alias in the AS's aliases namespace",
 			Killers: []string{"HS-REG-03"},
+			Because: `alias in the AS's namespace was not pushed`,
 			Request: func(r *http.Request) {
 				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/directory/room/") {
 					editJSON(r, func(body map[string]any) {

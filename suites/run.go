@@ -199,7 +199,7 @@ func outsideSpecs(r ginkgo.Report) []string {
 		if s.LeafNodeType == types.NodeTypeIt || s.State.Is(types.SpecStatePassed|types.SpecStateSkipped|types.SpecStatePending) {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s %s: %s", s.LeafNodeType, s.State, firstLine(s.Failure.Message)))
+		out = append(out, fmt.Sprintf("%s %s: %s", s.LeafNodeType, s.State, headline(s.Failure.Message)))
 	}
 	for _, reason := range r.SpecialSuiteFailureReasons {
 		out = append(out, "the run "+reason)
@@ -207,7 +207,7 @@ func outsideSpecs(r ginkgo.Report) []string {
 	return out
 }
 
-func firstLine(s string) string {
+func headline(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
 }
