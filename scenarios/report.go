@@ -66,6 +66,9 @@ type SUT struct {
 	Image  string `json:"image,omitempty"`
 	URL    string `json:"url,omitempty"`
 	Mutant string `json:"mutant,omitempty"` // set when the SUT was broken on purpose
+	// Versions are the spec versions a homeserver advertises on
+	// /_matrix/client/versions, as it lists them.
+	Versions []string `json:"versions,omitempty"`
 }
 
 // Counts tallies verdicts.
