@@ -40,7 +40,8 @@ func (dendrite) Container(s Settings) (ContainerSpec, error) {
 			// notaries, no phoning home.
 			"disable_federation": true,
 			"report_stats":       map[string]any{"enabled": false},
-			"jetstream":          map[string]any{"in_memory": true},
+			// JetStream stays on disk (Dendrite's default): its queue of
+			// undelivered AS events must survive a restart.
 		},
 		"app_service_api": map[string]any{"config_files": regPaths},
 		"client_api": map[string]any{
