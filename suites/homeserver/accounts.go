@@ -1,6 +1,7 @@
 package homeserver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -153,11 +154,11 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 	}, NodeTimeout(timeout))
 })
 
-// originServerTS reads an event's origin_server_ts as c sees it. The spec
-// promises no read-after-write: a homeserver that persists events
-// asynchronously (Dendrite answers 404 for some tens of milliseconds after
-// the send) gets a few seconds to show the event.
-func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) int64 {
+// readEvent reads an event as c sees it. The spec promises no
+// read-after-write: a homeserver that persists events asynchronously
+// (Dendrite answers 404 for some tens of milliseconds after the send) gets
+// a few seconds to show the event; any other answer is returned at once.
+func readEvent(ctx context.Context, c *csapi.Client, roomID, eventID string) csapi.Response {
 	GinkgoHelper()
 	deadline := time.Now().Add(wait(5 * time.Second))
 	resp, err := c.GetEvent(ctx, roomID, eventID)
@@ -166,6 +167,13 @@ func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) in
 		resp, err = c.GetEvent(ctx, roomID, eventID)
 	}
 	Expect(err).NotTo(HaveOccurred())
+	return resp
+}
+
+// originServerTS reads an event's origin_server_ts as c sees it.
+func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) int64 {
+	GinkgoHelper()
+	resp := readEvent(ctx, c, roomID, eventID)
 	Expect(resp).To(match.HaveStatus(http.StatusOK))
 	var ev struct {
 		OriginServerTS int64 `json:"origin_server_ts"`
