@@ -96,6 +96,30 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
+	It("delivers every event that piled up behind a slow acknowledgement, once and in order", Label("HS-TXN-08"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		f.settle(ctx, room)
+		// The AS holds its answer to the next transaction: what happens
+		// meanwhile queues up, and a homeserver may send it as one batch.
+		held := f.AS.On(fakeas.Transactions).Times(1).Block()
+		sent := []sentEvent{{room: room.ID, id: room.Say(ctx, alice, "held up")}}
+		Eventually(held.Entered()).WithContext(ctx).Should(BeClosed())
+		for i := range 4 {
+			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("behind it %d", i))})
+		}
+		held.Release()
+		f.waitForAll(ctx, sent)
+		deliveries := f.Deliveries()
+		largest := 0
+		for _, d := range deliveries {
+			largest = max(largest, len(d.Txn.Events))
+		}
+		suites.Observe("events in the largest transaction", largest)
+		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
+	}, NodeTimeout(timeout))
+
 	It("delivers what happened while the AS was down, once, when it is back", Label("HS-TXN-08"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
