@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,7 +116,43 @@ func init() {
 		mapped map[string]string // AS port + ID after the restart -> the ID it reuses
 	}
 	reuse.last, reuse.mapped = map[string]string{}, map[string]string{}
+	var lastUserQuery atomic.Int64 // unix nanoseconds
 	catalogue = append(catalogue,
+		Mutant{
+			Name: "batch-grouped-by-room", Bug: "a transaction's events are grouped by room, each room's in order, not in stream order",
+			Killers: []string{"HS-TXN-07"},
+			Because: `not in stream order`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					room := func(ev any) string {
+						m, _ := ev.(map[string]any)
+						id, _ := m["room_id"].(string)
+						return id
+					}
+					slices.SortStableFunc(events, func(a, b any) int { return strings.Compare(room(a), room(b)) })
+				})
+			},
+		},
+		Mutant{
+			Name: "hung-query-holds-delivery", Bug: "for a minute after a user query, every transaction waits 25 s (a hung query holds up delivery to all ASes)",
+			Killers: []string{"HS-TXN-09"},
+			Because: `delivery to another AS was held up|the other AS never got the event sent while the query hung`,
+			Push: func(r *http.Request) {
+				p := r.URL.EscapedPath()
+				if strings.HasPrefix(p, "/_matrix/app/v1/users/") {
+					lastUserQuery.Store(time.Now().UnixNano())
+					return
+				}
+				since := time.Since(time.Unix(0, lastUserQuery.Load()))
+				if strings.HasPrefix(p, "/_matrix/app/v1/transactions/") && since < time.Minute {
+					time.Sleep(25 * time.Second)
+				}
+			},
+		},
 		Mutant{
 			Name: "txn-id-reused-after-restart", Bug: "after a restart, transactions reuse the ID of the last transaction sent before it",
 			Killers: []string{"HS-TXN-04"},

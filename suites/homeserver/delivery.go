@@ -120,6 +120,32 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
+	It("delivers the events of different rooms in the order they happened, within and across transactions", Label("HS-TXN-07"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		carol := f.NewUser(ctx, "carol")
+		room1 := f.NewBridgedRoom(ctx, alice, "bob")
+		room2 := f.NewBridgedRoom(ctx, carol, "dave")
+		f.settle(ctx, room1)
+		f.settle(ctx, room2)
+		held := f.AS.On(fakeas.Transactions).Times(1).Block()
+		var sent []sentEvent
+		say := func(r BridgedRoom, text string) {
+			sent = append(sent, sentEvent{room: r.ID, id: r.Say(ctx, r.Owner, text)})
+		}
+		say(room1, "first, held up")
+		Eventually(held.Entered()).WithContext(ctx).Should(BeClosed())
+		for i := range 3 {
+			say(room1, fmt.Sprintf("alice %d", i))
+			say(room2, fmt.Sprintf("carol %d", i))
+		}
+		held.Release()
+		f.waitForAll(ctx, sent)
+		deliveries := f.Deliveries()
+		suites.Observe("transactions (attempts)", len(deliveries))
+		Expect(inStreamOrder(deliveries, sent)).To(Succeed())
+	}, NodeTimeout(timeout))
+
 	It("delivers what happened while the AS was down, once, when it is back", Label("HS-TXN-08"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
@@ -318,6 +344,35 @@ func noOvertaking(ds []Delivered) error {
 // exactlyOnceInOrder checks that across acknowledged transactions (first
 // acknowledgement of each ID) every sent event appears exactly once, and
 // that each room's events keep the order they were sent in.
+// inStreamOrder checks that the acknowledged transactions carry sent in the
+// order it happened, across rooms (the event stream), counting each
+// transaction ID once.
+func inStreamOrder(ds []Delivered, sent []sentEvent) error {
+	acked := map[string]bool{}
+	position := map[string]int{}
+	for _, d := range ds {
+		if d.Exchange.Status != 200 || acked[d.TxnID] {
+			continue
+		}
+		acked[d.TxnID] = true
+		for _, ev := range d.Txn.Events {
+			if _, seen := position[ev.EventID]; !seen {
+				position[ev.EventID] = len(position)
+			}
+		}
+	}
+	for i, s := range sent {
+		p, ok := position[s.id]
+		if !ok {
+			return fmt.Errorf("event %s was never delivered in an acknowledged transaction", s.id)
+		}
+		if i > 0 && p < position[sent[i-1].id] {
+			return fmt.Errorf("event %s (room %s) arrived before %s (room %s), which happened earlier: not in stream order", s.id, s.room, sent[i-1].id, sent[i-1].room)
+		}
+	}
+	return nil
+}
+
 func exactlyOnceInOrder(ds []Delivered, sent []sentEvent) error {
 	acked := map[string]bool{}
 	count := map[string]int{}
