@@ -15,6 +15,36 @@ func init() {
 	var backdated sync.Map // event ID -> the ts a normal user asked for
 	catalogue = append(catalogue,
 		Mutant{
+			Name: "device-id-ignored", Bug: "?device_id= is ignored: the AS acts as no device",
+			Killers: []string{"HS-ID-05"},
+			Because: `must name the device the AS asserted`,
+			Request: func(r *http.Request) { dropQuery(r, "device_id") },
+		},
+		Mutant{
+			Name: "unknown-device-accepted", Bug: "a device_id the user does not have is accepted (200)",
+			Killers: []string{"HS-ID-06"},
+			Because: `a device_id the user does not have`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				device := r.URL.Query().Get("device_id")
+				if strings.HasSuffix(r.URL.Path, "/whoami") && device != "" && status == http.StatusBadRequest {
+					return http.StatusOK, map[string]any{"user_id": r.URL.Query().Get("user_id"), "device_id": device}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "asserted-user-gets-a-device", Bug: "an AS request without device_id acts as a device of the asserted user",
+			Killers: []string{"HS-ID-07"},
+			Because: `whoami named a device although the AS asserted none`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				q := r.URL.Query()
+				if strings.HasSuffix(r.URL.Path, "/whoami") && q.Get("user_id") != "" && q.Get("device_id") == "" && status == http.StatusOK {
+					body["device_id"] = "MUTANTDEVICE"
+				}
+				return status, body
+			},
+		},
+		Mutant{
 			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
 			Killers: []string{"HS-LOGIN-03"},
 			Because: `login must be of the user named`,

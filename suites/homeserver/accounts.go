@@ -1,6 +1,7 @@
 package homeserver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -95,6 +96,33 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		Expect(resp.Field("user_id")).To(Equal(ghost), "whoami must name the user the AS asserted")
 	}, NodeTimeout(timeout))
 
+	It("acts as the device of the asserted user named with ?device_id=", Label("HS-ID-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "device")
+		as, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", device))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(as).To(match.HaveStatus(http.StatusOK))
+		Expect(as.Field("device_id")).To(Equal(device), "whoami with ?device_id= must name the device the AS asserted")
+	}, NodeTimeout(timeout))
+
+	It("answers 400 M_UNKNOWN_DEVICE to ?device_id= naming a device the asserted user does not have", Label("HS-ID-06"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, _ := f.registerWithDevice(ctx, "nodevice")
+		unknown, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", "NOSUCHDEVICE"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(unknown).To(match.HaveError(http.StatusBadRequest, "M_UNKNOWN_DEVICE"), "a device_id the user does not have")
+	}, NodeTimeout(timeout))
+
+	It("acts as no device when the AS names none: whoami with ?user_id= alone reports no device_id", Label("HS-ID-07"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "deviceless")
+		as, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(as).To(match.HaveStatus(http.StatusOK))
+		suites.Observe("whoami", as.String())
+		Expect(as.Field("device_id")).To(BeEmpty(), "whoami named a device although the AS asserted none (the user has device %s)", device)
+	}, NodeTimeout(timeout))
+
 	It("stamps an AS's event sent without ?ts= with the server's clock", Label("HS-TS-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
@@ -164,4 +192,15 @@ func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) in
 	}
 	Expect(json.Unmarshal(resp.Body, &ev)).To(Succeed())
 	return ev.OriginServerTS
+}
+
+// registerWithDevice registers a user in the AS's namespace, logged in (no
+// inhibit_login), and returns it with the device the registration made.
+func (f *Fixture) registerWithDevice(ctx context.Context, name string) (userID, deviceID string) {
+	GinkgoHelper()
+	registered, err := f.ASClient.RegisterAS(ctx, f.GhostLocalpart(name), false)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(registered).To(match.HaveStatus(http.StatusOK))
+	Expect(registered.Field("device_id")).NotTo(BeEmpty(), "registration without inhibit_login gave no device_id")
+	return registered.Field("user_id"), registered.Field("device_id")
 }
