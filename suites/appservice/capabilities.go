@@ -64,8 +64,8 @@ func skipUnlessDeclared() {
 		suites.HarnessError(err)
 	}
 	if missing := c.Missing(needs); len(missing) > 0 {
-		Skip(fmt.Sprintf("needs an AS that declares %s; %s declares %s (set ASCONFORM_AS_CAPABILITIES if the AS under test does it)",
-			strings.Join(missing, ", "), source, c))
+		Skip(fmt.Sprintf("needs an AS that declares %s; the AS under test declares %s (by %s); if it does this, declare it with --as-capabilities or ASCONFORM_AS_CAPABILITIES",
+			strings.Join(missing, ", "), c, source))
 	}
 }
 
