@@ -209,7 +209,7 @@ func (b *bridge) handleMessage(ctx context.Context, evt *event.Event) {
 	// the echo ghost (EnsureJoined does that with BotOverride).
 	params := appservice.EnsureJoinedParams{}
 	if inviter != echo {
-		params.BotOverride = b.as.Client(inviter)
+		params.BotOverride = b.as.Intent(inviter).Client
 	}
 	if err := intent.EnsureJoined(ctx, evt.RoomID, params); err != nil {
 		b.log.Error().Err(err).Stringer("room_id", evt.RoomID).Msg("echo ghost could not join")
