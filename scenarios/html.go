@@ -108,6 +108,8 @@ type scenarioView struct {
 	LogLines     int
 	Open         bool // transcript shown unfolded: the spec did not pass
 	Diagram      *diagram
+	FullDiagram  *diagram // with the set-up unfolded, when Diagram folds it
+	SetUp        int
 	Exchanges    []exchangeView
 }
 
@@ -284,7 +286,12 @@ func scenarioFor(res Result, anchor string) scenarioView {
 	for _, e := range res.Transcript {
 		v.Exchanges = append(v.Exchanges, exchangeFor(e, anchor, first))
 	}
-	v.Diagram = layoutDiagram(res.Transcript, v.Exchanges)
+	folded := setUp(res.Transcript, res.Steps)
+	v.Diagram = layoutDiagram(res.Transcript, v.Exchanges, res.Steps, folded)
+	if len(folded) > 0 {
+		v.SetUp = len(folded)
+		v.FullDiagram = layoutDiagram(res.Transcript, v.Exchanges, res.Steps, nil)
+	}
 	return v
 }
 
