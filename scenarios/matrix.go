@@ -197,14 +197,17 @@ func (m Matrix) LevelCounts() []LevelCount {
 	return out
 }
 
-// ColumnVersion says what a column ran against: image or URL, and the spec
-// versions it advertises.
+// ColumnVersion says what a column ran against: the image (its tag is the
+// implementation's version), the reference, or the URL of an external SUT.
 func (c MatrixColumn) ColumnVersion() string {
-	s := c.Report.SUT.Image
-	if s == "" {
-		s = c.Report.SUT.URL
+	sut := c.Report.SUT
+	switch {
+	case sut.Image != "":
+		return sut.Image
+	case sut.Flavor == "fakehs" || sut.Flavor == "fakeas":
+		return "the in-process reference of this asconform"
 	}
-	return s
+	return sut.URL
 }
 
 // Markdown writes the matrix as one table, sections as bold rows, then the

@@ -21,8 +21,8 @@ DIR/index.html (sortable and filterable offline) and one Markdown table
 DIR/matrix.md. Each RUN is a results.json, or a directory of a run holding
 one (or holding homeserver/ and appservice/ with one each). NAME labels the
 column (default: the flavor). Each run's own report is written beside, as
-DIR/NAME/report.html, summary.md and results.json, so every cell links to
-the spec's transcript and diagram.
+DIR/NAME/report.html, summary.md and (unless --json=false) results.json, so
+every cell links to the spec's transcript and diagram.
 `
 
 // matrix builds the cross-implementation matrix from earlier runs.
@@ -30,6 +30,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	out := fs.String("out", "matrix", "directory to write the matrix and the runs' reports to")
+	keepJSON := fs.Bool("json", true, "also copy each run's results.json beside its report")
 	var runs []string
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
@@ -75,7 +76,11 @@ func matrixCmd(args []string, stdout io.Writer) error {
 	}
 	for _, c := range cols {
 		dir := filepath.Join(*out, strings.TrimSuffix(c.Link, "/report.html"))
-		for _, write := range []func(string) (string, error){c.Report.WriteHTML, c.Report.WriteMarkdown, c.Report.WriteJSON} {
+		writers := []func(string) (string, error){c.Report.WriteHTML, c.Report.WriteMarkdown}
+		if *keepJSON {
+			writers = append(writers, c.Report.WriteJSON)
+		}
+		for _, write := range writers {
 			if _, err := write(dir); err != nil {
 				return fmt.Errorf("matrix: %w", err)
 			}

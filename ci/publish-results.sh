@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerates results/: runs asconform against every implementation it runs
+# here, then writes the conformance matrix over those runs and the
+# references. Adding an implementation is one line in RUNS.
+#
+#   ci/publish-results.sh            run all, then write results/
+#   ci/publish-results.sh synapse    rerun only the named ones (the others'
+#                                    last runs under .publish/ are reused)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# name | arguments of asconform run (the image's tag is the version shown)
+RUNS=(
+  "fakehs|--side homeserver --flavor fakehs"
+  "fakeas|--side appservice --as-flavor fakeas"
+  "synapse|--side homeserver --flavor synapse"
+  "mautrix-python|--side appservice --as-flavor mautrix-sample"
+)
+
+work=.publish # raw runs, not committed
+mkdir -p "$work"
+go build -ldflags "-X main.version=$(git describe --always --dirty)" -o "$work/asconform" ./cmd/asconform
+
+args=()
+for entry in "${RUNS[@]}"; do
+  name=${entry%%|*}
+  run=${entry#*|}
+  if [ $# -eq 0 ] || [[ " $* " == *" $name "* ]]; then
+    echo "== $name: asconform run $run"
+    # A run whose outcome differs from its baseline still publishes: the
+    # matrix shows what happened.
+    # shellcheck disable=SC2086
+    "$work/asconform" run $run --procs "${PROCS:-1}" --out "$work/$name" || echo "   (outcome differs from the expectations; published as is)"
+  fi
+  if [ -e "$work/$name/results.json" ]; then
+    args+=("$name=$work/$name")
+  else
+    echo "   $name: no results.json, left out" >&2
+  fi
+done
+
+rm -rf results
+"$work/asconform" matrix --json=false --out results "${args[@]}"
+echo "results/ regenerated $(date -u +%Y-%m-%dT%H:%MZ) by $("$work/asconform" version)"
