@@ -210,4 +210,3 @@ func screenshot(t *testing.T, browser, page, png string, w, h int) {
 		t.Fatalf("screenshot: %v\n%s", err, out)
 	}
 }
-
