@@ -10,11 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # name | arguments of asconform run (the image's tag is the version shown)
+# Columns come in this order: each side's implementations, then its reference.
 RUNS=(
-  "fakehs|--side homeserver --flavor fakehs"
-  "fakeas|--side appservice --as-flavor fakeas"
   "synapse|--side homeserver --flavor synapse"
+  # "dendrite|--side homeserver --flavor dendrite"
+  "fakehs|--side homeserver --flavor fakehs"
   "mautrix-python|--side appservice --as-flavor mautrix-sample"
+  # "mautrix-go|--side appservice --as-flavor mautrix-go-sample"
+  "fakeas|--side appservice --as-flavor fakeas"
 )
 
 work=.publish # raw runs, not committed

@@ -27,6 +27,7 @@ type Matrix struct {
 	Columns   []MatrixColumn
 	Groups    []MatrixGroup
 	Generated time.Time
+	Tool      string // what wrote it, e.g. "asconform v0.3.0"
 }
 
 // MatrixGroup is one spec section's requirements.
@@ -152,8 +153,31 @@ func BuildMatrix(cols []MatrixColumn, generated time.Time) Matrix {
 		}
 		m.Groups[g].Rows = append(m.Groups[g].Rows, row)
 	}
+	// The homeserver's requirements first: most of the catalogue.
+	sideRank := map[string]int{string(requirements.Homeserver): 0, string(requirements.AppService): 1}
+	sort.SliceStable(m.Groups, func(i, j int) bool {
+		ri, ok := sideRank[m.Groups[i].Side]
+		if !ok {
+			ri = 2
+		}
+		rj, ok := sideRank[m.Groups[j].Side]
+		if !ok {
+			rj = 2
+		}
+		return ri < rj
+	})
 	return m
 }
+
+func (m Matrix) toolName() string {
+	if m.Tool == "" {
+		return "asconform"
+	}
+	return m.Tool
+}
+
+// ToolName is what wrote the matrix, for the page.
+func (m Matrix) ToolName() string { return m.toolName() }
 
 // LevelCounts are, per level and column, the requirements met among those judged.
 func (m Matrix) LevelCounts() []LevelCount {
@@ -205,7 +229,7 @@ func (c MatrixColumn) ColumnVersion() string {
 	case sut.Image != "":
 		return sut.Image
 	case sut.Flavor == "fakehs" || sut.Flavor == "fakeas":
-		return "the in-process reference of this asconform"
+		return "reference, in-process"
 	}
 	return sut.URL
 }
@@ -215,7 +239,7 @@ func (c MatrixColumn) ColumnVersion() string {
 func (m Matrix) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "# Application Service API conformance matrix\n\n")
 	if !m.Generated.IsZero() {
-		fmt.Fprintf(w, "Generated %s by asconform. ", m.Generated.UTC().Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(w, "Generated %s by %s. ", m.Generated.UTC().Format("2006-01-02 15:04 MST"), m.toolName())
 	}
 	fmt.Fprintf(w, "A cell is the worst verdict among the specs that check the requirement; `—` no spec ran, `n/a` the other side.\n\n")
 	fmt.Fprintln(w, "| run | side | ran against | advertises | spec targeted | date |\n|---|---|---|---|---|---|")
@@ -374,7 +398,7 @@ table.xm tfoot td, table.xm tfoot th { background: var(--soft); font-size: 12.5p
 <nav class="top"><span class="brand">asconform</span><a href="#matrix">Matrix</a><a href="#counts">Counts by level</a>{{if .Questions}}<a href="#questions">Questions ({{.Questions}})</a>{{end}}</nav>
 <main>
 <h1>Application Service API conformance matrix</h1>
-<p class="meta">{{len .Columns}} run(s){{with .Generated}}, generated {{.}}{{end}}. Each cell is the worst verdict among the specs that check the requirement and links to that spec's transcript and diagram in the run's report; <span class="na">—</span> no spec ran, <span class="na">n/a</span> the run is of the other side. Rows where the runs disagree are shaded.</p>
+<p class="meta">{{len .Columns}} run(s){{with .Generated}}, generated {{.}}{{end}} by {{.ToolName}}. Each cell is the worst verdict among the specs that check the requirement and links to that spec's transcript and diagram in the run's report; <span class="na">—</span> no spec ran, <span class="na">n/a</span> the run is of the other side. Rows where the runs disagree are shaded.</p>
 <div class="filters" id="filters">
 <label>Filter <input type="search" id="q" placeholder="ID, section or words"></label>
 <label>Level <select id="level"><option value="">any</option>{{range .Counts}}<option>{{.Level}}</option>{{end}}</select></label>

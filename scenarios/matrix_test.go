@@ -69,7 +69,7 @@ func TestMatrix(t *testing.T) {
 	m.Markdown(&md)
 	mustContain(t, "markdown", md.String(),
 		"| synapse | homeserver | example/synapse:1.0 | v1.11 v1.12 | ",
-		"| fakehs | homeserver | the in-process reference of this asconform |",
+		"| fakehs | homeserver | reference, in-process |",
 		"| HS-TXN-01 | SCHEMA | v1.0 | [fail](synapse/report.html#s-",
 		"| HS-TXN-07 [?](#questions) |",
 		"| n/a |", "## Questions", "- **HS-TXN-07**: ",

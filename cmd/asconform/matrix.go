@@ -87,6 +87,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 		}
 	}
 	m := scenarios.BuildMatrix(cols, time.Now())
+	m.Tool = "asconform " + version
 	written, err := m.WriteMatrix(*out)
 	if err != nil {
 		return fmt.Errorf("matrix: %w", err)
