@@ -186,7 +186,7 @@ func TestPagesInBrowser(t *testing.T) {
 	})
 
 	if out := os.Getenv("ASCONFORM_SCREENSHOTS"); out != "" {
-		screenshot(t, browser, filepath.Join(dir, "report.html"), filepath.Join(out, "walkthrough.png"), 1400, 1500)
+		screenshot(t, browser, filepath.Join(dir, "report.html"), filepath.Join(out, "walkthrough.png"), 1400, 2000)
 	}
 }
 

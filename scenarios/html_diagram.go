@@ -245,7 +245,7 @@ func layoutDiagram(ex []recorder.Exchange, views []exchangeView, steps []Step, f
 		if ev.ex < 0 {
 			st := arrow{Kind: rowStep, RowTop: y, RowH: 26, Y: y + 20, LabelY: y + 15, TimeY: y + 15, Label: ev.step, Title: ev.step}
 			if !first.IsZero() {
-				st.Label += " · at +" + fmtMillis(ev.at.Sub(first))
+				st.Label += " · at +" + fmtMillis(max(0, ev.at.Sub(first)))
 			}
 			d.Rows = append(d.Rows, st)
 			d.Width = max(d.Width, d.StepX+int(float64(utf8Len(ev.step))*seqCharW*1.1)+8)
