@@ -218,3 +218,22 @@ func TestWalkthroughDiagramInTime(t *testing.T) {
 		t.Error("no bar for the open join request")
 	}
 }
+
+// The report's own matrix heads each row by its spec section: AS-AUTH-02
+// is under "Authorisation", though AS-AUTH-01 (before it) is under "Querying".
+func TestReportMatrixGroupsBySection(t *testing.T) {
+	r := scenarios.Report{SUT: scenarios.SUT{Side: "appservice", Flavor: "x"}, Results: []scenarios.Result{
+		{Side: "appservice", Spec: "no token", Requirements: []string{"AS-AUTH-01"}, Verdict: scenarios.Pass},
+		{Side: "appservice", Spec: "wrong token", Requirements: []string{"AS-AUTH-02"}, Verdict: scenarios.Pass},
+	}}
+	var page strings.Builder
+	if err := r.HTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	m := page.String()
+	auth := strings.Index(m, `<th colspan="5">Authorisation<span>appservice</span></th>`)
+	row := strings.Index(m, `>AS-AUTH-02</a>`)
+	if auth < 0 || row < auth || strings.Contains(m[auth:row], "<tr class=\"group\">") {
+		t.Errorf("AS-AUTH-02 is not under its section Authorisation (group at %d, row at %d)", auth, row)
+	}
+}
