@@ -129,7 +129,7 @@ func TestPlanBaseline(t *testing.T) {
 		run(map[string]scenarios.Verdict{"new steady": scenarios.Fail, "new flaky": scenarios.Pass}),
 		run(map[string]scenarios.Verdict{"new steady": scenarios.Fail, "new flaky": scenarios.Fail}),
 		run(map[string]scenarios.Verdict{"still fails": scenarios.ExpectedFailure, "now passes": scenarios.UnexpectedPass, "flaky": scenarios.Pass,
-			"new steady": scenarios.NonStrict, "new flaky": scenarios.Fail}),
+			"new steady": scenarios.Fail, "new flaky": scenarios.Fail, "should": scenarios.NonStrict}),
 	}
 	p := scenarios.PlanBaseline(e, runs, 3)
 	names := func(ks []scenarios.KnownFailure) string {
