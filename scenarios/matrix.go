@@ -280,6 +280,10 @@ func (m Matrix) Markdown(w io.Writer) {
 	for _, lc := range m.LevelCounts() {
 		fmt.Fprintf(w, "| %s |", lc.Level)
 		for c := range m.Columns {
+			if lc.Judged[c] == 0 {
+				fmt.Fprint(w, " — |")
+				continue
+			}
 			fmt.Fprintf(w, " %d of %d |", lc.Met[c], lc.Judged[c])
 		}
 		fmt.Fprintln(w)
