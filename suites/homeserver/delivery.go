@@ -29,6 +29,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
+		By("the AS loses the first transaction (" + failure + ")")
 		script(f.AS.On(fakeas.Transactions))
 		eventID := room.Say(ctx, alice, "is anyone there?")
 
@@ -54,6 +55,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
+		By("the AS fails three times")
 		f.AS.On(fakeas.Transactions).Times(3).Fail()
 		eventID := room.Say(ctx, alice, "knock knock")
 
@@ -75,6 +77,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		room1 := f.NewBridgedRoom(ctx, alice, "bob")
 		room2 := f.NewBridgedRoom(ctx, carol, "dave")
 		f.settle(ctx, room1)
+		By("the AS fails twice")
 		f.AS.On(fakeas.Transactions).Times(2).Fail()
 
 		var sent []sentEvent
@@ -150,12 +153,14 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
+		By("AS down")
 		f.AS.On(fakeas.Transactions).Always().Drop()
 		var sent []sentEvent
 		for i := range 3 {
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("while down %d", i))})
 		}
 		f.waitForFailedAttempt(ctx)
+		By("AS back")
 		f.AS.Reset() // back up
 		f.waitForAll(ctx, sent)
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
@@ -167,15 +172,18 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
+		By("AS down")
 		f.AS.On(fakeas.Transactions).Always().Drop()
 		var sent []sentEvent
 		for i := range 3 {
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("before the restart %d", i))})
 		}
 		f.waitForFailedAttempt(ctx)
+		By("homeserver restart")
 		started := time.Now()
 		f.RestartSUT(ctx)
 		suites.Observe("homeserver restart took", time.Since(started).Round(100*time.Millisecond))
+		By("AS back")
 		f.AS.Reset() // back up
 		// Retrying on its own after a restart is HS-TXN-06's business; here
 		// a new event may nudge the queue, but nothing may be lost.
