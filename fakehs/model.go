@@ -47,6 +47,7 @@ type user struct {
 	displayname, avatar string
 	appservice          string // id of the AS that registered the user, if any
 	devices             map[string]bool
+	deviceNames         map[string]string // device -> display name, where set
 	deactivated         bool
 }
 

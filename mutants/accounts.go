@@ -45,6 +45,44 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "device-create-ignores-user-id", Bug: "PUT /devices/{deviceId} by the AS ignores user_id and makes the device for the AS's sender",
+			Killers: []string{"HS-DEV-01"},
+			Because: `does not list the device the AS created`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/devices/") {
+					dropQuery(r, "user_id")
+				}
+			},
+		},
+		Mutant{
+			Name: "devices-created-by-anyone", Bug: "a normal user's PUT /devices/{deviceId} of an unknown device creates it (201)",
+			Killers: []string{"HS-DEV-02"},
+			Because: `a normal user created a device`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/devices/") && r.URL.Query().Get("user_id") == "" && status == http.StatusNotFound {
+					return http.StatusCreated, map[string]any{}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "device-delete-asks-as-for-uia", Bug: "DELETE /devices/{deviceId} by the AS gets the user-interactive authentication challenge",
+			Killers: []string{"HS-DEV-03"},
+			Because: `need no user-interactive authentication`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/devices/") {
+					// Answered with the challenge before the SUT acts.
+					r.URL.Path = "/_matrix/client/v3/asconform-uia-challenge"
+				}
+			},
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if strings.HasSuffix(r.URL.Path, "/asconform-uia-challenge") {
+					return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
+				}
+				return status, body
+			},
+		},
+		Mutant{
 			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
 			Killers: []string{"HS-LOGIN-03"},
 			Because: `login must be of the user named`,

@@ -123,6 +123,45 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		Expect(as.Field("device_id")).To(BeEmpty(), "whoami named a device although the AS asserted none (the user has device %s)", device)
 	}, NodeTimeout(timeout))
 
+	It("lets the AS create a device for its user with PUT /devices/{deviceId} (201), update it (200) and list it", Label("HS-DEV-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "devices")
+		path := "/_matrix/client/v3/devices/ASCBRIDGE"
+		created, err := f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge"}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(created).To(match.HaveStatus(http.StatusCreated), "creating a new device must answer 201")
+		updated, err := f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge, renamed"}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(updated).To(match.HaveStatus(http.StatusOK), "updating an existing device must answer 200")
+		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(listed).To(match.HaveStatus(http.StatusOK))
+		Expect(deviceIDs(listed)).To(ContainElement("ASCBRIDGE"), "GET /devices of the user does not list the device the AS created")
+	}, NodeTimeout(timeout))
+
+	It("does not let a normal user create a device with PUT /devices/{deviceId}", Label("HS-DEV-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		resp, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/devices/ASCNEWDEVICE", map[string]any{"display_name": "mine"})
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("answer", resp.String())
+		Expect(resp.Status).To(BeNumerically(">=", 400), "a normal user created a device through PUT /devices/{deviceId}")
+		listed, err := alice.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(deviceIDs(listed)).NotTo(ContainElement("ASCNEWDEVICE"), "a normal user created a device through PUT /devices/{deviceId}")
+	}, NodeTimeout(timeout))
+
+	It("lets the AS delete a device of its user without user-interactive authentication", Label("HS-DEV-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "deleting")
+		resp, err := f.ASClient.Do(ctx, http.MethodDelete, "/_matrix/client/v3/devices/"+csapi.PathEscape(device), map[string]any{}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK), "deleting a device as the AS must need no user-interactive authentication")
+		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the deleted device is still listed")
+	}, NodeTimeout(timeout))
+
 	It("stamps an AS's event sent without ?ts= with the server's clock", Label("HS-TS-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
@@ -203,4 +242,19 @@ func (f *Fixture) registerWithDevice(ctx context.Context, name string) (userID, 
 	Expect(registered).To(match.HaveStatus(http.StatusOK))
 	Expect(registered.Field("device_id")).NotTo(BeEmpty(), "registration without inhibit_login gave no device_id")
 	return registered.Field("user_id"), registered.Field("device_id")
+}
+
+// deviceIDs lists the device IDs of a GET /devices answer.
+func deviceIDs(resp csapi.Response) []string {
+	var body struct {
+		Devices []struct {
+			DeviceID string `json:"device_id"`
+		} `json:"devices"`
+	}
+	_ = json.Unmarshal(resp.Body, &body)
+	var ids []string
+	for _, d := range body.Devices {
+		ids = append(ids, d.DeviceID)
+	}
+	return ids
 }
