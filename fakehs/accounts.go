@@ -1,6 +1,7 @@
 package fakehs
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -387,5 +388,28 @@ func (s *Server) deleteDevice(c *call) reply {
 			delete(s.sessions, token)
 		}
 	}
+	return answer(nil)
+}
+
+// uploadCrossSigning stores the user's cross-signing keys. Replacing keys
+// asks a normal user for user-interactive authentication, never an AS
+// (v1.17).
+func (s *Server) uploadCrossSigning(c *call) reply {
+	var b map[string]json.RawMessage
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	if u.crossSigning && c.who.as == nil {
+		return reply{status: http.StatusUnauthorized, body: map[string]any{
+			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
+		}}
+	}
+	u.crossSigning = true
 	return answer(nil)
 }

@@ -13,6 +13,7 @@ import (
 // (client-server API, application-service extensions).
 func init() {
 	var backdated sync.Map // event ID -> the ts a normal user asked for
+	crossSigned := newHistory()
 	catalogue = append(catalogue,
 		Mutant{
 			Name: "device-id-ignored", Bug: "?device_id= is ignored: the AS acts as no device",
@@ -80,6 +81,18 @@ func init() {
 					return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
 				}
 				return status, body
+			},
+		},
+		Mutant{
+			Name: "cross-signing-replace-asks-as-for-uia", Bug: "replacing cross-signing keys asks the AS for user-interactive authentication",
+			Killers: []string{"HS-DEV-04"},
+			Because: `replacing the user's master key as the AS must need no user-interactive authentication`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				user := r.URL.Query().Get("user_id")
+				if !strings.HasSuffix(r.URL.Path, "/keys/device_signing/upload") || user == "" || !crossSigned.again(user) {
+					return status, body
+				}
+				return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
 			},
 		},
 		Mutant{

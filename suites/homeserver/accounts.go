@@ -2,6 +2,9 @@ package homeserver
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -162,6 +165,18 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the deleted device is still listed")
 	}, NodeTimeout(timeout))
 
+	It("lets the AS upload and replace its user's cross-signing keys without user-interactive authentication", Label("HS-DEV-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "crosssigning")
+		for i, what := range []string{"uploading", "replacing"} {
+			resp, err := f.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/keys/device_signing/upload",
+				map[string]any{"master_key": newMasterKey(ghost)}, csapi.AsUser(ghost))
+			Expect(err).NotTo(HaveOccurred())
+			suites.Observe(fmt.Sprintf("%d: %s the master key", i+1, what), resp.String())
+			Expect(resp).To(match.HaveStatus(http.StatusOK), "%s the user's master key as the AS must need no user-interactive authentication", what)
+		}
+	}, NodeTimeout(timeout))
+
 	It("stamps an AS's event sent without ?ts= with the server's clock", Label("HS-TS-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
@@ -257,4 +272,13 @@ func deviceIDs(resp csapi.Response) []string {
 		ids = append(ids, d.DeviceID)
 	}
 	return ids
+}
+
+// newMasterKey is a cross-signing master key for userID with a fresh public
+// key (a master key carries no signature the server checks).
+func newMasterKey(userID string) map[string]any {
+	pub := make([]byte, ed25519.PublicKeySize)
+	_, _ = rand.Read(pub)
+	key := base64.RawStdEncoding.EncodeToString(pub)
+	return map[string]any{"user_id": userID, "usage": []string{"master"}, "keys": map[string]string{"ed25519:" + key: key}}
 }
