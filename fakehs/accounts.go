@@ -1,8 +1,11 @@
 package fakehs
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -310,4 +313,103 @@ func (s *Server) deactivate(c *call) reply {
 	}
 	s.notifyLocked()
 	return answer(map[string]any{"id_server_unbind_result": "no-support"})
+}
+
+// putDevice creates (201) or updates (200) a device. Only an AS may create
+// one, for the user it acts as (v1.17, "Device management"); a user can
+// only update a device it has.
+func (s *Server) putDevice(c *call) reply {
+	var b struct {
+		DisplayName *string `json:"display_name"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	id := c.r.PathValue("deviceId")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	status := http.StatusOK
+	if !u.devices[id] {
+		if c.who.as == nil {
+			return fail(404, "M_NOT_FOUND", "no device "+id)
+		}
+		u.devices[id], status = true, http.StatusCreated
+	}
+	if b.DisplayName != nil {
+		if u.deviceNames == nil {
+			u.deviceNames = map[string]string{}
+		}
+		u.deviceNames[id] = *b.DisplayName
+	}
+	return reply{status: status, body: map[string]any{}}
+}
+
+// getDevices lists the devices of the acting user.
+func (s *Server) getDevices(c *call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	devices := []map[string]any{}
+	if u != nil {
+		for _, id := range slices.Sorted(maps.Keys(u.devices)) {
+			d := map[string]any{"device_id": id}
+			if name, ok := u.deviceNames[id]; ok {
+				d["display_name"] = name
+			}
+			devices = append(devices, d)
+		}
+	}
+	return answer(map[string]any{"devices": devices})
+}
+
+// deleteDevice deletes a device: an AS needs no user-interactive
+// authentication (v1.17); anyone else gets the challenge.
+func (s *Server) deleteDevice(c *call) reply {
+	if c.who.as == nil {
+		return reply{status: http.StatusUnauthorized, body: map[string]any{
+			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
+		}}
+	}
+	id := c.r.PathValue("deviceId")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil || !u.devices[id] {
+		return fail(404, "M_NOT_FOUND", "no device "+id)
+	}
+	delete(u.devices, id)
+	delete(u.deviceNames, id)
+	for token, sess := range s.sessions {
+		if sess.userID == u.id && sess.deviceID == id {
+			delete(s.sessions, token)
+		}
+	}
+	return answer(nil)
+}
+
+// uploadCrossSigning stores the user's cross-signing keys. Replacing keys
+// asks a normal user for user-interactive authentication, never an AS
+// (v1.17).
+func (s *Server) uploadCrossSigning(c *call) reply {
+	var b map[string]json.RawMessage
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	if u.crossSigning && c.who.as == nil {
+		return reply{status: http.StatusUnauthorized, body: map[string]any{
+			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
+		}}
+	}
+	u.crossSigning = true
+	return answer(nil)
 }

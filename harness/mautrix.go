@@ -18,6 +18,11 @@ func (mautrixSample) Name() string         { return "mautrix-sample" }
 func (mautrixSample) Side() string         { return "appservice" }
 func (mautrixSample) DefaultImage() string { return "localhost/asconform/mautrix-sample:latest" }
 func (mautrixSample) Recipe() string       { return "ci/images/mautrix-sample/build.sh" }
+func (mautrixSample) Capabilities() string { return sampleCapabilities }
+
+// sampleCapabilities is what both sample bridges do beyond the spec (their
+// READMEs under ci/images describe it); they bridge no third-party protocol.
+const sampleCapabilities = JoinsOnInvite + "," + EchoesMessages + "," + RegistersQueriedUsers + "," + CreatesQueriedAliases
 
 func (mautrixSample) Container(s Settings) (ContainerSpec, error) {
 	if len(s.Registrations) != 1 || s.HomeserverURL == "" {

@@ -13,7 +13,88 @@ import (
 // (client-server API, application-service extensions).
 func init() {
 	var backdated sync.Map // event ID -> the ts a normal user asked for
+	crossSigned := newHistory()
 	catalogue = append(catalogue,
+		Mutant{
+			Name: "device-id-ignored", Bug: "?device_id= is ignored: the AS acts as no device",
+			Killers: []string{"HS-ID-05"},
+			Because: `must name the device the AS asserted`,
+			Request: func(r *http.Request) { dropQuery(r, "device_id") },
+		},
+		Mutant{
+			Name: "unknown-device-accepted", Bug: "a device_id the user does not have is accepted (200)",
+			Killers: []string{"HS-ID-06"},
+			Because: `a device_id the user does not have`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				device := r.URL.Query().Get("device_id")
+				if strings.HasSuffix(r.URL.Path, "/whoami") && device != "" && status == http.StatusBadRequest {
+					return http.StatusOK, map[string]any{"user_id": r.URL.Query().Get("user_id"), "device_id": device}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "asserted-user-gets-a-device", Bug: "an AS request without device_id acts as a device of the asserted user",
+			Killers: []string{"HS-ID-07"},
+			Because: `whoami named a device although the AS asserted none`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				q := r.URL.Query()
+				if strings.HasSuffix(r.URL.Path, "/whoami") && q.Get("user_id") != "" && q.Get("device_id") == "" && status == http.StatusOK {
+					body["device_id"] = "MUTANTDEVICE"
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "device-create-ignores-user-id", Bug: "PUT /devices/{deviceId} by the AS ignores user_id and makes the device for the AS's sender",
+			Killers: []string{"HS-DEV-01"},
+			Because: `does not list the device the AS created`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/devices/") {
+					dropQuery(r, "user_id")
+				}
+			},
+		},
+		Mutant{
+			Name: "devices-created-by-anyone", Bug: "a normal user's PUT /devices/{deviceId} of an unknown device creates it (201)",
+			Killers: []string{"HS-DEV-02"},
+			Because: `a normal user created a device`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/devices/") && r.URL.Query().Get("user_id") == "" && status == http.StatusNotFound {
+					return http.StatusCreated, map[string]any{}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "device-delete-asks-as-for-uia", Bug: "DELETE /devices/{deviceId} by the AS gets the user-interactive authentication challenge",
+			Killers: []string{"HS-DEV-03"},
+			Because: `need no user-interactive authentication`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/devices/") {
+					// Answered with the challenge before the SUT acts.
+					r.URL.Path = "/_matrix/client/v3/asconform-uia-challenge"
+				}
+			},
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if strings.HasSuffix(r.URL.Path, "/asconform-uia-challenge") {
+					return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
+				}
+				return status, body
+			},
+		},
+		Mutant{
+			Name: "cross-signing-replace-asks-as-for-uia", Bug: "replacing cross-signing keys asks the AS for user-interactive authentication",
+			Killers: []string{"HS-DEV-04"},
+			Because: `replacing the user's master key as the AS must need no user-interactive authentication`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				user := r.URL.Query().Get("user_id")
+				if !strings.HasSuffix(r.URL.Path, "/keys/device_signing/upload") || user == "" || !crossSigned.again(user) {
+					return status, body
+				}
+				return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
+			},
+		},
 		Mutant{
 			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
 			Killers: []string{"HS-LOGIN-03"},

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,6 +85,24 @@ func readBody(r *http.Request) []byte {
 	return data
 }
 
+// addrOf is where the test process reaches the fake AS that got r: the
+// Host a containerised homeserver names (its gateway alias) does not
+// resolve here.
+func addrOf(r *http.Request) string {
+	ases, _ := knownServices()
+	for _, s := range ases {
+		if s.Port == portOf(r.Host) {
+			return s.Addr
+		}
+	}
+	return r.Host
+}
+
+var restarts atomic.Int64
+
+// Restarted tells the mutants that the homeserver behind them restarted.
+func Restarted() { restarts.Add(1) }
+
 func portOf(hostport string) string {
 	_, port, _ := net.SplitHostPort(hostport)
 	return port
@@ -90,7 +110,75 @@ func portOf(hostport string) string {
 
 func init() {
 	resent, astray := newHistory(), newHistory()
+	var reuse struct {
+		sync.Mutex
+		last   map[string]string // AS port -> last transaction ID before a restart
+		mapped map[string]string // AS port + ID after the restart -> the ID it reuses
+	}
+	reuse.last, reuse.mapped = map[string]string{}, map[string]string{}
+	var lastUserQuery atomic.Int64 // unix nanoseconds
 	catalogue = append(catalogue,
+		Mutant{
+			Name: "batch-grouped-by-room", Bug: "a transaction's events are grouped by room, each room's in order, not in stream order",
+			Killers: []string{"HS-TXN-07"},
+			Because: `not in stream order`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					room := func(ev any) string {
+						m, _ := ev.(map[string]any)
+						id, _ := m["room_id"].(string)
+						return id
+					}
+					slices.SortStableFunc(events, func(a, b any) int { return strings.Compare(room(a), room(b)) })
+				})
+			},
+		},
+		Mutant{
+			Name: "hung-query-holds-delivery", Bug: "for a minute after a user query, every transaction waits 25 s (a hung query holds up delivery to all ASes)",
+			Killers: []string{"HS-TXN-09"},
+			Because: `delivery to another AS was held up|the other AS never got the event sent while the query hung`,
+			Push: func(r *http.Request) {
+				p := r.URL.EscapedPath()
+				if strings.HasPrefix(p, "/_matrix/app/v1/users/") {
+					lastUserQuery.Store(time.Now().UnixNano())
+					return
+				}
+				since := time.Since(time.Unix(0, lastUserQuery.Load()))
+				if strings.HasPrefix(p, "/_matrix/app/v1/transactions/") && since < time.Minute {
+					time.Sleep(25 * time.Second)
+				}
+			},
+		},
+		Mutant{
+			Name: "txn-id-reused-after-restart", Bug: "after a restart, transactions reuse the ID of the last transaction sent before it",
+			Killers: []string{"HS-TXN-04"},
+			Because: `already acknowledged before the restart`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.EscapedPath(), "/_matrix/app/v1/transactions/")
+				if !ok || r.Header.Get(copyHeader) != "" {
+					return
+				}
+				reuse.Lock()
+				defer reuse.Unlock()
+				port := portOf(r.Host)
+				if restarts.Load() == 0 {
+					reuse.last[port] = id
+					return
+				}
+				to, seen := reuse.mapped[port+"/"+id]
+				if !seen {
+					to = reuse.last[port]
+					reuse.mapped[port+"/"+id] = to
+				}
+				if to != "" {
+					r.URL.Path, r.URL.RawPath = "/_matrix/app/v1/transactions/"+to, ""
+				}
+			},
+		},
 		Mutant{
 			Name: "queries-users-outside-namespaces", Bug: "the homeserver asks every AS about every invited user, in its namespace or not",
 			Killers: []string{"HS-QRY-01"},
@@ -188,7 +276,7 @@ func init() {
 					return
 				}
 				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-				send(r.Method, "http://"+r.Host+r.URL.RequestURI(), tok, readBody(r))
+				send(r.Method, "http://"+addrOf(r)+r.URL.RequestURI(), tok, readBody(r))
 			},
 		},
 		Mutant{

@@ -124,6 +124,13 @@ var catalogue = []Requirement{
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
 		Summary: "The homeserver keeps a queue of transactions still to be delivered to the AS, so events are held rather than dropped while delivery fails.",
 	},
+	{
+		ID: "HS-TXN-09", Side: Homeserver, Level: Stated, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
+		Summary:  "Requests to an AS \"can be made without blocking other aspects of the homeserver\": an AS that leaves a request unanswered does not hold up delivery to the other ASes.",
+		Question: "The sentence is a statement with no RFC 2119 keyword (\"can\"): may a homeserver hold every AS's deliveries while one AS's query hangs? Graded as a stated expectation (a miss is non-strict), with the suite's bound for one delivery (20 s) as \"not held up\".",
+	},
 
 	// ---------------------------------------------------------------------
 	// Homeserver: legacy routes

@@ -25,10 +25,10 @@ type KnownFailure struct {
 	Requirement string `yaml:"requirement,omitempty"`
 	Reason      string `yaml:"reason"`
 	Link        string `yaml:"link,omitempty"`
-	// Intermittent marks a deviation the SUT shows in some runs only (the
-	// reason gives the evidence): a pass then stays a pass instead of
-	// becoming an unexpected pass.
-	Intermittent bool `yaml:"intermittent,omitempty"`
+	// Intermittent marks a failure that is truly flaky: it may pass, and
+	// then is no unexpected pass. Evidence says which runs showed it.
+	Intermittent bool   `yaml:"intermittent,omitempty"`
+	Evidence     string `yaml:"evidence,omitempty"`
 }
 
 // LoadExpectations reads an expectations file; a missing path means none.
@@ -52,6 +52,9 @@ func LoadExpectations(path string) (Expectations, error) {
 		}
 		if k.Reason == "" {
 			return Expectations{}, fmt.Errorf("expectations %s: entry %d has no reason", path, i)
+		}
+		if k.Intermittent && k.Evidence == "" {
+			return Expectations{}, fmt.Errorf("expectations %s: entry %d is intermittent but gives no evidence (which runs failed, which passed)", path, i)
 		}
 		if k.Requirement != "" {
 			if err := requirements.Validate(k.Requirement); err != nil {
@@ -89,9 +92,9 @@ func (e Expectations) Apply(r Result) Result {
 			r.Reason += " (" + k.Link + ")"
 		}
 	case Pass:
-		if k.Intermittent {
-			r.Reason = "passed this time; baselined as intermittent: " + k.Reason
-			break
+		if k.Intermittent { // flaky by its evidence: passing proves nothing
+			r.Reason = "baselined as intermittent (" + k.Reason + "); passed this time"
+			return r
 		}
 		r.Verdict = UnexpectedPass
 		r.Reason = "baselined as failing (" + k.Reason + ") but passed: tighten the expectations file"

@@ -113,6 +113,8 @@ type scenarioView struct {
 	LogLines     int
 	Open         bool // transcript shown unfolded: the spec did not pass
 	Diagram      *diagram
+	FullDiagram  *diagram // with the set-up unfolded, when Diagram folds it
+	SetUp        int
 	Exchanges    []exchangeView
 }
 
@@ -228,6 +230,9 @@ func lookupView(id string) reqView {
 	return reqView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary, Question: req.Question}
 }
 
+// buildMatrix groups the checked requirements by side and spec section
+// (a requirement's ID area need not be its section: AS-AUTH-01 is under
+// "Querying"), homeserver first, in ID order.
 func buildMatrix(byReq map[string][]matrixCell) []matrixGroup {
 	ids := make([]string, 0, len(byReq))
 	for id := range byReq {
@@ -235,18 +240,34 @@ func buildMatrix(byReq map[string][]matrixCell) []matrixGroup {
 	}
 	sort.Strings(ids)
 	var groups []matrixGroup
+	at := map[string]int{}
 	for _, id := range ids {
 		row := matrixRow{reqView: lookupView(id), Cells: byReq[id]}
-		a := id
-		if i := strings.LastIndex(id, "-"); i > 0 {
-			a = id[:i]
+		side := "other"
+		if req, ok := requirements.Lookup(id); ok {
+			side = string(req.Side)
 		}
-		if len(groups) == 0 || groups[len(groups)-1].Area != a {
-			groups = append(groups, matrixGroup{Area: a, Section: row.Section})
+		key := side + "\x00" + row.Section
+		g, ok := at[key]
+		if !ok {
+			g = len(groups)
+			at[key] = g
+			groups = append(groups, matrixGroup{Area: side, Section: row.Section})
 		}
-		g := &groups[len(groups)-1]
-		g.Rows = append(g.Rows, row)
+		groups[g].Rows = append(groups[g].Rows, row)
 	}
+	rank := map[string]int{string(requirements.Homeserver): 0, string(requirements.AppService): 1}
+	sort.SliceStable(groups, func(i, j int) bool {
+		ri, oki := rank[groups[i].Area]
+		rj, okj := rank[groups[j].Area]
+		if !oki {
+			ri = 2
+		}
+		if !okj {
+			rj = 2
+		}
+		return ri < rj
+	})
 	return groups
 }
 
@@ -294,7 +315,12 @@ func scenarioFor(res Result, anchor string) scenarioView {
 	for _, e := range res.Transcript {
 		v.Exchanges = append(v.Exchanges, exchangeFor(e, anchor, first))
 	}
-	v.Diagram = layoutDiagram(res.Transcript, v.Exchanges)
+	folded := setUp(res.Transcript, res.Steps)
+	v.Diagram = layoutDiagram(res.Transcript, v.Exchanges, res.Steps, folded)
+	if len(folded) > 0 {
+		v.SetUp = len(folded)
+		v.FullDiagram = layoutDiagram(res.Transcript, v.Exchanges, res.Steps, nil)
+	}
 	return v
 }
 

@@ -99,6 +99,12 @@ details.log > summary { color: var(--muted); padding: 2px 0; }
 .seqwrap { width: fit-content; max-width: 100%; overflow-x: auto; border: 1px solid var(--line); border-radius: 4px; margin: 6px 0 10px; background: #fff; }
 svg.seqd { display: block; font-family: ui-monospace, Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 11px; }
 svg.seqd .band { fill: #f7f9fb; }
+svg.seqd .keyband { fill: #fff6d6; }
+svg.seqd .span { fill: #dfe6ec; stroke: #8a99a8; stroke-width: 1; }
+svg.seqd .span.bad { fill: #f8d7d4; stroke: #c62828; }
+svg.seqd .step line { stroke: #0b57d0; stroke-width: 1.2; stroke-dasharray: 6 3; }
+svg.seqd .step text { font-family: system-ui, "DejaVu Sans", sans-serif; font-size: 12px; font-weight: 700; fill: #0b3d91; paint-order: stroke; stroke: #fff; stroke-width: 4px; }
+svg.seqd .folded { fill: #6b7580; font-style: italic; }
 svg.seqd .life { stroke: #aab4be; stroke-dasharray: 3 4; }
 svg.seqd .box { stroke-width: 1; rx: 4; }
 svg.seqd .box.client { fill: #e3f0ff; stroke: #7aa7d9; }
@@ -141,8 +147,8 @@ table.compare td:nth-child(n+3) { white-space: nowrap; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
 </style>{{end}}`
 
-const diagramSVG = `{{define "diagram"}}<svg class="seqd" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="sequence diagram of the exchanges">
-{{- range .Rows}}{{if .RowBands}}<rect class="band" x="0" y="{{.RowTop}}" width="{{$.Width}}" height="{{$.RowH}}"/>{{end}}{{end}}
+const diagramSVG = `{{define "diagram"}}<svg class="seqd" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="sequence diagram of the exchanges, in time">
+{{- range .Rows}}{{if .Key}}<rect class="keyband" x="0" y="{{.RowTop}}" width="{{$.Width}}" height="{{.RowH}}"/>{{else if .RowBands}}<rect class="band" x="0" y="{{.RowTop}}" width="{{$.Width}}" height="{{.RowH}}"/>{{end}}{{end}}
 {{- range .Lanes}}
 <line class="life" x1="{{.X}}" y1="{{$.BoxH}}" x2="{{.X}}" y2="{{$.LineEnd}}"/>
 <rect class="box {{.Role}}" x="{{.BoxX}}" y="1" width="{{$.BoxW}}" height="{{$.BoxH}}" rx="4"/>
@@ -152,14 +158,28 @@ const diagramSVG = `{{define "diagram"}}<svg class="seqd" width="{{.Width}}" hei
 <text class="party" x="{{.X}}" y="{{$.BottomText}}" text-anchor="middle">{{.Name}}</text>
 {{- end}}
 {{- end}}
+{{- range .Spans}}
+<rect class="span{{if .Bad}} bad{{end}}" x="{{.X}}" y="{{.Y}}" width="8" height="{{.H}}"/>
+{{- end}}
 {{- range .Rows}}
-<a href="#{{.Anchor}}" class="msg{{if .Bad}} bad{{end}}{{if .Push}} push{{end}}"><title>{{.Title}} → {{.Status}}</title>
+{{- if eq .Kind "step"}}
+<g class="step"><title>{{.Title}}</title><line x1="0" y1="{{.Y}}" x2="{{$.Width}}" y2="{{.Y}}"/><text x="{{$.StepX}}" y="{{.LabelY}}">{{.Label}}</text></g>
+{{- else if eq .Kind "folded"}}
+<text class="folded" x="{{.LabelX}}" y="{{.LabelY}}">{{.Label}}</text>
+{{- else}}
+<a href="#{{.Anchor}}" class="msg{{if .Bad}} bad{{end}}{{if .Push}} push{{end}}{{if .Key}} key{{end}}"><title>{{.Title}} → {{.Status}}</title>
 <text class="t" x="{{$.TimeX}}" y="{{.TimeY}}" text-anchor="end">{{.Offset}}</text>
+{{- if ne .Kind "response"}}
 <text class="lbl" x="{{.LabelX}}" y="{{.LabelY}}">{{.Label}}</text>
 <line class="req" x1="{{.X1}}" y1="{{.Y}}" x2="{{.X2}}" y2="{{.Y}}"/>
-{{- if .Lost}}<path class="cross" d="{{.CrossD}}"/>{{else}}<polygon class="head" points="{{.Head}}"/>
+{{- if and .Lost (eq .Kind "whole")}}<path class="cross" d="{{.CrossD}}"/>{{else}}<polygon class="head" points="{{.Head}}"/>{{end}}
+{{- end}}
+{{- if ne .Kind "request"}}
+{{- if .Lost}}{{if eq .Kind "response"}}<path class="cross" d="{{.CrossD}}"/>{{end}}{{else}}
 <line class="ret" x1="{{.X2}}" y1="{{.ReturnY}}" x2="{{.X1}}" y2="{{.ReturnY}}"/><polyline class="rethead" points="{{.RetHead}}"/>{{end}}
-<text class="st" x="{{.LabelX}}" y="{{.StatusY}}">{{.Shown}}</text></a>
+<text class="st" x="{{.LabelX}}" y="{{.StatusY}}">{{.Shown}}</text>
+{{- end}}</a>
+{{- end}}
 {{- end}}
 </svg>{{end}}`
 
@@ -207,6 +227,7 @@ const reportHTML = `<!DOCTYPE html>
 {{- else}}
 <p class="empty">No spec ran.</p>
 {{- end}}
+<p class="legend">Diagrams are drawn in time: an answer that came after other exchanges is drawn after them, the open request a bar on the callee's lane; blue dashed lines are the scenario's steps; highlighted rows (pushes to the application service and error answers) decide the verdict; the set-up before the first step is folded.</p>
 <p class="legend"><b>fail</b>: a MUST or schema rule broken · <b>error</b>: the harness or environment broke, not the SUT ·
 <b>non-strict</b>: only a SHOULD missed · <b>expected-failure</b>: failed, as baselined in the expectations file ·
 <b>unexpected-pass</b>: baselined as failing but passed, tighten the expectations file · <b>skipped</b>: not run (e.g. requirement later than the targeted spec).</p>
@@ -275,6 +296,10 @@ const reportHTML = `<!DOCTYPE html>
 {{- if .Exchanges}}
 <details class="transcript"{{if .Open}} open{{end}}><summary>Transcript: {{len .Exchanges}} exchange(s)</summary>
 <div class="seqwrap">{{template "diagram" .Diagram}}</div>
+{{- if .FullDiagram}}
+<details class="setup"><summary>Unfold the set-up ({{.SetUp}} exchange(s) before the first step)</summary>
+<div class="seqwrap">{{template "diagram" .FullDiagram}}</div></details>
+{{- end}}
 <ol class="exchanges">
 {{- range .Exchanges}}
 <li><details id="{{.Anchor}}"><summary><span class="seq">#{{.Seq}}</span><span class="off">{{.Offset}}</span><span class="who">{{.From}} → {{.To}}</span> <code>{{.Method}} {{.Target}}</code> <span class="status{{if .Bad}} bad{{end}}">{{.Status}}</span>{{with .Duration}} <span class="dur">{{.}}</span>{{end}}</summary>
@@ -313,10 +338,14 @@ const reportHTML = `<!DOCTYPE html>
     var el = id && document.getElementById(id);
     if (!el) return;
     for (var p = el; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+    // A link to a scenario (from the matrix) is to see its diagram.
+    var t = el.tagName === "ARTICLE" && el.querySelector("details.transcript");
+    if (t) t.open = true;
     el.scrollIntoView();
   }
   window.addEventListener("hashchange", reveal);
   reveal();
+  document.body.setAttribute("data-ready", "1");
 })();
 </script>
 </body>

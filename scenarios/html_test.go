@@ -74,7 +74,7 @@ func TestHTMLReport(t *testing.T) {
 				t.Errorf("matrix has no linked row for %s", id)
 			}
 		}
-		mustContain(t, "matrix", matrix, `<span class="level must-not">MUST NOT</span>`, `<th colspan="5">Pushing events<span>HS-TXN</span></th>`)
+		mustContain(t, "matrix", matrix, `<span class="level must-not">MUST NOT</span>`, `<th colspan="5">Pushing events<span>homeserver</span></th>`, `<th colspan="5">Querying<span>appservice</span></th>`)
 		if strings.Contains(matrix, "HS-REG-01") {
 			t.Error("matrix lists a requirement no spec checked")
 		}
@@ -156,7 +156,7 @@ synapse: &lt;error&gt; user_id ignored</pre></details>`,
 			`<text class="party" x="350" y="18" text-anchor="middle">appservice</text>`,
 			`<text class="lbl" x="148" y="53">#1 GET /_matrix/client/v3/account/whoami?user_id=@ghost:hs</text>`,
 			`403 M_FORBIDDEN · 3.0 ms</text>`,
-			`class="msg bad push"`, `connection dropped after reading the request · 1.0 ms</text>`, `<path class="cross"`,
+			`class="msg bad push key"`, `connection dropped after reading the request · 1.0 ms</text>`, `<path class="cross"`,
 			`502 · 2.0 ms</text>`,
 			`<text class="t" x="68" y="150" text-anchor="end">&#43;7.0 ms</text>`,
 			// the exchanges

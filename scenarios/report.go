@@ -44,6 +44,7 @@ type Result struct {
 	Reason       string              `json:"reason,omitempty"`   // for expected failures: why baselined
 	Duration     time.Duration       `json:"duration_ns"`
 	Observations []Observation       `json:"observations,omitempty"`
+	Steps        []Step              `json:"steps,omitempty"` // the scenario's own steps, drawn as dividers
 	Transcript   []recorder.Exchange `json:"transcript,omitempty"`
 	SUTLog       string              `json:"sut_log,omitempty"` // tail, attached on failure
 }
@@ -66,9 +67,15 @@ type SUT struct {
 	Image  string `json:"image,omitempty"`
 	URL    string `json:"url,omitempty"`
 	Mutant string `json:"mutant,omitempty"` // set when the SUT was broken on purpose
-	// Versions are the spec versions a homeserver advertises on
-	// /_matrix/client/versions, as it lists them.
+	// Versions are the spec versions the SUT advertises (/versions), when known.
 	Versions []string `json:"versions,omitempty"`
+}
+
+// Step is a named moment of a scenario ("3. Alice joins", "AS down"),
+// placed in time among the exchanges.
+type Step struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text"`
 }
 
 // Counts tallies verdicts.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/requirements"
 	"github.com/asconform/asconform/scenarios"
 )
@@ -33,6 +34,7 @@ type Config struct {
 	ASURL          string // ASCONFORM_AS_URL: external mode for the AS side
 	ASRegistration string // ASCONFORM_AS_REGISTRATION: its registration file (external mode)
 	ASExpectations string // expectations of the AS flavor (ASCONFORM_EXPECTATIONS overrides both)
+	ASCapabilities string // ASCONFORM_AS_CAPABILITIES: what the AS does beyond the spec (default: its flavor's declaration)
 
 	outPerSide bool
 }
@@ -62,6 +64,10 @@ func LoadConfig() (Config, error) {
 		ASImage:          os.Getenv("ASCONFORM_AS_IMAGE"),
 		ASURL:            os.Getenv("ASCONFORM_AS_URL"),
 		ASRegistration:   os.Getenv("ASCONFORM_AS_REGISTRATION"),
+		ASCapabilities:   os.Getenv("ASCONFORM_AS_CAPABILITIES"),
+	}
+	if _, err := harness.ParseCapabilities(c.ASCapabilities); err != nil {
+		return c, fmt.Errorf("ASCONFORM_AS_CAPABILITIES: %w", err)
 	}
 	if c.ASURL != "" && c.ASRegistration == "" {
 		return c, fmt.Errorf("ASCONFORM_AS_URL is set (external mode) but ASCONFORM_AS_REGISTRATION is not: name the registration file that AS uses")

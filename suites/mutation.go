@@ -113,6 +113,9 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			t.Errorf("mutant %s: Because: %v", m.Name, err)
 			continue
 		}
+		if !slices.ContainsFunc(specs, func(s SpecInfo) bool { return targets(m, s) }) {
+			continue // its specs are left out of this run (slow ones, say): n/a
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -147,10 +150,17 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 		}
 		verdict := "killed"
 		switch {
-		case count[cellSkipped] == len(cells[i]): // none ran here, or all were skipped
+		case count[cellSkipped]+count[cellBaseline] == len(cells[i]):
+			// None ran here, all were skipped as not modelled, or all failed
+			// as the SUT's baseline says it does anyway: the mutant's bug is
+			// the SUT's own behaviour, so it shows nothing here.
 			verdict = "n/a"
 		case count[cellKilled] > 0:
 			killed++
+		case count[cellBaseline] > 0 && count[cellTimeout]+count[cellOther] == 0:
+			// The specs it could break fail here anyway; those that passed
+			// may not reach its bug (the reference run shows they do).
+			verdict = "n/a"
 		case count[cellTimeout] > 0:
 			verdict = "TIMEOUT-ONLY"
 			t.Errorf("mutant %s (%s) was killed only by a timeout: %s", m.Name, m.Bug, failures(messages[i], cells[i]))
@@ -174,7 +184,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 	for _, s := range specs {
 		row := make([]string, len(ms))
 		var by, killers []string
-		ran, notApplicable := false, true
+		ran, notApplicable, baselined := false, true, false
 		for i, m := range ms {
 			c, ok := cells[i][s.Spec]
 			if !ok {
@@ -183,6 +193,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			row[i] = c
 			ran = ran || ok
 			notApplicable = notApplicable && (!ok || c == cellSkipped || c == cellBaseline)
+			baselined = baselined || c == cellBaseline
 			if c == cellKilled {
 				by = append(by, m.Name)
 				killers = append(killers, fmt.Sprintf("      %s: %s\n", m.Name, messages[i][s.Spec]))
@@ -194,7 +205,9 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			killedSpecs[s.Spec] = true
 		case shown[s.Spec] != "":
 			status = "shown able to fail by a real SUT: " + shown[s.Spec]
-		case ran && notApplicable:
+		case ran && (notApplicable || baselined):
+			// A spec the SUT fails anyway shows nothing here, also where a
+			// mutant happens to mask that failure.
 			status = "n/a here (skipped as not modelled, or failing anyway as the SUT's baseline says)"
 		case !ran:
 			status = "NOT KILLED: no mutant targets it"
@@ -222,6 +235,12 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 	}
 	fmt.Println(line)
 	return killedSpecs
+}
+
+// targets reports whether m's Killers label spec s, a spec that can fail
+// (an informational one never does).
+func targets(m Mutation, s SpecInfo) bool {
+	return !slices.Contains(s.Labels, "informational") && slices.ContainsFunc(m.Killers, func(id string) bool { return slices.Contains(s.Labels, id) })
 }
 
 // CheckKillers fails for every Killers entry that labels none of specs.

@@ -80,5 +80,6 @@ func graded(s types.SpecReport) scenarios.Result {
 		}
 	})
 	res := result(s)
+	res.Steps = stepsOf(s)
 	return expectationsBy[res.Side].Apply(res)
 }

@@ -125,7 +125,12 @@ func Observe(name string, value any) {
 
 // AttachTranscript adds the spec's exchanges, secrets redacted.
 func AttachTranscript(exchanges []recorder.Exchange, secrets map[string]string) {
-	ginkgo.AddReportEntry(entryTranscript, scenarios.Redact(exchanges, secrets), ginkgo.ReportEntryVisibilityNever)
+	exchanges = scenarios.Redact(exchanges, secrets)
+	// Numbered per spec, whatever the recorder counted across the run.
+	for i := range exchanges {
+		exchanges[i].Seq = i + 1
+	}
+	ginkgo.AddReportEntry(entryTranscript, exchanges, ginkgo.ReportEntryVisibilityNever)
 }
 
 // AttachSUTLog adds the tail of the SUT's log (on failure).
@@ -294,13 +299,6 @@ func result(s types.SpecReport) scenarios.Result {
 			res.Requirements = append(res.Requirements, l)
 		case l == string(requirements.Homeserver) || l == string(requirements.AppService):
 			res.Side = l
-		}
-	}
-	// The spec's By steps (the walkthrough's numbered steps) come first.
-	for _, ev := range s.SpecEvents {
-		if ev.SpecEventType == types.SpecEventByStart {
-			at := ev.TimelineLocation.Time.Sub(s.StartTime).Round(time.Millisecond)
-			res.Observations = append(res.Observations, scenarios.Observation{Name: "step at +" + at.String(), Value: ev.Message})
 		}
 	}
 	harnessErr := false

@@ -24,7 +24,11 @@ func list(args []string, stdout io.Writer) error {
 	case "flavors":
 		for _, name := range harness.FlavorNames() {
 			f, _ := harness.LookupFlavor(name)
-			fmt.Fprintf(stdout, "%s\tdefault image %s (recipe %s)\n", name, f.DefaultImage(), f.Recipe())
+			caps := ""
+			if d, ok := f.(harness.CapabilityDeclarer); ok {
+				caps = "; declares " + d.Capabilities()
+			}
+			fmt.Fprintf(stdout, "%s\tdefault image %s (recipe %s)%s\n", name, f.DefaultImage(), f.Recipe(), caps)
 		}
 		return nil
 	case "specs", "requirements", "uncovered":
@@ -46,7 +50,11 @@ func list(args []string, stdout io.Writer) error {
 	switch what {
 	case "specs":
 		for _, s := range specs {
-			fmt.Fprintf(w, "%s\t%s\n", strings.Join(s.ids, ","), s.text)
+			text := s.text
+			if len(s.needs) > 0 {
+				text += " (needs " + strings.Join(s.needs, ", ") + ")"
+			}
+			fmt.Fprintf(w, "%s\t%s\n", strings.Join(s.ids, ","), text)
 		}
 	case "requirements", "uncovered":
 		fmt.Fprintln(w, "ID\tLEVEL\tSINCE\tSPECS\tSUMMARY")
@@ -68,8 +76,9 @@ func list(args []string, stdout io.Writer) error {
 }
 
 type specInfo struct {
-	text string
-	ids  []string
+	text  string
+	ids   []string
+	needs []string // capabilities of the AS under test (harness/capabilities.go)
 }
 
 // walkSpecs lists the registered specs with a Ginkgo dry run: no spec body
@@ -91,7 +100,7 @@ func walkSpecs() ([]specInfo, error) {
 	suites.Run(&cliT{out: io.Discard}, "asconform (dry run)")
 	var out []specInfo
 	for _, s := range suites.DryRunSpecs() {
-		info := specInfo{text: s.FullText()}
+		info := specInfo{text: s.FullText(), needs: harness.NeededBy(s.Labels())}
 		for _, l := range s.Labels() {
 			if requirements.Validate(l) == nil {
 				info.ids = append(info.ids, l)

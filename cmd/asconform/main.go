@@ -5,6 +5,8 @@
 //	asconform list     list requirements (with coverage), specs or flavors
 //	asconform bench    measure the homeserver's start and push latency, or the suite's time
 //	asconform registrations  write registration files for external mode
+//	asconform matrix   line several runs up requirement by requirement
+//	asconform expectations update  rewrite a baseline from a run
 //	asconform clean    remove every Docker container and network asconform left
 //	asconform version  print the version
 package main
@@ -37,6 +39,8 @@ commands:
             bench suite: the suite's time, serial vs parallel, as it grows
   registrations  write the registration files to install on a homeserver you run (external mode)
   compare   compare results.json files of several runs side by side (asconform compare -h)
+  matrix    a conformance matrix of several runs, requirement by requirement (asconform matrix -h)
+  expectations update  rewrite an implementation's baseline from runs (asconform expectations -h)
   clean     remove containers and networks of ended runs (--all: of every run)
   version   print the version
 `
@@ -66,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = compare(args[1:], stdout)
 	case "bench":
 		err = bench(args[1:], stdout)
+	case "matrix":
+		err = matrixCmd(args[1:], stdout)
+	case "expectations":
+		err = expectations(args[1:], os.Stdin, stdout)
 	case "version":
 		fmt.Fprintf(stdout, "asconform %s (targets Matrix spec %s)\n", version, suites.SpecVersion)
 	case "-h", "-help", "--help", "help":

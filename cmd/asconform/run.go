@@ -37,6 +37,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	flavor := fs.String("flavor", "synapse", "homeserver implementation (see asconform list flavors; fakehs: the reference)")
 	asFlavor := fs.String("as-flavor", "mautrix-sample", "application service implementation (see asconform list flavors; fakeas: the reference)")
 	asImage := fs.String("as-image", "", "container image of the AS under test (default: the AS flavor's image)")
+	asCaps := fs.String("as-capabilities", "", "what the AS under test does beyond the spec, e.g. joins-on-invite,thirdparty-protocol=irc, or none (default: its flavor's declaration; specs needing an undeclared one are skipped)")
 	image := fs.String("image", "", "container image of the SUT (default: the flavor's image, built offline from ci/ when missing)")
 	url := fs.String("hs-url", "", "external mode: base URL of a homeserver you run yourself")
 	serverName := fs.String("server-name", "", "external mode: that homeserver's server name")
@@ -84,7 +85,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 		"ASCONFORM_HS_SERVER_NAME": *serverName, "ASCONFORM_REGISTRATIONS": *regs,
 		"ASCONFORM_FAKES_LISTEN": *listen, "ASCONFORM_OUT": outDir,
 		"ASCONFORM_EXPECTATIONS": *expectations, "ASCONFORM_SPEC_VERSION": *spec,
-		"ASCONFORM_AS_FLAVOR": *asFlavor, "ASCONFORM_AS_IMAGE": *asImage,
+		"ASCONFORM_AS_FLAVOR": *asFlavor, "ASCONFORM_AS_IMAGE": *asImage, "ASCONFORM_AS_CAPABILITIES": *asCaps,
 	} {
 		if value != "" {
 			os.Setenv(key, value)

@@ -24,9 +24,16 @@ func redirectStdio(f *os.File) (console *os.File, restore func(), err error) {
 	restore = func() {
 		_ = unix.Dup2(saved[0], 1)
 		_ = unix.Dup2(saved[1], 2)
+		_ = unix.Close(saved[0])
 		_ = unix.Close(saved[1])
 	}
-	return os.NewFile(uintptr(saved[0]), "console"), restore, nil
+	// The console gets a descriptor of its own: a caller that drops it
+	// (its finalizer closes it) must not take the one restore needs.
+	fd, err := unix.Dup(saved[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fd), "console"), restore, nil
 }
 
 // terminalWidth is the width of the terminal f, or 0 when f is none.

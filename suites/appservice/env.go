@@ -32,9 +32,13 @@ const startTimeout = 25 * time.Minute
 
 var shared = suites.NewLazy(start)
 
-// requireEnv is each container's BeforeEach: it starts the environment on
-// first use, so a failure there is an error of the environment, not of a spec.
-func requireEnv(ctx SpecContext) { shared.Require(ctx) }
+// requireEnv is each container's BeforeEach: it skips a spec that needs a
+// capability the AS has not declared, and starts the environment on first
+// use, so a failure there is an error of the environment, not of a spec.
+func requireEnv(ctx SpecContext) {
+	skipUnlessDeclared()
+	shared.Require(ctx)
+}
 
 // Shared returns the suite's environment, starting it on first use.
 func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }

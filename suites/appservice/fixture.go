@@ -14,6 +14,7 @@ import (
 
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakehs"
+	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/match"
 	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/recorder"
@@ -118,6 +119,21 @@ func (f *Fixture) NewPortal(ctx context.Context, owner *csapi.Client) Portal {
 	Eventually(func() []string { return f.Env.HS.JoinedMembers(id) }).WithContext(ctx).WithTimeout(30*time.Second).
 		Should(ContainElement(bot), "the AS did not accept its bot's invite to %s", id)
 	return Portal{ID: id, Owner: owner}
+}
+
+// Room is where a spec pushes its messages: a portal when the AS declares
+// that it joins on invite, else a room of owner's that the AS is not in (it
+// must acknowledge the transaction all the same).
+func (f *Fixture) Room(ctx context.Context, owner *csapi.Client) Portal {
+	GinkgoHelper()
+	if has(harness.JoinsOnInvite) {
+		return f.NewPortal(ctx, owner)
+	}
+	created, err := owner.CreateRoom(ctx, map[string]any{"preset": "public_chat"})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(created).To(match.HaveStatus(http.StatusOK))
+	suites.Observe("room", "the AS declares no "+harness.JoinsOnInvite+": its bot is not in the room")
+	return Portal{ID: created.Field("room_id"), Owner: owner}
 }
 
 // Message is a synthetic m.room.message from sender in room, not in

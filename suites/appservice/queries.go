@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/match"
 	"github.com/asconform/asconform/recorder"
 	"github.com/asconform/asconform/suites"
@@ -19,7 +20,7 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 	BeforeEach(requireEnv, NodeTimeout(startTimeout))
 	const timeout = 60 * time.Second
 
-	It("registers a queried user of its namespace before answering 200", Label("AS-QRY-02"), func(ctx SpecContext) {
+	It("registers a queried user of its namespace before answering 200", Label("AS-QRY-02"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.Ghost("asked")
 		resp, err := f.Push.QueryUser(ctx, ghost)
@@ -32,7 +33,7 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 		suites.Observe("user query latency", query.Duration().Round(time.Millisecond))
 	}, NodeTimeout(timeout))
 
-	It("creates a room and binds a queried alias of its namespace before answering 200", Label("AS-QRY-03"), func(ctx SpecContext) {
+	It("creates a room and binds a queried alias of its namespace before answering 200", Label("AS-QRY-03"), needs(harness.CreatesQueriedAliases), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alias := f.Alias("portal")
 		resp, err := f.Push.QueryAlias(ctx, alias)
@@ -96,7 +97,7 @@ var _ = Describe("AS ping and unknown routes", Label("appservice"), func() {
 var _ = Describe("AS behaviour on the client-server API", Label("appservice"), func() {
 	BeforeEach(requireEnv, NodeTimeout(startTimeout))
 
-	It("sends its as_token in the Authorization header, not the query string", Label("AS-AUTH-04"), func(ctx SpecContext) {
+	It("sends its as_token in the Authorization header, not the query string", Label("AS-AUTH-04"), needs(harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.User(ctx, "alice")
 		portal := f.NewPortal(ctx, alice)

@@ -2,6 +2,9 @@ package homeserver
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -96,6 +99,84 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		Expect(resp.Field("user_id")).To(Equal(ghost), "whoami must name the user the AS asserted")
 	}, NodeTimeout(timeout))
 
+	It("acts as the device of the asserted user named with ?device_id=", Label("HS-ID-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "device")
+		as, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", device))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(as).To(match.HaveStatus(http.StatusOK))
+		Expect(as.Field("device_id")).To(Equal(device), "whoami with ?device_id= must name the device the AS asserted")
+	}, NodeTimeout(timeout))
+
+	It("answers 400 M_UNKNOWN_DEVICE to ?device_id= naming a device the asserted user does not have", Label("HS-ID-06"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, _ := f.registerWithDevice(ctx, "nodevice")
+		unknown, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", "NOSUCHDEVICE"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(unknown).To(match.HaveError(http.StatusBadRequest, "M_UNKNOWN_DEVICE"), "a device_id the user does not have")
+	}, NodeTimeout(timeout))
+
+	It("acts as no device when the AS names none: whoami with ?user_id= alone reports no device_id", Label("HS-ID-07"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "deviceless")
+		as, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(as).To(match.HaveStatus(http.StatusOK))
+		suites.Observe("whoami", as.String())
+		Expect(as.Field("device_id")).To(BeEmpty(), "whoami named a device although the AS asserted none (the user has device %s)", device)
+	}, NodeTimeout(timeout))
+
+	It("lets the AS create a device for its user with PUT /devices/{deviceId} (201), update it (200) and list it", Label("HS-DEV-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "devices")
+		path := "/_matrix/client/v3/devices/ASCBRIDGE"
+		created, err := f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge"}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(created).To(match.HaveStatus(http.StatusCreated), "creating a new device must answer 201")
+		updated, err := f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge, renamed"}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(updated).To(match.HaveStatus(http.StatusOK), "updating an existing device must answer 200")
+		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(listed).To(match.HaveStatus(http.StatusOK))
+		Expect(deviceIDs(listed)).To(ContainElement("ASCBRIDGE"), "GET /devices of the user does not list the device the AS created")
+	}, NodeTimeout(timeout))
+
+	It("does not let a normal user create a device with PUT /devices/{deviceId}", Label("HS-DEV-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		resp, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/devices/ASCNEWDEVICE", map[string]any{"display_name": "mine"})
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("answer", resp.String())
+		Expect(resp.Status).To(BeNumerically(">=", 400), "a normal user created a device through PUT /devices/{deviceId}")
+		listed, err := alice.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(deviceIDs(listed)).NotTo(ContainElement("ASCNEWDEVICE"), "a normal user created a device through PUT /devices/{deviceId}")
+	}, NodeTimeout(timeout))
+
+	It("lets the AS delete a device of its user without user-interactive authentication", Label("HS-DEV-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "deleting")
+		resp, err := f.ASClient.Do(ctx, http.MethodDelete, "/_matrix/client/v3/devices/"+csapi.PathEscape(device), map[string]any{}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK), "deleting a device as the AS must need no user-interactive authentication")
+		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the deleted device is still listed")
+	}, NodeTimeout(timeout))
+
+	It("lets the AS upload and replace its user's cross-signing keys without user-interactive authentication", Label("HS-DEV-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "crosssigning")
+		for i, what := range []string{"uploading", "replacing"} {
+			resp, err := f.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/keys/device_signing/upload",
+				map[string]any{"master_key": newMasterKey(ghost)}, csapi.AsUser(ghost))
+			Expect(err).NotTo(HaveOccurred())
+			suites.Observe(fmt.Sprintf("%d: %s the master key", i+1, what), resp.String())
+			Expect(resp).To(match.HaveStatus(http.StatusOK), "%s the user's master key as the AS must need no user-interactive authentication", what)
+		}
+	}, NodeTimeout(timeout))
+
 	It("stamps an AS's event sent without ?ts= with the server's clock", Label("HS-TS-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
@@ -180,4 +261,39 @@ func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) in
 	}
 	Expect(json.Unmarshal(resp.Body, &ev)).To(Succeed())
 	return ev.OriginServerTS
+}
+
+// registerWithDevice registers a user in the AS's namespace, logged in (no
+// inhibit_login), and returns it with the device the registration made.
+func (f *Fixture) registerWithDevice(ctx context.Context, name string) (userID, deviceID string) {
+	GinkgoHelper()
+	registered, err := f.ASClient.RegisterAS(ctx, f.GhostLocalpart(name), false)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(registered).To(match.HaveStatus(http.StatusOK))
+	Expect(registered.Field("device_id")).NotTo(BeEmpty(), "registration without inhibit_login gave no device_id")
+	return registered.Field("user_id"), registered.Field("device_id")
+}
+
+// deviceIDs lists the device IDs of a GET /devices answer.
+func deviceIDs(resp csapi.Response) []string {
+	var body struct {
+		Devices []struct {
+			DeviceID string `json:"device_id"`
+		} `json:"devices"`
+	}
+	_ = json.Unmarshal(resp.Body, &body)
+	var ids []string
+	for _, d := range body.Devices {
+		ids = append(ids, d.DeviceID)
+	}
+	return ids
+}
+
+// newMasterKey is a cross-signing master key for userID with a fresh public
+// key (a master key carries no signature the server checks).
+func newMasterKey(userID string) map[string]any {
+	pub := make([]byte, ed25519.PublicKeySize)
+	_, _ = rand.Read(pub)
+	key := base64.RawStdEncoding.EncodeToString(pub)
+	return map[string]any{"user_id": userID, "usage": []string{"master"}, "keys": map[string]string{"ed25519:" + key: key}}
 }

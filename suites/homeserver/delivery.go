@@ -29,6 +29,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
+		By("the AS loses the first transaction (" + failure + ")")
 		script(f.AS.On(fakeas.Transactions))
 		eventID := room.Say(ctx, alice, "is anyone there?")
 
@@ -54,6 +55,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
+		By("the AS fails three times")
 		f.AS.On(fakeas.Transactions).Times(3).Fail()
 		eventID := room.Say(ctx, alice, "knock knock")
 
@@ -75,6 +77,7 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		room1 := f.NewBridgedRoom(ctx, alice, "bob")
 		room2 := f.NewBridgedRoom(ctx, carol, "dave")
 		f.settle(ctx, room1)
+		By("the AS fails twice")
 		f.AS.On(fakeas.Transactions).Times(2).Fail()
 
 		var sent []sentEvent
@@ -96,16 +99,68 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
 	}, NodeTimeout(timeout))
 
+	It("delivers every event that piled up behind a slow acknowledgement, once and in order", Label("HS-TXN-08"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		f.settle(ctx, room)
+		// The AS holds its answer to the next transaction: what happens
+		// meanwhile queues up, and a homeserver may send it as one batch.
+		held := f.AS.On(fakeas.Transactions).Times(1).Block()
+		sent := []sentEvent{{room: room.ID, id: room.Say(ctx, alice, "held up")}}
+		Eventually(held.Entered()).WithContext(ctx).Should(BeClosed())
+		for i := range 4 {
+			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("behind it %d", i))})
+		}
+		held.Release()
+		f.waitForAll(ctx, sent)
+		deliveries := f.Deliveries()
+		largest := 0
+		for _, d := range deliveries {
+			largest = max(largest, len(d.Txn.Events))
+		}
+		suites.Observe("events in the largest transaction", largest)
+		Expect(exactlyOnceInOrder(deliveries, sent)).To(Succeed())
+	}, NodeTimeout(timeout))
+
+	It("delivers the events of different rooms in the order they happened, within and across transactions", Label("HS-TXN-07"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		carol := f.NewUser(ctx, "carol")
+		room1 := f.NewBridgedRoom(ctx, alice, "bob")
+		room2 := f.NewBridgedRoom(ctx, carol, "dave")
+		f.settle(ctx, room1)
+		f.settle(ctx, room2)
+		held := f.AS.On(fakeas.Transactions).Times(1).Block()
+		var sent []sentEvent
+		say := func(r BridgedRoom, text string) {
+			sent = append(sent, sentEvent{room: r.ID, id: r.Say(ctx, r.Owner, text)})
+		}
+		say(room1, "first, held up")
+		Eventually(held.Entered()).WithContext(ctx).Should(BeClosed())
+		for i := range 3 {
+			say(room1, fmt.Sprintf("alice %d", i))
+			say(room2, fmt.Sprintf("carol %d", i))
+		}
+		held.Release()
+		f.waitForAll(ctx, sent)
+		deliveries := f.Deliveries()
+		suites.Observe("transactions (attempts)", len(deliveries))
+		Expect(inStreamOrder(deliveries, sent)).To(Succeed())
+	}, NodeTimeout(timeout))
+
 	It("delivers what happened while the AS was down, once, when it is back", Label("HS-TXN-08"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
+		By("AS down")
 		f.AS.On(fakeas.Transactions).Always().Drop()
 		var sent []sentEvent
 		for i := range 3 {
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("while down %d", i))})
 		}
 		f.waitForFailedAttempt(ctx)
+		By("AS back")
 		f.AS.Reset() // back up
 		f.waitForAll(ctx, sent)
 		Expect(exactlyOnceInOrder(f.Deliveries(), sent)).To(Succeed())
@@ -117,15 +172,18 @@ var _ = Describe("Delivery when the AS does not acknowledge", SpecPriority(1), L
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		f.settle(ctx, room)
+		By("AS down")
 		f.AS.On(fakeas.Transactions).Always().Drop()
 		var sent []sentEvent
 		for i := range 3 {
 			sent = append(sent, sentEvent{room: room.ID, id: room.Say(ctx, alice, fmt.Sprintf("before the restart %d", i))})
 		}
 		f.waitForFailedAttempt(ctx)
+		By("homeserver restart")
 		started := time.Now()
 		f.RestartSUT(ctx)
 		suites.Observe("homeserver restart took", time.Since(started).Round(100*time.Millisecond))
+		By("AS back")
 		f.AS.Reset() // back up
 		// Retrying on its own after a restart is HS-TXN-06's business; here
 		// a new event may nudge the queue, but nothing may be lost.
@@ -294,6 +352,35 @@ func noOvertaking(ds []Delivered) error {
 // exactlyOnceInOrder checks that across acknowledged transactions (first
 // acknowledgement of each ID) every sent event appears exactly once, and
 // that each room's events keep the order they were sent in.
+// inStreamOrder checks that the acknowledged transactions carry sent in the
+// order it happened, across rooms (the event stream), counting each
+// transaction ID once.
+func inStreamOrder(ds []Delivered, sent []sentEvent) error {
+	acked := map[string]bool{}
+	position := map[string]int{}
+	for _, d := range ds {
+		if d.Exchange.Status != 200 || acked[d.TxnID] {
+			continue
+		}
+		acked[d.TxnID] = true
+		for _, ev := range d.Txn.Events {
+			if _, seen := position[ev.EventID]; !seen {
+				position[ev.EventID] = len(position)
+			}
+		}
+	}
+	for i, s := range sent {
+		p, ok := position[s.id]
+		if !ok {
+			return fmt.Errorf("event %s was never delivered in an acknowledged transaction", s.id)
+		}
+		if i > 0 && p < position[sent[i-1].id] {
+			return fmt.Errorf("event %s (room %s) arrived before %s (room %s), which happened earlier: not in stream order", s.id, s.room, sent[i-1].id, sent[i-1].room)
+		}
+	}
+	return nil
+}
+
 func exactlyOnceInOrder(ds []Delivered, sent []sentEvent) error {
 	acked := map[string]bool{}
 	count := map[string]int{}

@@ -166,7 +166,11 @@ func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error 
 	if !ok {
 		return fmt.Errorf("this deployment cannot restart")
 	}
-	return r.Restart(ctx, readyTimeout)
+	if err := r.Restart(ctx, readyTimeout); err != nil {
+		return err
+	}
+	mutants.Restarted()
+	return nil
 }
 
 func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -163,10 +164,16 @@ func (f *Fixture) RestartSUT(ctx context.Context) {
 	f.rebind()
 }
 
-// rebind points the spec's clients at its homeserver.
+// rebind points the spec's clients at its homeserver, on new connections:
+// those kept alive went to the homeserver before its restart.
 func (f *Fixture) rebind() {
 	for _, c := range f.clients {
 		c.BaseURL = f.hs.BaseURL()
+		if c.HTTP != nil {
+			c.HTTP.CloseIdleConnections()
+		} else {
+			http.DefaultClient.CloseIdleConnections()
+		}
 	}
 }
 

@@ -77,11 +77,12 @@ var _ = Describe("The IRC bridge walkthrough", Label("homeserver"), func() {
 			Expect(seen.OriginServerTS).To(Equal(scrollback), "Bob's scrollback keeps its IRC time")
 
 			By("5. Alice says hi!: the homeserver pushes it to the bridge")
+			said := time.Now()
 			hi := joinedRoom(roomID, alice).Say(ctx, alice, "hi!")
-			_, event, err := f.WaitForEvent(ctx, hi)
+			pushed, event, err := f.WaitForEvent(ctx, hi)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(event.Sender).To(Equal(alice.UserID(ctx)))
-			suites.Observe("step 5: Alice's message reached the bridge in", event.RoomID)
+			suites.Observe("step 5: Alice's message reached the bridge after", pushed.Exchange.Start.Sub(said).Round(100*time.Microsecond))
 
 			By("6. Bob answers on IRC: the bridge sends it as Bob with Bob's IRC timestamp")
 			ircTime := time.Now().Add(-1500 * time.Millisecond).UnixMilli()

@@ -2,12 +2,14 @@ package homeserver
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -57,4 +59,26 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 			Expect(n).To(Equal(1), "transaction ID %q was used for %d different acknowledged transactions", id, n)
 		}
 	}, NodeTimeout(timeout))
+	It("sends what happens after a restart under transaction IDs the AS had not acknowledged before it", Label("HS-TXN-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.OwnSUT(ctx) // restarted below: the other specs keep the shared one
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		f.settle(ctx, room)
+		// Only this homeserver's transactions (they carry the spec's room):
+		// the shared one numbers its own.
+		before := map[string]bool{}
+		for _, d := range f.Deliveries() {
+			if d.Exchange.Status == 200 && slices.ContainsFunc(d.Txn.Events, func(ev matrix.ClientEvent) bool { return ev.RoomID == room.ID }) {
+				before[d.TxnID] = true
+			}
+		}
+		f.RestartSUT(ctx)
+		attempts, err := f.waitForAck(ctx, room.Say(ctx, alice, "after the restart"))
+		Expect(err).NotTo(HaveOccurred())
+		id := attempts[0].TxnID
+		suites.Observe("transactions acknowledged before the restart", len(before))
+		suites.Observe("transaction ID after the restart", id)
+		Expect(before).NotTo(HaveKey(id), "the event sent after the restart came under transaction ID %q, already acknowledged before the restart: an AS that recognises retries by ID drops it", id)
+	}, NodeTimeout(3*time.Minute))
 })

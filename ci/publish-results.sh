@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Regenerates results/: runs asconform against every implementation it runs
+# here, then writes the conformance matrix over those runs and the
+# references. Adding an implementation is one line in RUNS.
+#
+#   ci/publish-results.sh            run all, then write results/
+#   ci/publish-results.sh synapse    rerun only the named ones (the others'
+#                                    last runs under .publish/ are reused)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# name | arguments of asconform run (the image's tag is the version shown)
+# Columns come in this order: each side's implementations, then its reference.
+RUNS=(
+  "synapse|--side homeserver --flavor synapse"
+  # "dendrite|--side homeserver --flavor dendrite"
+  "fakehs|--side homeserver --flavor fakehs"
+  "mautrix-python|--side appservice --as-flavor mautrix-sample"
+  # "mautrix-go|--side appservice --as-flavor mautrix-go-sample"
+  "fakeas|--side appservice --as-flavor fakeas"
+)
+
+work=.publish # raw runs, not committed
+mkdir -p "$work"
+go build -ldflags "-X main.version=$(git describe --always --dirty)" -o "$work/asconform" ./cmd/asconform
+
+args=()
+for entry in "${RUNS[@]}"; do
+  name=${entry%%|*}
+  run=${entry#*|}
+  if [ $# -eq 0 ] || [[ " $* " == *" $name "* ]]; then
+    echo "== $name: asconform run $run"
+    # A run whose outcome differs from its baseline still publishes: the
+    # matrix shows what happened.
+    # shellcheck disable=SC2086
+    "$work/asconform" run $run --procs "${PROCS:-1}" --out "$work/$name" || echo "   (outcome differs from the expectations; published as is)"
+  fi
+  if [ -e "$work/$name/results.json" ]; then
+    args+=("$name=$work/$name")
+  else
+    echo "   $name: no results.json, left out" >&2
+  fi
+done
+
+rm -rf results
+"$work/asconform" matrix --json=false --out results "${args[@]}"
+
+# The README's screenshots: the matrix, and the IRC walkthrough's diagram.
+if command -v chromium >/dev/null; then
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,1000 \
+    --screenshot="$PWD/docs/matrix.png" "file://$PWD/results/index.html" 2>/dev/null
+  ASCONFORM_SCREENSHOTS="$PWD/docs" go test -count=1 -run TestPagesInBrowser ./scenarios >/dev/null
+fi
+echo "results/ regenerated $(date -u +%Y-%m-%dT%H:%MZ) by $("$work/asconform" version)"

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/asconform/asconform/scenarios"
+)
+
+const expectationsUsage = `usage: asconform expectations update --file FILE [--runs N] [--dry-run] RUN ...
+
+Rewrites an implementation's baseline (expectations/<flavor>.yaml) from its
+latest runs (results.json or their directories, oldest first):
+  - entries still failing, not in the run, or marked intermittent are kept,
+    with the reasons already written;
+  - entries whose specs all passed in the latest run are dropped;
+  - a new failure is added only when each of the last N runs (default 3)
+    failed it, and only with a reason: one is asked for each, on stdin (one
+    line each; an empty line leaves it out). A failure seen in fewer runs
+    is refused: if it is truly flaky, add it by hand with
+    "intermittent: true" and the evidence (which runs failed, which passed).
+`
+
+// expectations dispatches "expectations update".
+func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "update" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Fprint(stdout, expectationsUsage)
+			return nil
+		}
+		return fmt.Errorf("expectations: the only subcommand is update\n%s", expectationsUsage)
+	}
+	fs := flag.NewFlagSet("expectations update", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("file", "", "the expectations file to rewrite")
+	n := fs.Int("runs", 3, "consecutive runs a new failure must have failed in")
+	dry := fs.Bool("dry-run", false, "say what would change, write nothing")
+	var runs []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, expectationsUsage)
+				return nil
+			}
+			return fmt.Errorf("expectations: %v\n%s", err, expectationsUsage)
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		runs, rest = append(runs, rest[0]), rest[1:]
+	}
+	if *file == "" || len(runs) == 0 {
+		return fmt.Errorf("expectations: name the file (--file) and at least one run\n%s", expectationsUsage)
+	}
+	if *n < 1 {
+		return fmt.Errorf("expectations: --runs must be at least 1")
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return fmt.Errorf("expectations: %w", err)
+	}
+	e, err := scenarios.LoadExpectations(*file)
+	if err != nil {
+		return err
+	}
+	var reports []scenarios.Report
+	for _, r := range runs {
+		files, err := resultFiles(r)
+		if err != nil {
+			return fmt.Errorf("expectations: %w", err)
+		}
+		if len(files) != 1 {
+			return fmt.Errorf("expectations: %s holds runs of both sides; name the side's results.json", r)
+		}
+		rep, err := readResultsFile(files[0])
+		if err != nil {
+			return fmt.Errorf("expectations: %w", err)
+		}
+		if e.Flavor != "" && rep.SUT.Flavor != e.Flavor {
+			return fmt.Errorf("expectations: %s is a run of %q, the file is for %q", files[0], rep.SUT.Flavor, e.Flavor)
+		}
+		reports = append(reports, rep)
+	}
+	plan := scenarios.PlanBaseline(e, reports, *n)
+	for _, k := range plan.Dropped {
+		fmt.Fprintf(stdout, "drop  %s: passed in the latest run\n", entryName(k))
+	}
+	for _, f := range plan.Refused {
+		fmt.Fprintf(stdout, "refuse %q: failed in %d of the last %d run(s) given; not baselined (if truly flaky: intermittent: true with evidence)\n", f.Spec, f.FailedIn, f.Of)
+	}
+	next := scenarios.Expectations{Flavor: e.Flavor, ExpectedFailures: plan.Kept}
+	in := bufio.NewScanner(stdin)
+	for _, f := range plan.New {
+		fmt.Fprintf(stdout, "new   %q (%s, failed in each of the last %d runs): %s\n", f.Spec, f.Verdict, f.Of, f.Message)
+		if *dry {
+			continue
+		}
+		fmt.Fprint(stdout, "      reason (one sentence; empty to leave it out): ")
+		reason := ""
+		if in.Scan() {
+			reason = strings.TrimSpace(in.Text())
+		}
+		if reason == "" {
+			fmt.Fprintln(stdout, "\n      left out: no reason given")
+			continue
+		}
+		next.ExpectedFailures = append(next.ExpectedFailures, scenarios.KnownFailure{Spec: f.Spec, Reason: reason})
+	}
+	fmt.Fprintf(stdout, "%d kept, %d dropped, %d new proposed, %d refused\n", len(plan.Kept), len(plan.Dropped), len(plan.New), len(plan.Refused))
+	if *dry {
+		return nil
+	}
+	if err := os.WriteFile(*file, next.YAML(scenarios.CommentHeader(data)), 0o644); err != nil {
+		return fmt.Errorf("expectations: %w", err)
+	}
+	if _, err := scenarios.LoadExpectations(*file); err != nil {
+		return fmt.Errorf("expectations: the rewritten file does not load back: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", *file)
+	return nil
+}
+
+func entryName(k scenarios.KnownFailure) string {
+	if k.Spec != "" {
+		return fmt.Sprintf("%q", k.Spec)
+	}
+	return k.Requirement
+}

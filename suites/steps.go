@@ -1,0 +1,19 @@
+package suites
+
+import (
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/asconform/asconform/scenarios"
+)
+
+// stepsOf are a spec's By steps, in order, with the time each began: the
+// report draws them as dividers among the exchanges.
+func stepsOf(s types.SpecReport) []scenarios.Step {
+	var out []scenarios.Step
+	for _, ev := range s.SpecEvents {
+		if ev.SpecEventType == types.SpecEventByStart {
+			out = append(out, scenarios.Step{At: ev.TimelineLocation.Time, Text: ev.Message})
+		}
+	}
+	return out
+}
