@@ -47,13 +47,3 @@ func TestUnclaimedMissesShownApart(t *testing.T) {
 		t.Error("HTML does not set the v1.11 miss apart")
 	}
 }
-
-func TestIntermittentExpectation(t *testing.T) {
-	e := Expectations{ExpectedFailures: []KnownFailure{{Spec: "flips", Reason: "reorders after a failure", Intermittent: true}}}
-	if got := e.Apply(Result{Spec: "flips", Verdict: Pass}); got.Verdict != Pass || got.Reason == "" {
-		t.Errorf("intermittent pass: %s %q, want pass with a reason", got.Verdict, got.Reason)
-	}
-	if got := e.Apply(Result{Spec: "flips", Verdict: Fail}); got.Verdict != ExpectedFailure {
-		t.Errorf("intermittent failure: %s, want expected-failure", got.Verdict)
-	}
-}
