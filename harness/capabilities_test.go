@@ -1,6 +1,10 @@
 package harness
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/asconform/asconform/matrix"
+)
 
 func TestParseCapabilities(t *testing.T) {
 	c, err := ParseCapabilities(" joins-on-invite, thirdparty-protocol=irc ")
@@ -37,5 +41,31 @@ func TestFlavorCapabilities(t *testing.T) {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
+	}
+}
+
+// The mautrix-go flavor runs the same bridge as the mautrix-python sample:
+// same registration shape and container contract, its own image recipe.
+func TestMautrixGoFlavor(t *testing.T) {
+	f, err := LookupFlavor("mautrix-go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Side() != "appservice" || f.Recipe() != "ci/images/mautrix-go-sample/build.sh" {
+		t.Fatalf("side %s, recipe %s", f.Side(), f.Recipe())
+	}
+	reg := f.(RegistrationMaker).Registration("example.test", "http://as")
+	if reg.SenderLocalpart != "samplebot" || reg.Namespaces.Users[0].Regex != `@sample_.*:example\.test` {
+		t.Fatalf("registration %+v", reg)
+	}
+	if _, err := f.Container(Settings{ServerName: "example.test"}); err == nil {
+		t.Fatal("a container without registration and homeserver URL was accepted")
+	}
+	spec, err := f.Container(Settings{ServerName: "example.test", HomeserverURL: "http://hs:8008", Registrations: []matrix.Registration{reg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Port != 29333 || spec.Env["ASCONFORM_HS_URL"] != "http://hs:8008" || spec.Env["ASCONFORM_HS_DOMAIN"] != "example.test" || len(spec.Files["/conf/registration.yaml"]) == 0 {
+		t.Fatalf("container %+v", spec)
 	}
 }

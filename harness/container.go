@@ -70,10 +70,15 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Container, err
 	}
 	c := &Container{ctr: ctr.(*testcontainers.DockerContainer), port: port, ready: spec.Ready, serverName: opts.Settings.ServerName}
 	if c.baseURL, err = c.endpoint(ctx); err != nil {
-		c.fail(ctx)
-		return nil, err
+		// A SUT that exits at once has no published port: say it crashed.
+		if dead := c.alive(ctx); dead != nil {
+			err = fmt.Errorf("%w: %v", ErrNotReady, dead)
+		}
 	}
-	if err := waitReady(ctx, c.baseURL, spec.Ready, opts.ReadyTimeout, c.alive); err != nil {
+	if err == nil {
+		err = waitReady(ctx, c.baseURL, spec.Ready, opts.ReadyTimeout, c.alive)
+	}
+	if err != nil {
 		logs := c.Logs(context.WithoutCancel(ctx))
 		c.fail(ctx)
 		return nil, fmt.Errorf("harness: %s from image %q: %w\n--- last log lines ---\n%s", opts.Flavor.Name(), opts.Image, err, LastLines(logs, 30))

@@ -116,7 +116,7 @@ func init() {
 		mapped map[string]string // AS port + ID after the restart -> the ID it reuses
 	}
 	reuse.last, reuse.mapped = map[string]string{}, map[string]string{}
-	var lastUserQuery atomic.Int64 // unix nanoseconds
+	var queries sync.WaitGroup // user queries outstanding
 	catalogue = append(catalogue,
 		Mutant{
 			Name: "batch-grouped-by-room", Bug: "a transaction's events are grouped by room, each room's in order, not in stream order",
@@ -138,18 +138,26 @@ func init() {
 			},
 		},
 		Mutant{
-			Name: "hung-query-holds-delivery", Bug: "for a minute after a user query, every transaction waits 25 s (a hung query holds up delivery to all ASes)",
+			Name: "hung-query-holds-delivery", Bug: "while a user query is unanswered, transactions to every AS wait for it (up to 30 s)",
 			Killers: []string{"HS-TXN-09"},
-			Because: `delivery to another AS was held up|the other AS never got the event sent while the query hung`,
+			Because: `delivery to another AS was held up`,
 			Push: func(r *http.Request) {
 				p := r.URL.EscapedPath()
 				if strings.HasPrefix(p, "/_matrix/app/v1/users/") {
-					lastUserQuery.Store(time.Now().UnixNano())
+					// The query is outstanding until the homeserver hangs up.
+					queries.Add(1)
+					go func() { <-r.Context().Done(); queries.Done() }()
 					return
 				}
-				since := time.Since(time.Unix(0, lastUserQuery.Load()))
-				if strings.HasPrefix(p, "/_matrix/app/v1/transactions/") && since < time.Minute {
-					time.Sleep(25 * time.Second)
+				if !strings.HasPrefix(p, "/_matrix/app/v1/transactions/") || r.Header.Get(copyHeader) != "" {
+					return
+				}
+				done := make(chan struct{})
+				go func() { queries.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(30 * time.Second):
+				case <-r.Context().Done():
 				}
 			},
 		},

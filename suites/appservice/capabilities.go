@@ -24,7 +24,8 @@ var (
 )
 
 // Declared is what the AS under test declares it does beyond the spec, and
-// who declared it: ASCONFORM_AS_CAPABILITIES when set, else its flavor.
+// who declared it: ASCONFORM_AS_CAPABILITIES when set, else its flavor;
+// an external AS, like its baseline, gets none of a flavor's.
 func Declared() (harness.Capabilities, string, error) {
 	capsOnce.Do(func() {
 		cfg, err := suites.Settings()
@@ -36,6 +37,8 @@ func Declared() (harness.Capabilities, string, error) {
 		switch {
 		case cfg.ASCapabilities != "":
 			decl, capsSource = cfg.ASCapabilities, "ASCONFORM_AS_CAPABILITIES"
+		case cfg.ASURL != "":
+			capsSource = "external mode, where no flavor's declaration applies"
 		case cfg.ASFlavor == ReferenceFlavor:
 			decl, capsSource = referenceCapabilities, "the reference AS"
 		default:

@@ -81,7 +81,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		// "can" NO-OP a replay, AS-TXN-02 is a MAY): observed, not judged.
 		// An AS that echoes nothing shows nothing to observe.
 		if !has(harness.JoinsOnInvite) || !has(harness.EchoesMessages) {
-			suites.Observe("echoes of the replayed event", "not observed: the AS declares no "+harness.EchoesMessages)
+			suites.Observe("echoes of the replayed event", "not observed: that needs an AS declaring "+harness.JoinsOnInvite+" and "+harness.EchoesMessages)
 			return
 		}
 		Eventually(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(30 * time.Second).Should(BeNumerically(">=", 1))

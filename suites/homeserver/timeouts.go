@@ -33,6 +33,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		userQueries             []recorder.Exchange
 		bystanderDelay          time.Duration
 		bystanderErr            error
+		queryHung               bool // the user query was outstanding when the other AS's event was sent
 	)
 
 	BeforeAll(requireEnv, NodeTimeout(startTimeout))
@@ -85,13 +86,25 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 			room, err := alice.CreateRoom(ctx, nil)
 			Expect(err).NotTo(HaveOccurred())
 			elsewhere := user.newBridgedRoomOf(ctx, bystander, alice, "bystander")
-			user.AS.On(fakeas.Users).Always().Block()
-			invited, err = alice.Invite(ctx, room.Field("room_id"), user.Ghost("silent"))
-			Expect(err).NotTo(HaveOccurred())
-			sent := time.Now()
-			_, err = bystander.waitForAckWithin(ctx, elsewhere.Say(ctx, alice, "meanwhile, elsewhere"), 3*time.Minute)
-			bystanderDelay = time.Since(sent)
-			bystanderErr = err
+			hung := user.AS.On(fakeas.Users).Always().Block()
+			var inviteErr error
+			answered := make(chan struct{})
+			go func() {
+				defer close(answered)
+				invited, inviteErr = alice.Invite(ctx, room.Field("room_id"), user.Ghost("silent"))
+			}()
+			// The other AS's event is sent while the query hangs, whether the
+			// homeserver asks before answering the invite or after.
+			select {
+			case <-hung.Entered():
+				queryHung = true
+				sent := time.Now()
+				_, bystanderErr = bystander.waitForAckWithin(ctx, elsewhere.Say(ctx, alice, "meanwhile, elsewhere"), 3*time.Minute)
+				bystanderDelay = time.Since(sent)
+			case <-time.After(wait(90 * time.Second)):
+			}
+			<-answered
+			Expect(inviteErr).NotTo(HaveOccurred())
 			userQueries = user.hungUp(ctx, fakeas.Users)
 		})
 		wg.Wait()
@@ -144,11 +157,18 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 
 	It("keeps delivering to another AS while one AS leaves a user query unanswered", Label("HS-TXN-09"), func() {
 		user.attach()
+		if !queryHung {
+			Skip("the homeserver never asked the AS about the invited user, so no query hung")
+		}
 		suites.Observe("delivery to another AS of an event sent while the query hung", bystanderDelay.Round(time.Millisecond))
 		Expect(bystanderErr).NotTo(HaveOccurred(), "the other AS never got the event sent while the query hung")
-		Expect(bystanderDelay).To(BeNumerically("<", wait(deliveryTimeout)), "delivery to another AS was held up %s while one AS left a user query unanswered", bystanderDelay.Round(time.Millisecond))
+		Expect(bystanderDelay).To(BeNumerically("<", wait(heldUp)), "delivery to another AS was held up %s while one AS left a user query unanswered", bystanderDelay.Round(time.Millisecond))
 	})
 })
+
+// heldUp is how long a delivery may take before it counts as held up
+// (HS-TXN-09's question); a homeserver left alone delivers in milliseconds.
+const heldUp = 10 * time.Second
 
 // patientHTTP outlasts a homeserver's own timeout towards the AS, so the
 // spec sees the homeserver's answer rather than its own client giving up.
