@@ -658,6 +658,12 @@ var catalogue = []Requirement{
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
 		Summary: "The AS tells state events from message events by whether a state_key is present, not by the event type.",
 	},
+	{
+		ID: "AS-TXN-05", Side: AppService, Level: Schema, Since: "v1.0",
+		Section: "Pushing events",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
+		Summary: "A transaction body is an open JSON object whose only required key is events: one that also carries ephemeral (v1.13) or keys the spec does not define (the to_device, device_lists, device_one_time_keys_count and device_unused_fallback_key_types that homeservers send, under their stable and MSC2409/MSC3202 unstable names) is still a valid transaction, acknowledged 200 with a JSON object.",
+	},
 
 	// ---------------------------------------------------------------------
 	// Application service: answering queries
@@ -769,6 +775,13 @@ var catalogue = []Requirement{
 		Section: "Unknown routes",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#unknown-routes",
 		Summary: "A known endpoint called with a method it does not support is answered 405 M_UNRECOGNIZED (\"a 405 M_UNRECOGNIZED error is used to denote\", stated without a keyword).",
+	},
+	{
+		ID: "AS-ERR-03", Side: AppService, Level: Implied, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
+		Summary:  "A transaction body that is not JSON, or is JSON but not an object, is refused with a 4xx rather than acknowledged: the request schema is an object and the only success the endpoint defines, 200, means \"the transaction was processed successfully\". The AS API names no status or errcode for it.",
+		Question: "Which status and errcode should an AS answer for a transaction body that is not JSON, or not a JSON object? The AS API fixes none; the Client-Server API's common codes (400 M_NOT_JSON, M_BAD_JSON) are the obvious choice but are not stated for the AS API.",
 	},
 
 	// ---------------------------------------------------------------------

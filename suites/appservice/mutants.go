@@ -78,6 +78,8 @@ var asMutants = []ASMutant{
 	}},
 	{"as-denies-everything", "every query is answered 404", []string{"AS-QRY-02", "AS-QRY-03"}, `Expected status \[200\]\s+Actual: 404`, func(as *fakeas.Server, b *bridge) { b.denyAll = true }},
 	{"as-registers-after-answering", "a user query is answered before the user is created", []string{"AS-QRY-02"}, `answered 200 but @\S+ does not exist`, func(as *fakeas.Server, b *bridge) { b.lateUsers = true }},
+	{"as-acks-any-body", "a transaction body that is not a JSON object is acknowledged 200", []string{"AS-ERR-03"}, `malformed transaction bodies were not refused with a 4xx[^\n]*\n[^\n]*: answered 200`, func(as *fakeas.Server, b *bridge) { b.ackAnyBody = true }},
+	{"as-rejects-unknown-keys", "transactions with keys other than events and ephemeral are refused 400 M_BAD_JSON", []string{"AS-TXN-05"}, `transaction with org\.matrix\.msc3202\.device_lists: answered 400 \{"errcode":"M_BAD_JSON"`, func(as *fakeas.Server, b *bridge) { b.strictKeys = true }},
 	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, `no Authorization header; access_token query parameter present`, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},

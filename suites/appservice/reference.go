@@ -1,6 +1,7 @@
 package appservice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,7 @@ type bridge struct {
 
 	// Bugs switched on by AS mutants (mutants.go).
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
+	ackAnyBody, strictKeys                                                      bool
 	ack                                                                         *fakeas.Answer
 }
 
@@ -130,9 +132,25 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	if seen {
 		return b.acknowledge()
 	}
+	body := bytes.TrimSpace(in.Body)
+	if !json.Valid(body) || body[0] != '{' {
+		if b.ackAnyBody {
+			return fakeas.Answer{Status: http.StatusOK}
+		}
+		// The AS API names no errcode; these are the Client-Server API's.
+		code := "M_BAD_JSON"
+		if !json.Valid(body) {
+			code = "M_NOT_JSON"
+		}
+		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: code, Error: "a transaction is a JSON object"}}
+	}
 	var txn matrix.Transaction
-	if err := json.Unmarshal(in.Body, &txn); err != nil {
-		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_NOT_JSON", Error: "bad body"}}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if b.strictKeys {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(&txn); err != nil {
+		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_BAD_JSON", Error: err.Error()}}
 	}
 	if b.strictTypes {
 		for _, ev := range txn.Events {
