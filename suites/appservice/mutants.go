@@ -80,6 +80,10 @@ var asMutants = []ASMutant{
 	{"as-registers-after-answering", "a user query is answered before the user is created", []string{"AS-QRY-02"}, `answered 200 but @\S+ does not exist`, func(as *fakeas.Server, b *bridge) { b.lateUsers = true }},
 	{"as-acks-any-body", "a transaction body that is not a JSON object is acknowledged 200", []string{"AS-ERR-03"}, `malformed transaction bodies were not refused with a 4xx[^\n]*\n[^\n]*: answered 200`, func(as *fakeas.Server, b *bridge) { b.ackAnyBody = true }},
 	{"as-rejects-unknown-keys", "transactions with keys other than events and ephemeral are refused 400 M_BAD_JSON", []string{"AS-TXN-05"}, `transaction with org\.matrix\.msc3202\.device_lists: answered 400 \{"errcode":"M_BAD_JSON"`, func(as *fakeas.Server, b *bridge) { b.strictKeys = true }},
+	{"as-protocol-untyped-field", "the protocol metadata lists a user field without a field type", []string{"AS-3PE-03"}, `user_fields lists realname, which has no entry in field_types`, func(as *fakeas.Server, b *bridge) { b.untypedField = true }},
+	{"as-protocol-duplicate-network", "two protocol instances share a network_id", []string{"AS-3PE-04"}, `network_id "sample" is not unique`, func(as *fakeas.Server, b *bridge) { b.duplicateNetwork = true }},
+	{"as-any-protocol", "metadata is served for any protocol name", []string{"AS-3PE-02"}, `which it does not bridge\s+Expected status \[404\]\s+Actual: 200`, func(as *fakeas.Server, b *bridge) { b.anyProtocol = true }},
+	{"as-lookup-object", "third-party lookups answer one object instead of an array", []string{"AS-3PE-06", "AS-3PE-07", "AS-3PE-08"}, `answered 200 with a JSON object, not an array`, func(as *fakeas.Server, b *bridge) { b.lookupObject = true }},
 	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, `no Authorization header; access_token query parameter present`, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},

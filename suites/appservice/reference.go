@@ -45,6 +45,7 @@ func startReference(cfg suites.Config) (*Env, error) {
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
+	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
 	if cfg.Mutant != "" {
 		m, err := lookupASMutant(cfg.Mutant)
 		if err != nil {
@@ -68,6 +69,7 @@ type bridge struct {
 	// Bugs switched on by AS mutants (mutants.go).
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
 	ackAnyBody, strictKeys                                                      bool
+	untypedField, duplicateNetwork, anyProtocol, lookupObject                   bool
 	ack                                                                         *fakeas.Answer
 }
 
