@@ -692,6 +692,13 @@ var catalogue = []Requirement{
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#querying",
 		Summary: "A user or alias the AS does not recognise is answered with 404, optionally with an error body.",
 	},
+	{
+		ID: "AS-QRY-05", Side: AppService, Level: Implied, Since: "v1.0",
+		Section:  "Querying",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1usersuserid",
+		Summary:  "Asked about a user of its namespace that already exists on the homeserver (its /register answers 400 M_USER_IN_USE, as after a bridge's database reset), the AS still answers 200: the user exists, which is what 200 indicates; the query defines no 5xx.",
+		Question: "The spec does not say what an AS answers when registering the queried user fails because the user already exists; 200 is implied by the meaning it gives 200 (\"this user exists\").",
+	},
 
 	// ---------------------------------------------------------------------
 	// Application service: ping

@@ -1,6 +1,8 @@
 package appservice
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -8,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/match"
 	"github.com/asconform/asconform/recorder"
@@ -46,6 +49,30 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 		Expect(f.asCall("/createRoom").End.Before(query.End)).To(BeTrue(), "room created after the answer")
 		Expect(f.asCall("/directory/room/").End.Before(query.End)).To(BeTrue(), "alias bound after the answer")
 		suites.Observe("alias query latency", query.Duration().Round(time.Millisecond))
+	}, NodeTimeout(timeout))
+
+	It("answers 200 for a queried user of its namespace that is already registered (M_USER_IN_USE)", Label("AS-QRY-05"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.Ghost("existing")
+		// Registered beforehand with the AS's own token, as a previous run
+		// of the bridge (before a database reset) would have done.
+		localpart := strings.TrimPrefix(strings.SplitN(ghost, ":", 2)[0], "@")
+		earlier := &csapi.Client{BaseURL: f.Env.HS.URL(), Token: f.Env.Reg.ASToken, Name: "earlier run"}
+		pre, err := earlier.RegisterAS(ctx, localpart, true)
+		if err != nil || pre.Status != http.StatusOK {
+			suites.HarnessError(fmt.Errorf("registering %s beforehand: %v %v", ghost, pre, err))
+		}
+		mark := len(f.Exchanges())
+		resp, err := f.Push.QueryUser(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		var registers []string
+		for _, e := range f.Exchanges()[mark:] {
+			if e.From == "appservice" && strings.HasSuffix(e.Path, "/register") {
+				registers = append(registers, fmt.Sprintf("%d %s", e.Status, bytes.TrimSpace(e.RespBody)))
+			}
+		}
+		suites.Observe("the AS's /register calls and their answers", registers)
+		Expect(resp).To(match.HaveStatus(http.StatusOK), "the query for %s, already registered on the homeserver", ghost)
 	}, NodeTimeout(timeout))
 
 	It("answers 404 for a user or alias outside its namespaces and creates nothing", Label("AS-QRY-04"), func(ctx SpecContext) {
