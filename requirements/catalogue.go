@@ -820,9 +820,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "AS-LOGIN-01", Side: AppService, Level: Must, Since: "v1.17",
-		Section: "Server admin style permissions",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "Against a server without the legacy authentication API, the AS registers its users with inhibit_login set to true.",
+		Section:  "Server admin style permissions",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
+		Summary:  "Against a server without the legacy authentication API, the AS registers its users with inhibit_login set to true.",
+		Question: "How is an AS to know, before its first /register, that the server lacks the legacy API? GET /login not listing m.login.application_service is one sign; the spec names none, so an AS that first registers without inhibit_login and retries after M_APPSERVICE_LOGIN_UNSUPPORTED breaks the MUST by its letter.",
 	},
 	{
 		ID: "AS-LOGIN-02", Side: AppService, Level: MustNot, Since: "v1.17",

@@ -85,6 +85,8 @@ var asMutants = []ASMutant{
 	{"as-any-protocol", "metadata is served for any protocol name", []string{"AS-3PE-02"}, `which it does not bridge\s+Expected status \[404\]\s+Actual: 200`, func(as *fakeas.Server, b *bridge) { b.anyProtocol = true }},
 	{"as-lookup-object", "third-party lookups answer one object instead of an array", []string{"AS-3PE-06", "AS-3PE-07", "AS-3PE-08"}, `answered 200 with a JSON object, not an array`, func(as *fakeas.Server, b *bridge) { b.lookupObject = true }},
 	{"as-user-in-use-500", "a user query fails with 500 when the user is already registered (M_USER_IN_USE)", []string{"AS-QRY-05"}, `already registered on the homeserver\s+Expected status \[200\]\s+Actual: 500`, func(as *fakeas.Server, b *bridge) { b.failInUse = true }},
+	{"as-registers-without-inhibit", "users are registered without inhibit_login", []string{"AS-LOGIN-01"}, `registered without inhibit_login: true`, func(as *fakeas.Server, b *bridge) { b.noInhibit = true }},
+	{"as-logs-in", "a registered user is then logged in with m.login.application_service", []string{"AS-LOGIN-02"}, `called POST \S+/login`, func(as *fakeas.Server, b *bridge) { b.logsIn = true }},
 	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, `no Authorization header; access_token query parameter present`, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},

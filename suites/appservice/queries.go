@@ -2,6 +2,7 @@ package appservice
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -153,6 +154,46 @@ var _ = Describe("AS behaviour on the client-server API", Label("appservice"), f
 		}
 		suites.Observe("calls with ?ts= / with ?user_id=", []int{withTS, asUser})
 	}, NodeTimeout(60*time.Second))
+})
+
+// Application Service API, "Server admin style permissions" (v1.17): on a
+// server without the legacy authentication API.
+var _ = Describe("AS registration on a server without legacy login", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+
+	It("registers a queried user with inhibit_login and never calls POST /login", Label("AS-LOGIN-01", "AS-LOGIN-02"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.Env.HS.SetLegacyLogin(false)
+		DeferCleanup(func() { f.Env.HS.SetLegacyLogin(true) })
+		ghost := f.Ghost("nologin")
+		resp, err := f.Push.QueryUser(ctx, ghost)
+		Expect(err).NotTo(HaveOccurred())
+		// Give a login made after the answer time to arrive.
+		time.Sleep(time.Second)
+		var problems, seen []string
+		for _, c := range f.ASCalls() {
+			if !strings.HasSuffix(c.Path, "/register") && !strings.HasSuffix(c.Path, "/login") {
+				continue
+			}
+			seen = append(seen, fmt.Sprintf("%s %s %s -> %d", c.Method, c.Path, bytes.TrimSpace(c.Body), c.Status))
+			var body struct {
+				InhibitLogin any `json:"inhibit_login"`
+			}
+			switch {
+			case strings.HasSuffix(c.Path, "/login") && c.Method == http.MethodPost:
+				problems = append(problems, fmt.Sprintf("called POST %s (answered %d %s)", c.Path, c.Status, bytes.TrimSpace(c.RespBody)))
+			case strings.HasSuffix(c.Path, "/register") && (json.Unmarshal(c.Body, &body) != nil || body.InhibitLogin != true):
+				problems = append(problems, fmt.Sprintf("registered without inhibit_login: true: %s (answered %d)", bytes.TrimSpace(c.Body), c.Status))
+			}
+		}
+		suites.Observe("the AS's /register and /login calls", seen)
+		suites.Observe("user query answer", resp.String())
+		if len(problems) > 0 {
+			Fail("on a server without the legacy authentication API:\n" + strings.Join(problems, "\n"))
+		}
+		Expect(resp).To(match.HaveStatus(http.StatusOK), "the query for %s", ghost)
+		Expect(f.Env.HS.UserExists(ghost)).To(BeTrue(), "answered 200 but %s does not exist on the homeserver", ghost)
+	}, NodeTimeout(30*time.Second))
 })
 
 // lastPush is the last request fakehs sent the AS on a path.

@@ -70,6 +70,7 @@ type bridge struct {
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
 	ackAnyBody, strictKeys                                                      bool
 	untypedField, duplicateNetwork, anyProtocol, lookupObject, failInUse        bool
+	noInhibit, logsIn                                                           bool
 	ack                                                                         *fakeas.Answer
 }
 
@@ -94,7 +95,10 @@ func (b *bridge) queryUser(ctx context.Context, in fakeas.Request) error {
 		return notFound
 	}
 	localpart := strings.TrimPrefix(strings.SplitN(in.Param, ":", 2)[0], "@")
-	resp, err := b.hs.RegisterAS(ctx, localpart, true)
+	resp, err := b.hs.RegisterAS(ctx, localpart, !b.noInhibit)
+	if b.logsIn {
+		_, _ = b.hs.LoginAS(ctx, in.Param)
+	}
 	if err == nil && resp.ErrCode() == "M_USER_IN_USE" && !b.failInUse {
 		return exists // registered before, e.g. by a previous run of the bridge
 	}
