@@ -87,6 +87,8 @@ var asMutants = []ASMutant{
 	{"as-user-in-use-500", "a user query fails with 500 when the user is already registered (M_USER_IN_USE)", []string{"AS-QRY-05"}, `already registered on the homeserver\s+Expected status \[200\]\s+Actual: 500`, func(as *fakeas.Server, b *bridge) { b.failInUse = true }},
 	{"as-registers-without-inhibit", "users are registered without inhibit_login", []string{"AS-LOGIN-01"}, `registered without inhibit_login: true`, func(as *fakeas.Server, b *bridge) { b.noInhibit = true }},
 	{"as-logs-in", "a registered user is then logged in with m.login.application_service", []string{"AS-LOGIN-02"}, `called POST \S+/login`, func(as *fakeas.Server, b *bridge) { b.logsIn = true }},
+	{"as-message-by-type", "a state event of type m.room.message is handled as a message (by its type, not its state_key)", []string{"AS-TXN-04"}, `handled a state event of type m.room.message as a message`, func(as *fakeas.Server, b *bridge) { b.typeOnly = true }},
+	{"as-syncs-as-sender", "each transaction makes the AS call /sync as its sender user", []string{"AS-ID-01"}, `called GET /_matrix/client/v3/sync without user_id`, func(as *fakeas.Server, b *bridge) { b.syncsAsBot = true }},
 	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, `no Authorization header; access_token query parameter present`, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},

@@ -156,6 +156,43 @@ var _ = Describe("AS behaviour on the client-server API", Label("appservice"), f
 	}, NodeTimeout(60*time.Second))
 })
 
+// Application Service API, "Using /sync and /events".
+var _ = Describe("AS use of /sync and /events", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+
+	It("calls /sync or /events only as a virtual user named by user_id, never as its sender", Label("AS-ID-01", "AS-ID-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.Room(ctx, alice)
+		// Give the AS things to do: a message, a user and an alias query.
+		_, err := f.Push.PushEvents(ctx, f.TxnID("sync"), f.Message(portal.ID, alice.UserID(ctx), "sync "+f.unique))
+		Expect(err).NotTo(HaveOccurred())
+		_, err = f.Push.QueryUser(ctx, f.Ghost("sync"))
+		Expect(err).NotTo(HaveOccurred())
+		_, err = f.Push.QueryAlias(ctx, f.Alias("sync"))
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(3 * time.Second)
+		var calls, problems []string
+		for _, c := range f.ASCalls() {
+			if !strings.HasSuffix(c.Path, "/sync") && !strings.HasSuffix(c.Path, "/events") {
+				continue
+			}
+			calls = append(calls, c.Method+" "+c.Path+" user_id="+c.Query.Get("user_id"))
+			if c.Query.Get("user_id") == "" {
+				problems = append(problems, fmt.Sprintf("called %s %s without user_id (as its sender user)", c.Method, c.Path))
+			}
+		}
+		if len(calls) == 0 {
+			suites.Observe("/sync and /events calls", "none: nothing to judge")
+		} else {
+			suites.Observe("/sync and /events calls", calls)
+		}
+		if len(problems) > 0 {
+			Fail(fmt.Sprintf("%d of %d /sync or /events calls named no virtual user:\n%s", len(problems), len(calls), strings.Join(problems, "\n")))
+		}
+	}, NodeTimeout(60*time.Second))
+})
+
 // Application Service API, "Server admin style permissions" (v1.17): on a
 // server without the legacy authentication API.
 var _ = Describe("AS registration on a server without legacy login", Label("appservice"), func() {

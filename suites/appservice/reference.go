@@ -70,7 +70,7 @@ type bridge struct {
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
 	ackAnyBody, strictKeys                                                      bool
 	untypedField, duplicateNetwork, anyProtocol, lookupObject, failInUse        bool
-	noInhibit, logsIn                                                           bool
+	noInhibit, logsIn, typeOnly, syncsAsBot                                     bool
 	ack                                                                         *fakeas.Answer
 }
 
@@ -170,6 +170,9 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 		}
 	}
 	bot := "@" + b.reg.SenderLocalpart + ":" + serverOf(b.reg)
+	if b.syncsAsBot {
+		_, _ = b.hs.Do(ctx, http.MethodGet, "/_matrix/client/v3/sync?timeout=0", nil)
+	}
 	for _, ev := range txn.Events {
 		var content struct {
 			Membership string `json:"membership"`
@@ -181,7 +184,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 			if err := b.check(b.hs.Join(ctx, ev.RoomID)); err != nil {
 				return err
 			}
-		case ev.Type == "m.room.message" && !b.ours(ev.Sender) && ev.Sender != bot:
+		case ev.Type == "m.room.message" && (ev.StateKey == nil || b.typeOnly) && !b.ours(ev.Sender) && ev.Sender != bot:
 			if err := b.echo(ctx, ev, content.Body); err != nil {
 				return err
 			}
