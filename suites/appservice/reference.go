@@ -70,7 +70,7 @@ type bridge struct {
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
 	ackAnyBody, strictKeys                                                      bool
 	untypedField, duplicateNetwork, anyProtocol, lookupObject, failInUse        bool
-	noInhibit, logsIn, typeOnly, syncsAsBot                                     bool
+	noInhibit, logsIn, typeOnly, syncsAsBot, narrowFirst                        bool
 	ack                                                                         *fakeas.Answer
 }
 

@@ -25,6 +25,9 @@ var (
 // breaks it.
 func (b *bridge) protocolMetadata() map[string]any {
 	userFields := []string{"network", "nickname"}
+	if b.narrowFirst {
+		userFields = []string{"nickname", "network"}
+	}
 	if b.untypedField {
 		userFields = append(userFields, "realname")
 	}

@@ -44,6 +44,48 @@ var _ = Describe("AS third-party protocol metadata and lookups", Label("appservi
 		}
 	}, NodeTimeout(timeout))
 
+	It("orders user and location fields from the broadest grouping (the fields its instances preset) to the narrowest", Label("AS-3PE-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		meta := f.protocolMetadata(ctx)
+		// The spec's example: instances preset "network", and user_fields
+		// is ["network", "nickname"]. A preset field groups the others, so
+		// it comes before every field no instance presets.
+		preset := map[string]bool{}
+		instances, _ := meta["instances"].([]any)
+		for _, i := range instances {
+			inst, _ := i.(map[string]any)
+			fields, _ := inst["fields"].(map[string]any)
+			for k := range fields {
+				preset[k] = true
+			}
+		}
+		suites.Observe("fields its instances preset", sortedKeys(map[string]any{}, preset))
+		if len(preset) == 0 {
+			suites.Observe("order", "no instance presets a field: nothing to judge")
+			return
+		}
+		var problems []string
+		for _, key := range []string{"user_fields", "location_fields"} {
+			names, _ := meta[key].([]any)
+			narrow := ""
+			for _, n := range names {
+				name, _ := n.(string)
+				switch {
+				case !preset[name]:
+					if narrow == "" {
+						narrow = name
+					}
+				case narrow != "":
+					problems = append(problems, fmt.Sprintf("%s lists the grouping field %s after %s, which no instance presets", key, name, narrow))
+				}
+			}
+			suites.Observe(key, names)
+		}
+		if len(problems) > 0 {
+			Fail(strings.Join(problems, "\n"))
+		}
+	}, NodeTimeout(timeout))
+
 	It("answers 404 for the metadata of a protocol it does not bridge", Label("AS-3PE-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		other := "asconform-no-such-protocol"
@@ -278,10 +320,16 @@ func describe(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-func sortedKeys(m map[string]any) []string {
+// sortedKeys lists the keys of m and of sets, sorted.
+func sortedKeys(m map[string]any, sets ...map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
+	}
+	for _, set := range sets {
+		for k := range set {
+			out = append(out, k)
+		}
 	}
 	sort.Strings(out)
 	return out
