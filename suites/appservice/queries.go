@@ -24,7 +24,7 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 	BeforeEach(requireEnv, NodeTimeout(startTimeout))
 	const timeout = 60 * time.Second
 
-	It("registers a queried user of its namespace before answering 200", Label("AS-QRY-02"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
+	It("registers a queried user of its namespace before answering 200", Label("AS-QRY-02", "AS-QRY-01"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.Ghost("asked")
 		resp, err := f.Push.QueryUser(ctx, ghost)
@@ -37,7 +37,7 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 		suites.Observe("user query latency", query.Duration().Round(time.Millisecond))
 	}, NodeTimeout(timeout))
 
-	It("creates a room and binds a queried alias of its namespace before answering 200", Label("AS-QRY-03"), needs(harness.CreatesQueriedAliases), func(ctx SpecContext) {
+	It("creates a room and binds a queried alias of its namespace before answering 200", Label("AS-QRY-03", "AS-QRY-01"), needs(harness.CreatesQueriedAliases), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alias := f.Alias("portal")
 		resp, err := f.Push.QueryAlias(ctx, alias)
