@@ -807,6 +807,13 @@ var catalogue = []Requirement{
 		Summary: "It is expected that the AS handles events from the transactions pushed to it rather than by syncing as its sender_localpart user.",
 	},
 	{
+		ID: "AS-ID-05", Side: AppService, Level: LowerMust, Since: "v1.0",
+		Section:  "Identity assertion",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
+		Summary:  "The user an AS names in the user_id query parameter is covered by one of its users namespaces (\"must\", lower-case).",
+		Question: "May an AS name its own sender_localpart user in user_id when its users namespaces do not cover it? The letter says no; the spec makes that user the default when user_id is missing, homeservers accept it, and both mautrix frameworks do it, so asconform allows it and observes it.",
+	},
+	{
 		ID: "AS-ID-02", Side: AppService, Level: Must, Since: "v1.17",
 		Section: "Identity assertion",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",

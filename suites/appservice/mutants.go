@@ -90,6 +90,7 @@ var asMutants = []ASMutant{
 	{"as-message-by-type", "a state event of type m.room.message is handled as a message (by its type, not its state_key)", []string{"AS-TXN-04"}, `handled a state event of type m.room.message as a message`, func(as *fakeas.Server, b *bridge) { b.typeOnly = true }},
 	{"as-syncs-as-sender", "each transaction makes the AS call /sync as its sender user", []string{"AS-ID-01"}, `called GET /_matrix/client/v3/sync without user_id`, func(as *fakeas.Server, b *bridge) { b.syncsAsBot = true }},
 	{"as-protocol-narrow-first", "user_fields lists nickname before network", []string{"AS-3PE-05"}, `user_fields lists the grouping field network after nickname`, func(as *fakeas.Server, b *bridge) { b.narrowFirst = true }},
+	{"as-asserts-outside-namespace", "the echo ghost is asserted without the namespace prefix (@echo)", []string{"AS-ID-05"}, `asserted @echo:\S+, outside its users namespaces`, func(as *fakeas.Server, b *bridge) { b.unprefixedGhost = true }},
 	{"as-token-in-query", "the as_token goes in the query string", []string{"AS-AUTH-04"}, `no Authorization header; access_token query parameter present`, func(as *fakeas.Server, b *bridge) {
 		b.hs.HTTP = &http.Client{Transport: tokenInQuery{}}
 	}},

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,6 +191,49 @@ var _ = Describe("AS use of /sync and /events", Label("appservice"), func() {
 		}
 		if len(problems) > 0 {
 			Fail(fmt.Sprintf("%d of %d /sync or /events calls named no virtual user:\n%s", len(problems), len(calls), strings.Join(problems, "\n")))
+		}
+	}, NodeTimeout(60*time.Second))
+})
+
+// Application Service API, "Identity assertion".
+var _ = Describe("AS identity assertion", Label("appservice"), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+
+	It("names in user_id only users its users namespaces cover", Label("AS-ID-05"), needs(harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.NewPortal(ctx, alice)
+		_, err := f.Push.PushEvents(ctx, f.TxnID("assert"), f.Message(portal.ID, alice.UserID(ctx), "assert "+f.unique))
+		Expect(err).NotTo(HaveOccurred())
+		asserted := func() []recorder.Exchange {
+			var out []recorder.Exchange
+			for _, c := range f.ASCalls() {
+				if c.Query.Get("user_id") != "" {
+					out = append(out, c)
+				}
+			}
+			return out
+		}
+		// The echo is sent as one of its users: wait for it (or for a
+		// failed attempt), then judge every identity it asserted.
+		Eventually(asserted).WithContext(ctx).WithTimeout(30*time.Second).ShouldNot(BeEmpty(), "the AS asserted no identity while echoing")
+		time.Sleep(time.Second)
+		// Its own sender is the default identity: naming it is allowed
+		// (see the requirement's Question) and observed.
+		sender := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
+		var problems []string
+		seen := map[string]bool{}
+		for _, c := range asserted() {
+			id := c.Query.Get("user_id")
+			seen[id] = true
+			if !f.Env.Reg.InUsers(id) && id != sender {
+				problems = append(problems, fmt.Sprintf("asserted %s, outside its users namespaces, on %s %s (answered %d)", id, c.Method, c.Path, c.Status))
+			}
+		}
+		suites.Observe("user_id values asserted", slices.Sorted(maps.Keys(seen)))
+		suites.Observe("names its sender in user_id", seen[sender])
+		if len(problems) > 0 {
+			Fail(strings.Join(problems, "\n"))
 		}
 	}, NodeTimeout(60*time.Second))
 })

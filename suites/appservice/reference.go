@@ -70,7 +70,7 @@ type bridge struct {
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
 	ackAnyBody, strictKeys                                                      bool
 	untypedField, duplicateNetwork, anyProtocol, lookupObject, failInUse        bool
-	noInhibit, logsIn, typeOnly, syncsAsBot, narrowFirst                        bool
+	noInhibit, logsIn, typeOnly, syncsAsBot, narrowFirst, unprefixedGhost       bool
 	ack                                                                         *fakeas.Answer
 }
 
@@ -206,6 +206,9 @@ func (b *bridge) acknowledge() error {
 func (b *bridge) echo(ctx context.Context, ev matrix.ClientEvent, text string) error {
 	prefix := strings.TrimPrefix(strings.SplitN(b.reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
 	ghost := "@" + prefix + "echo:" + serverOf(b.reg)
+	if b.unprefixedGhost {
+		ghost = "@echo:" + serverOf(b.reg)
+	}
 	if resp, err := b.hs.RegisterAS(ctx, prefix+"echo", true); err != nil || (resp.Status != http.StatusOK && resp.ErrCode() != "M_USER_IN_USE") {
 		return fmt.Errorf("register echo ghost: %v %v", resp, err)
 	}
