@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # Columns come in this order: each side's implementations, then its reference.
 RUNS=(
   "synapse|--side homeserver --flavor synapse"
-  # "dendrite|--side homeserver --flavor dendrite"
+  "dendrite|--side homeserver --flavor dendrite"
   "fakehs|--side homeserver --flavor fakehs"
   "mautrix-python|--side appservice --as-flavor mautrix-sample"
   # "mautrix-go|--side appservice --as-flavor mautrix-go-sample"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Soak test: run the homeserver suite against Synapse N times in a row and
-# report, per spec, how often it passed and failed, to find flaky specs.
+# Soak test: run the homeserver suite against a homeserver N times in a row
+# and report, per spec, how often it passed and failed, to find flaky specs.
 #
-#   bash ci/soak.sh [N]            # N defaults to 5
+#   bash ci/soak.sh [N] [FLAVOR]   # N defaults to 5, FLAVOR to synapse
+#   bash ci/soak.sh 5 dendrite
 #
 # Each run is `go test -count=1 -run '^TestHomeserver$' ./suites/homeserver`
 # with ASCONFORM_OUT set to a fresh directory (SOAK_OUT/run-I, SOAK_OUT
@@ -24,16 +25,19 @@
 # comparable). A spec that failed in every run is reported but is not a
 # flake.
 #
-# Needs Docker and the Synapse image (bash ci/images/synapse/build.sh), and
-# python3 to read the reports. Environment variables of the suite
-# (README.md, "Configuration") are passed through; ASCONFORM_HS_FLAVOR
-# defaults to synapse.
+# Needs Docker and the flavor's image (e.g. bash ci/images/synapse/build.sh),
+# and python3 to read the reports. Environment variables of the suite
+# (README.md, "Configuration") are passed through; FLAVOR, if given, sets
+# ASCONFORM_HS_FLAVOR, which defaults to synapse.
 set -euo pipefail
 
 N=${1:-5}
-if ! [[ $N =~ ^[1-9][0-9]*$ ]]; then
-	echo "usage: $0 [N]   (N: number of runs, a positive integer; got '$N')" >&2
+if ! [[ $N =~ ^[1-9][0-9]*$ ]] || (($# > 2)); then
+	echo "usage: $0 [N] [FLAVOR]   (N: number of runs, a positive integer; got '$N')" >&2
 	exit 2
+fi
+if (($# == 2)); then
+	export ASCONFORM_HS_FLAVOR=$2
 fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,18 +52,18 @@ command -v go >/dev/null || die "go not found in PATH"
 command -v python3 >/dev/null || die "python3 not found in PATH (needed to read results.json)"
 export ASCONFORM_HS_FLAVOR=${ASCONFORM_HS_FLAVOR:-synapse}
 
-if [[ $ASCONFORM_HS_FLAVOR == synapse && -z ${ASCONFORM_HS_URL:-} ]]; then
+FLAVOR=$ASCONFORM_HS_FLAVOR
+if [[ $FLAVOR != fakehs && -z ${ASCONFORM_HS_URL:-} && -d ci/images/$FLAVOR ]]; then
 	command -v docker >/dev/null || die "docker not found in PATH"
 	docker info >/dev/null 2>&1 || die "the Docker Engine is not reachable (docker info failed)"
 	if [[ -z ${ASCONFORM_HS_IMAGE:-} ]]; then
-		# The suite would otherwise build the image inside the first run (about
-		# 4 minutes, root and the Debian mirror needed), which also distorts
-		# that run's wall time: insist that it exists, built from the current
-		# recipe.
-		hash=$(bash -c 'set -euo pipefail; source ci/images/lib.sh; asc_recipe_hash ci/images/synapse' 2>/dev/null) ||
-			die "could not hash the recipe ci/images/synapse"
-		[[ -n $(docker images -q --filter "label=org.asconform.recipe=$hash" localhost/asconform/synapse) ]] ||
-			die "no Synapse image built from the current recipe: run 'bash ci/images/synapse/build.sh' first"
+		# The suite would otherwise build the image inside the first run
+		# (minutes), which also distorts that run's wall time: insist that it
+		# exists, built from the current recipe.
+		hash=$(bash -c 'set -euo pipefail; source ci/images/lib.sh; asc_recipe_hash "ci/images/$1"' _ "$FLAVOR" 2>/dev/null) ||
+			die "could not hash the recipe ci/images/$FLAVOR"
+		[[ -n $(docker images -q --filter "label=org.asconform.recipe=$hash" "localhost/asconform/$FLAVOR") ]] ||
+			die "no $FLAVOR image built from the current recipe: run 'bash ci/images/$FLAVOR/build.sh' first"
 	fi
 fi
 if [[ -n ${ASCONFORM_MUTANT:-} ]]; then

@@ -52,9 +52,13 @@ type htmlPage struct {
 	// expectations, for the nav bar.
 	FirstUnexpected string
 	Counts          []verdictCount
-	Coverage        string
-	Matrix          []matrixGroup
-	Scenarios       []scenarioView
+	// Claimed is the newest spec version the SUT advertises; Unclaimed
+	// the misses of requirements newer than that, shown apart.
+	Claimed   string
+	Unclaimed []scenarioView
+	Coverage  string
+	Matrix    []matrixGroup
+	Scenarios []scenarioView
 }
 
 type verdictCount struct {
@@ -102,6 +106,7 @@ type scenarioView struct {
 	Location     string
 	Reason       string
 	ReasonLabel  string
+	Beyond       string // the miss is of a version after the newest the SUT claims
 	Requirements []reqView
 	Observations []Observation
 	SUTLog       string
@@ -143,6 +148,7 @@ func (r Report) htmlPage() htmlPage {
 		Duration:    r.Duration.Round(100 * time.Millisecond).String(),
 		Total:       len(r.Results),
 		Unexpected:  len(r.Unexpected()),
+		Claimed:     r.SUT.NewestClaimed(),
 	}
 	if r.SUT.Side != "" {
 		p.Title += " (" + r.SUT.Side + ")"
@@ -162,6 +168,10 @@ func (r Report) htmlPage() htmlPage {
 	byReq := map[string][]matrixCell{}
 	for i, res := range sorted {
 		views[i] = scenarioFor(res, uniqueAnchor(anchors, res))
+		if beyond, since := r.Unclaimed(res); beyond {
+			views[i].Beyond = since
+			p.Unclaimed = append(p.Unclaimed, views[i])
+		}
 		for _, id := range res.Requirements {
 			byReq[id] = append(byReq[id], matrixCell{res.Verdict, views[i].Anchor, res.Spec})
 		}

@@ -207,6 +207,7 @@ const reportHTML = `<!DOCTYPE html>
 {{- if .SUT.URL}}<dt>URL</dt><dd><code>{{.SUT.URL}}</code></dd>{{end}}
 {{- if .SUT.Mutant}}<dt>Mutant</dt><dd><span class="mutant">{{.SUT.Mutant}}</span> the SUT was broken on purpose for this run</dd>{{end}}
 {{- if .SpecVersion}}<dt>Spec version</dt><dd>{{.SpecVersion}}</dd>{{end}}
+{{- if .SUT.Versions}}<dt>Advertises</dt><dd>{{range $i, $v := .SUT.Versions}}{{if $i}}, {{end}}{{$v}}{{end}}{{with .Claimed}} (newest {{.}}){{end}}</dd>{{end}}
 {{- if .Started}}<dt>Started</dt><dd>{{.Started}}</dd>{{end}}
 <dt>Duration</dt><dd>{{.Duration}}</dd>
 {{- if .Tool}}<dt>Tool</dt><dd>{{.Tool}}</dd>{{end}}
@@ -219,6 +220,10 @@ const reportHTML = `<!DOCTYPE html>
 {{- end}}
 <div class="counts">{{range .Counts}}<span class="chip"><b class="v-{{.Verdict}}">{{.N}}</b>{{.Verdict}}</span>{{end}}</div>
 <div class="bar">{{range .Counts}}<span class="v-{{.Verdict}}" style="width: {{.Percent}}" title="{{.N}} {{.Verdict}}"></span>{{end}}</div>
+{{- if .Unclaimed}}
+<p class="note"><b>{{len .Unclaimed}} miss(es) beyond {{.Claimed}}</b>, the newest version the SUT claims: requirements it never claimed to meet, apart from misses of the versions it does claim (verdicts and exit status unchanged):
+{{range $i, $s := .Unclaimed}}{{if $i}} · {{end}}<a href="#{{$s.Anchor}}">{{$s.Spec}}</a> <span class="badge v-{{$s.Verdict}}">{{$s.Verdict}}</span> since {{$s.Beyond}}{{end}}</p>
+{{- end}}
 {{- else}}
 <p class="empty">No spec ran.</p>
 {{- end}}
@@ -257,7 +262,7 @@ const reportHTML = `<!DOCTYPE html>
 <table class="index">
 <thead><tr><th>Verdict</th><th>Spec</th><th>Requirements</th><th>Exchanges</th><th>Time</th></tr></thead>
 {{- range .Scenarios}}
-<tr><td><span class="badge v-{{.Verdict}}">{{.Verdict}}</span></td><td><a href="#{{.Anchor}}">{{.Spec}}</a></td>
+<tr><td><span class="badge v-{{.Verdict}}">{{.Verdict}}</span>{{with .Beyond}} <small title="introduced after the newest version the SUT claims">beyond claim ({{.}})</small>{{end}}</td><td><a href="#{{.Anchor}}">{{.Spec}}</a></td>
 <td class="mono">{{range $i, $r := .Requirements}}{{if $i}} {{end}}<span class="nowrap">{{$r.ID}}</span>{{end}}</td><td class="n">{{len .Exchanges}}</td><td class="n">{{.Duration}}</td></tr>
 {{- end}}
 </table>

@@ -266,11 +266,26 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 	}, NodeTimeout(timeout))
 })
 
+// readEvent reads an event as c sees it. The spec promises no
+// read-after-write: a homeserver that persists events asynchronously
+// (Dendrite answers 404 for some tens of milliseconds after the send) gets
+// a few seconds to show the event; any other answer is returned at once.
+func readEvent(ctx context.Context, c *csapi.Client, roomID, eventID string) csapi.Response {
+	GinkgoHelper()
+	deadline := time.Now().Add(wait(5 * time.Second))
+	resp, err := c.GetEvent(ctx, roomID, eventID)
+	for err == nil && resp.Status == http.StatusNotFound && time.Now().Before(deadline) {
+		time.Sleep(wait(100 * time.Millisecond))
+		resp, err = c.GetEvent(ctx, roomID, eventID)
+	}
+	Expect(err).NotTo(HaveOccurred())
+	return resp
+}
+
 // originServerTS reads an event's origin_server_ts as c sees it.
 func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) int64 {
 	GinkgoHelper()
-	resp, err := c.GetEvent(ctx, roomID, eventID)
-	Expect(err).NotTo(HaveOccurred())
+	resp := readEvent(ctx, c, roomID, eventID)
 	Expect(resp).To(match.HaveStatus(http.StatusOK))
 	var ev struct {
 		OriginServerTS int64 `json:"origin_server_ts"`

@@ -201,6 +201,7 @@ func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flav
 	suites.Phase("%s answered /versions after %.1fs", flavor.Name(), time.Since(started).Seconds())
 	suites.AtLastEnd(ctr.Stop)
 	e.Deployment = ctr
+	describeWithVersions(ctx, scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image}, ctr.BaseURL())
 	return nil
 }
 
@@ -267,6 +268,9 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		}
 		suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
 		e.Deployment, err = harness.ConnectExternal(ctx, sut.URL, sut.ServerName, cfg.ReadyTimeout)
+		if err == nil {
+			describeWithVersions(ctx, scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL)
+		}
 		return e, err
 	}
 	// Process 1: gather everyone's registrations, deploy, tell the others.
@@ -314,7 +318,7 @@ func startReference(cfg suites.Config) (*Env, error) {
 		return nil, err
 	}
 	suites.AtEnd(d.Stop)
-	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: d.BaseURL()})
+	describeWithVersions(context.Background(), scenarios.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: d.BaseURL()}, d.BaseURL())
 	e.Deployment = d
 	return e, nil
 }
@@ -394,7 +398,7 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL})
+	describeWithVersions(ctx, scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL}, cfg.URL)
 	suites.Phase("homeserver at %s answers (external mode, %d fake ASes)", cfg.URL, len(e.pool))
 	e.Deployment = d
 	return e, nil

@@ -28,8 +28,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		Expect(who.Field("user_id")).To(Equal(room.Ghost))
 
 		eventID := room.Say(ctx, f.ASClient, "sent as the ghost", csapi.AsUser(room.Ghost))
-		got, err := alice.GetEvent(ctx, room.ID, eventID)
-		Expect(err).NotTo(HaveOccurred())
+		got := readEvent(ctx, alice, room.ID, eventID)
 		Expect(got).To(match.HaveStatus(http.StatusOK))
 		Expect(got.Field("sender")).To(Equal(room.Ghost))
 	}, NodeTimeout(timeout))
@@ -50,8 +49,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		remoteTS := time.Now().Add(-24*time.Hour).UnixMilli() - 123
 
 		eventID := room.Say(ctx, f.ASClient, "said on the remote network yesterday", csapi.AsUser(room.Ghost), csapi.TS(remoteTS))
-		got, err := alice.GetEvent(ctx, room.ID, eventID)
-		Expect(err).NotTo(HaveOccurred())
+		got := readEvent(ctx, alice, room.ID, eventID)
 		var seen struct {
 			OriginServerTS int64 `json:"origin_server_ts"`
 		}
@@ -78,8 +76,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 			csapi.AsUser(room.Ghost), csapi.TS(remoteTS))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(set).To(match.HaveStatus(http.StatusOK))
-		got, err := alice.GetEvent(ctx, room.ID, set.Field("event_id"))
-		Expect(err).NotTo(HaveOccurred())
+		got := readEvent(ctx, alice, room.ID, set.Field("event_id"))
 		var ev struct {
 			OriginServerTS int64 `json:"origin_server_ts"`
 		}

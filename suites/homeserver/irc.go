@@ -100,8 +100,7 @@ func joinedRoom(roomID string, owner *csapi.Client) BridgedRoom {
 // eventOf fetches one event as the client sees it.
 func eventOf(ctx context.Context, c *csapi.Client, roomID, eventID string) matrix.ClientEvent {
 	GinkgoHelper()
-	resp, err := c.GetEvent(ctx, roomID, eventID)
-	Expect(err).NotTo(HaveOccurred())
+	resp := readEvent(ctx, c, roomID, eventID)
 	Expect(resp).To(match.HaveStatus(http.StatusOK))
 	var ev matrix.ClientEvent
 	Expect(resp.JSON(&ev)).To(Succeed())

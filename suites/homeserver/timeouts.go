@@ -105,7 +105,9 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 			}
 			<-answered
 			Expect(inviteErr).NotTo(HaveOccurred())
-			userQueries = user.hungUp(ctx, fakeas.Users)
+			if queryHung { // else none came in 90 s: waiting again shows nothing
+				userQueries = user.hungUp(ctx, fakeas.Users)
+			}
 		})
 		wg.Wait()
 	}, NodeTimeout(5*time.Minute))
@@ -135,6 +137,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 
 	It("asks again when an alias query gets no answer", Label("HS-QRY-05"), func() {
 		observe(alias, "join", joined, aliasQueries)
+		Expect(aliasQueries).NotTo(BeEmpty(), "the homeserver never sent the alias query")
 		Expect(len(aliasQueries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
 	})
 
@@ -145,6 +148,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 
 	It("asks again when a user query gets no answer", Label("HS-QRY-05"), func() {
 		observe(user, "invite", invited, userQueries)
+		Expect(userQueries).NotTo(BeEmpty(), "the homeserver never sent the users query")
 		Expect(len(userQueries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
 	})
 
@@ -175,11 +179,15 @@ var patientHTTP = &http.Client{Timeout: 3 * time.Minute}
 // hungUp returns the queries of route rt once at least one is recorded: a
 // query is recorded when the homeserver hangs up on it, which may be just
 // after it answered the client, or, for a query made after answering (as
-// Synapse does for users), up to its own timeout later.
+// Synapse does for users), up to its own timeout later. It asserts
+// nothing: a homeserver that never asks (Dendrite does not query users on
+// invite) fails the specs judging the queries, not the scenario the other
+// specs of the container share.
 func (f *Fixture) hungUp(ctx context.Context, rt fakeas.Route) []recorder.Exchange {
-	GinkgoHelper()
-	Eventually(func() []recorder.Exchange { return f.routed(rt) }).WithContext(ctx).
-		WithTimeout(wait(90*time.Second)).Should(Not(BeEmpty()), "the homeserver never sent the %s query", rt)
+	deadline := time.Now().Add(wait(90 * time.Second))
+	for len(f.routed(rt)) == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(wait(200 * time.Millisecond))
+	}
 	time.Sleep(wait(time.Second))
 	return f.routed(rt)
 }
