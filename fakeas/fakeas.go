@@ -39,6 +39,7 @@ type Request struct {
 	Method string
 	Path   string
 	Param  string // txnId, userId or roomAlias, already unescaped
+	Query  url.Values
 	Body   []byte
 }
 
@@ -274,7 +275,7 @@ func (s *Server) decide(ctx context.Context, rt Route, param string, methodOK bo
 	if r, ok := s.authenticate(req); !ok {
 		return r, false
 	}
-	in := Request{Route: rt, Method: req.Method, Path: req.URL.Path, Param: param, Body: body}
+	in := Request{Route: rt, Method: req.Method, Path: req.URL.Path, Param: param, Query: req.URL.Query(), Body: body}
 	if st := s.nextStep(rt); st != nil {
 		r, drop, handled := st.run(ctx, in)
 		if handled {

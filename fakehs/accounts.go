@@ -108,7 +108,7 @@ func (s *Server) registerAS(c *call, b registerBody) reply {
 	if as == nil {
 		return fail(401, "M_UNKNOWN_TOKEN", "not an application service token")
 	}
-	if s.cfg.NoLegacyLogin && !b.InhibitLogin {
+	if s.noLegacyLogin.Load() && !b.InhibitLogin {
 		return fail(400, "M_APPSERVICE_LOGIN_UNSUPPORTED", "this server has no legacy login: set inhibit_login")
 	}
 	if !validLocalpart(b.Username) {
@@ -136,10 +136,11 @@ func (s *Server) registeredLocked(id string, b registerBody) reply {
 }
 
 func (s *Server) loginFlows(*call) reply {
-	return answer(map[string]any{"flows": []any{
-		map[string]string{"type": "m.login.password"},
-		map[string]string{"type": loginAS},
-	}})
+	flows := []any{map[string]string{"type": "m.login.password"}}
+	if !s.noLegacyLogin.Load() {
+		flows = append(flows, map[string]string{"type": loginAS})
+	}
+	return answer(map[string]any{"flows": flows})
 }
 
 func (s *Server) login(c *call) reply {
@@ -184,7 +185,7 @@ func (s *Server) login(c *call) reply {
 
 // loginAS logs in a user of the AS's namespace (spec: Appservice Login).
 func (s *Server) loginAS(c *call, id, deviceID string) reply {
-	if s.cfg.NoLegacyLogin {
+	if s.noLegacyLogin.Load() {
 		return fail(400, "M_APPSERVICE_LOGIN_UNSUPPORTED", "this server has no legacy login")
 	}
 	token := tokenOf(c.r)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asconform/asconform/matrix"
@@ -93,6 +94,9 @@ type Server struct {
 	life   *life
 	closed bool
 
+	// noLegacyLogin starts as cfg.NoLegacyLogin; SetLegacyLogin changes it.
+	noLegacyLogin atomic.Bool
+
 	mu      sync.Mutex // guards everything below; never held during HTTP calls
 	changed chan struct{}
 	ases    []*appservice
@@ -134,6 +138,7 @@ func New(listenAddr string, cfg Config) (*Server, error) {
 		cfg.Clock = systemClock{}
 	}
 	s := &Server{cfg: cfg, rec: recorder.New(), changed: make(chan struct{}), model: newModel()}
+	s.noLegacyLogin.Store(cfg.NoLegacyLogin)
 	ids := map[string]bool{}
 	for _, reg := range cfg.Registrations {
 		if ids[reg.ID] {
@@ -245,6 +250,11 @@ func (s *Server) URL() string {
 
 // ServerName is the homeserver's server name.
 func (s *Server) ServerName() string { return s.cfg.ServerName }
+
+// SetLegacyLogin switches the legacy authentication API (spec v1.17) on or
+// off while the server runs, so that one environment can show an AS both
+// kinds of server (see Config.NoLegacyLogin).
+func (s *Server) SetLegacyLogin(on bool) { s.noLegacyLogin.Store(!on) }
 
 // Recorder holds every request the fake received or made.
 func (s *Server) Recorder() *recorder.Recorder { return s.rec }

@@ -375,6 +375,28 @@ func (s *Server) getEvent(c *call) reply {
 	})
 }
 
+// messages pages a room's timeline back from its newest event (dir=b, the
+// first page only): enough for reading what was sent last.
+func (s *Server) messages(c *call) reply {
+	return s.inRoom(c, s.readableLocked, func(rm *room) reply {
+		q := c.r.URL.Query()
+		if q.Get("dir") != "b" {
+			return fail(400, "M_INVALID_PARAM", "fakehs pages backwards only (dir=b)")
+		}
+		limit := 10
+		if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
+			limit = min(n, 100)
+		}
+		chunk := []*matrix.ClientEvent{}
+		for i := len(s.stream) - 1; i >= 0 && len(chunk) < limit; i-- {
+			if s.stream[i].RoomID == rm.id {
+				chunk = append(chunk, s.stream[i])
+			}
+		}
+		return answer(map[string]any{"chunk": chunk, "start": "asconform-newest"})
+	})
+}
+
 func (s *Server) joinedMembers(c *call) reply {
 	return s.inRoom(c, s.readableLocked, func(rm *room) reply {
 		joined := map[string]any{}

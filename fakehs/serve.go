@@ -257,6 +257,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("GET", "/rooms/{roomId}/state", needAuth, s.getAllState)
 	client("GET", "/rooms/{roomId}/event/{eventId}", needAuth, s.getEvent)
 	client("GET", "/rooms/{roomId}/joined_members", needAuth, s.joinedMembers)
+	client("GET", "/rooms/{roomId}/messages", needAuth, s.messages)
 	client("PUT", "/directory/room/{alias}", needAuth, s.putAlias)
 	client("GET", "/directory/room/{alias}", optionalAuth, s.getAlias)
 	client("DELETE", "/directory/room/{alias}", needAuth, s.deleteAlias)

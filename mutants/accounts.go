@@ -1,8 +1,10 @@
 package mutants
 
 import (
+	"cmp"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +95,24 @@ func init() {
 					return status, body
 				}
 				return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
+			},
+		},
+		Mutant{
+			Name: "ts-orders-the-timeline", Bug: "an event's ts decides its place in the room: a backdated event lands among older ones",
+			Killers: []string{"HS-TS-05"},
+			Because: `is not at the tip of the room`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if !strings.HasSuffix(r.URL.Path, "/messages") || r.URL.Query().Get("dir") != "b" {
+					return status, body
+				}
+				chunk, _ := body["chunk"].([]any)
+				ts := func(e any) float64 {
+					m, _ := e.(map[string]any)
+					v, _ := m["origin_server_ts"].(float64)
+					return v
+				}
+				slices.SortStableFunc(chunk, func(a, b any) int { return cmp.Compare(ts(b), ts(a)) })
+				return status, body
 			},
 		},
 		Mutant{

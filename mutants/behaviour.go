@@ -138,6 +138,63 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "receipts-not-pushed", Bug: "read receipts never reach an AS that opted in to ephemeral data",
+			Killers: []string{"HS-EPH-05"},
+			Because: `no m.receipt with room_id`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						if eph, ok := body[key].([]any); ok {
+							body[key] = slices.DeleteFunc(eph, func(e any) bool {
+								m, _ := e.(map[string]any)
+								return m["type"] == "m.receipt"
+							})
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "presence-not-pushed", Bug: "presence never reaches an AS that opted in to ephemeral data",
+			Killers: []string{"HS-EPH-03"},
+			Because: `no m.presence of`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						if eph, ok := body[key].([]any); ok {
+							body[key] = slices.DeleteFunc(eph, func(e any) bool {
+								m, _ := e.(map[string]any)
+								return m["type"] == "m.presence"
+							})
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "ephemeral-carries-unknown-types", Bug: "the ephemeral array also carries entries of other types",
+			Killers: []string{"HS-EPH-08"},
+			Because: `the ephemeral array held an entry of type`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						if eph, ok := body[key].([]any); ok && len(eph) > 0 {
+							body[key] = append(eph, map[string]any{"type": "org.example.mutant", "content": map[string]any{}})
+						}
+					}
+				})
+			},
+		},
+		Mutant{
 			Name: "hung-query-holds-delivery", Bug: "while a user query is unanswered, transactions to every AS wait for it (up to 30 s)",
 			Killers: []string{"HS-TXN-09"},
 			Because: `delivery to another AS was held up`,

@@ -658,6 +658,12 @@ var catalogue = []Requirement{
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
 		Summary: "The AS tells state events from message events by whether a state_key is present, not by the event type.",
 	},
+	{
+		ID: "AS-TXN-05", Side: AppService, Level: Schema, Since: "v1.0",
+		Section: "Pushing events",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
+		Summary: "A transaction body is an open JSON object whose only required key is events: one that also carries ephemeral (v1.13) or keys the spec does not define (the to_device, device_lists, device_one_time_keys_count and device_unused_fallback_key_types that homeservers send, under their stable and MSC2409/MSC3202 unstable names) is still a valid transaction, acknowledged 200 with a JSON object.",
+	},
 
 	// ---------------------------------------------------------------------
 	// Application service: answering queries
@@ -685,6 +691,13 @@ var catalogue = []Requirement{
 		Section: "Querying",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#querying",
 		Summary: "A user or alias the AS does not recognise is answered with 404, optionally with an error body.",
+	},
+	{
+		ID: "AS-QRY-05", Side: AppService, Level: Implied, Since: "v1.0",
+		Section:  "Querying",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#get_matrixappv1usersuserid",
+		Summary:  "Asked about a user of its namespace that already exists on the homeserver (its /register answers 400 M_USER_IN_USE, as after a bridge's database reset), the AS still answers 200: the user exists, which is what 200 indicates; the query defines no 5xx.",
+		Question: "The spec does not say what an AS answers when registering the queried user fails because the user already exists; 200 is implied by the meaning it gives 200 (\"this user exists\").",
 	},
 
 	// ---------------------------------------------------------------------
@@ -770,6 +783,13 @@ var catalogue = []Requirement{
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#unknown-routes",
 		Summary: "A known endpoint called with a method it does not support is answered 405 M_UNRECOGNIZED (\"a 405 M_UNRECOGNIZED error is used to denote\", stated without a keyword).",
 	},
+	{
+		ID: "AS-ERR-03", Side: AppService, Level: Implied, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
+		Summary:  "A transaction body that is not JSON, or is JSON but not an object, is refused with a 4xx rather than acknowledged: the request schema is an object and the only success the endpoint defines, 200, means \"the transaction was processed successfully\". The AS API names no status or errcode for it.",
+		Question: "Which status and errcode should an AS answer for a transaction body that is not JSON, or not a JSON object? The AS API fixes none; the Client-Server API's common codes (400 M_NOT_JSON, M_BAD_JSON) are the obvious choice but are not stated for the AS API.",
+	},
 
 	// ---------------------------------------------------------------------
 	// Application service: using the client-server API
@@ -787,6 +807,13 @@ var catalogue = []Requirement{
 		Summary: "It is expected that the AS handles events from the transactions pushed to it rather than by syncing as its sender_localpart user.",
 	},
 	{
+		ID: "AS-ID-05", Side: AppService, Level: LowerMust, Since: "v1.0",
+		Section:  "Identity assertion",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
+		Summary:  "The user an AS names in the user_id query parameter is covered by one of its users namespaces (\"must\", lower-case).",
+		Question: "May an AS name its own sender_localpart user in user_id when its users namespaces do not cover it? The letter says no; the spec makes that user the default when user_id is missing, homeservers accept it, and both mautrix frameworks do it, so asconform allows it and observes it.",
+	},
+	{
 		ID: "AS-ID-02", Side: AppService, Level: Must, Since: "v1.17",
 		Section: "Identity assertion",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
@@ -800,9 +827,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "AS-LOGIN-01", Side: AppService, Level: Must, Since: "v1.17",
-		Section: "Server admin style permissions",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "Against a server without the legacy authentication API, the AS registers its users with inhibit_login set to true.",
+		Section:  "Server admin style permissions",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
+		Summary:  "Against a server without the legacy authentication API, the AS registers its users with inhibit_login set to true.",
+		Question: "How is an AS to know, before its first /register, that the server lacks the legacy API? GET /login not listing m.login.application_service is one sign; the spec names none, so an AS that first registers without inhibit_login and retries after M_APPSERVICE_LOGIN_UNSUPPORTED breaks the MUST by its letter.",
 	},
 	{
 		ID: "AS-LOGIN-02", Side: AppService, Level: MustNot, Since: "v1.17",

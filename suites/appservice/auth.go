@@ -47,6 +47,15 @@ var endpoints = []endpoint{
 	{"GET /thirdparty/user", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
 		return f.Push.ThirdPartyUsers(ctx, f.protocol(), url.Values{}, o...)
 	}},
+	{"GET /thirdparty/location", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
+		return f.Push.ThirdPartyLocations(ctx, f.protocol(), url.Values{}, o...)
+	}},
+	{"GET /thirdparty/user?userid=", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
+		return f.Push.ThirdPartyUserByID(ctx, f.Ghost("auth"), o...)
+	}},
+	{"GET /thirdparty/location?alias=", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
+		return f.Push.ThirdPartyLocationByAlias(ctx, f.Alias("auth"), o...)
+	}},
 }
 
 // protocol is the third-party protocol the AS bridges: the one it declares

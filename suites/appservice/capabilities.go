@@ -12,8 +12,7 @@ import (
 )
 
 // referenceCapabilities are those of the reference AS (reference.go): the
-// samples' plus a third-party protocol, on whose lookups fakeas answers 404
-// M_NOT_FOUND.
+// samples' plus a third-party protocol, "sample" (reference_thirdparty.go).
 const referenceCapabilities = "joins-on-invite,echoes-messages,registers-queried-users,creates-queried-aliases,thirdparty-protocol=sample"
 
 var (

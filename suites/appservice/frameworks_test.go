@@ -36,6 +36,12 @@ func TestMautrixGoSample(t *testing.T) {
 		t.Errorf("%s: %s %s", r.Spec, r.Verdict, r.Message)
 	}
 	for _, r := range rep.Results {
+		// A spec needing a capability the flavor does not declare is
+		// skipped by design (the third-party ones: the sample bridges no
+		// protocol); any other skip or error is not.
+		if r.Verdict == scenarios.Skipped && strings.HasPrefix(r.Message, "needs an AS that declares") {
+			continue
+		}
 		if r.Verdict == scenarios.Skipped || r.Verdict == scenarios.Error {
 			t.Errorf("%s: %s %s", r.Spec, r.Verdict, r.Message)
 		}

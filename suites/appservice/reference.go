@@ -1,6 +1,7 @@
 package appservice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,7 @@ func startReference(cfg suites.Config) (*Env, error) {
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
+	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
 	if cfg.Mutant != "" {
 		m, err := lookupASMutant(cfg.Mutant)
 		if err != nil {
@@ -66,6 +68,9 @@ type bridge struct {
 
 	// Bugs switched on by AS mutants (mutants.go).
 	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
+	ackAnyBody, strictKeys                                                      bool
+	untypedField, duplicateNetwork, anyProtocol, lookupObject, failInUse        bool
+	noInhibit, logsIn, typeOnly, syncsAsBot, narrowFirst, unprefixedGhost       bool
 	ack                                                                         *fakeas.Answer
 }
 
@@ -90,7 +95,14 @@ func (b *bridge) queryUser(ctx context.Context, in fakeas.Request) error {
 		return notFound
 	}
 	localpart := strings.TrimPrefix(strings.SplitN(in.Param, ":", 2)[0], "@")
-	if err := b.check(b.hs.RegisterAS(ctx, localpart, true)); err != nil {
+	resp, err := b.hs.RegisterAS(ctx, localpart, !b.noInhibit)
+	if b.logsIn {
+		_, _ = b.hs.LoginAS(ctx, in.Param)
+	}
+	if err == nil && resp.ErrCode() == "M_USER_IN_USE" && !b.failInUse {
+		return exists // registered before, e.g. by a previous run of the bridge
+	}
+	if err := b.check(resp, err); err != nil {
 		return err
 	}
 	return exists
@@ -130,9 +142,25 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	if seen {
 		return b.acknowledge()
 	}
+	body := bytes.TrimSpace(in.Body)
+	if !json.Valid(body) || body[0] != '{' {
+		if b.ackAnyBody {
+			return fakeas.Answer{Status: http.StatusOK}
+		}
+		// The AS API names no errcode; these are the Client-Server API's.
+		code := "M_BAD_JSON"
+		if !json.Valid(body) {
+			code = "M_NOT_JSON"
+		}
+		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: code, Error: "a transaction is a JSON object"}}
+	}
 	var txn matrix.Transaction
-	if err := json.Unmarshal(in.Body, &txn); err != nil {
-		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_NOT_JSON", Error: "bad body"}}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if b.strictKeys {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(&txn); err != nil {
+		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_BAD_JSON", Error: err.Error()}}
 	}
 	if b.strictTypes {
 		for _, ev := range txn.Events {
@@ -142,6 +170,9 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 		}
 	}
 	bot := "@" + b.reg.SenderLocalpart + ":" + serverOf(b.reg)
+	if b.syncsAsBot {
+		_, _ = b.hs.Do(ctx, http.MethodGet, "/_matrix/client/v3/sync?timeout=0", nil)
+	}
 	for _, ev := range txn.Events {
 		var content struct {
 			Membership string `json:"membership"`
@@ -153,7 +184,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 			if err := b.check(b.hs.Join(ctx, ev.RoomID)); err != nil {
 				return err
 			}
-		case ev.Type == "m.room.message" && !b.ours(ev.Sender) && ev.Sender != bot:
+		case ev.Type == "m.room.message" && (ev.StateKey == nil || b.typeOnly) && !b.ours(ev.Sender) && ev.Sender != bot:
 			if err := b.echo(ctx, ev, content.Body); err != nil {
 				return err
 			}
@@ -175,6 +206,9 @@ func (b *bridge) acknowledge() error {
 func (b *bridge) echo(ctx context.Context, ev matrix.ClientEvent, text string) error {
 	prefix := strings.TrimPrefix(strings.SplitN(b.reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
 	ghost := "@" + prefix + "echo:" + serverOf(b.reg)
+	if b.unprefixedGhost {
+		ghost = "@echo:" + serverOf(b.reg)
+	}
 	if resp, err := b.hs.RegisterAS(ctx, prefix+"echo", true); err != nil || (resp.Status != http.StatusOK && resp.ErrCode() != "M_USER_IN_USE") {
 		return fmt.Errorf("register echo ghost: %v %v", resp, err)
 	}

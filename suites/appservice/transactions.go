@@ -56,6 +56,26 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		}
 	}, NodeTimeout(timeout))
 
+	It("tells a state event from a message by its state_key, not its type", Label("AS-TXN-04"), needs(harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.NewPortal(ctx, alice)
+		// One transaction: a state event whose type is m.room.message, then
+		// a message that shows the AS has handled the transaction.
+		state := f.Message(portal.ID, alice.UserID(ctx), "state, not a message "+f.unique)
+		state.StateKey = new(string)
+		control := f.Message(portal.ID, alice.UserID(ctx), "a message "+f.unique)
+		resp, err := f.Push.PushEvents(ctx, f.TxnID("statekey"), state, control)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Eventually(func() int { return len(f.Echoes("a message " + f.unique)) }).WithContext(ctx).WithTimeout(30*time.Second).
+			Should(Equal(1), "the message after the state event was not echoed")
+		time.Sleep(2 * time.Second)
+		echoes := f.Echoes("state, not a message " + f.unique)
+		suites.Observe("echoes of the state event", len(echoes))
+		Expect(echoes).To(BeEmpty(), "the AS handled a state event of type m.room.message as a message (state_key %q)", "")
+	}, NodeTimeout(timeout))
+
 	It("acknowledges a replayed transaction ID with 200 again", Label("AS-TXN-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		txnID := f.TxnID("ack-again")

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/matrix"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -175,6 +179,33 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 			suites.Observe(fmt.Sprintf("%d: %s the master key", i+1, what), resp.String())
 			Expect(resp).To(match.HaveStatus(http.StatusOK), "%s the user's master key as the AS must need no user-interactive authentication", what)
 		}
+	}, NodeTimeout(timeout))
+
+	It("places an event sent with an old ?ts= at the tip of the room, after the events sent before it", Label("HS-TS-05"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "tip")
+		first := room.Say(ctx, alice, "sent first")
+		yesterday := time.Now().Add(-24 * time.Hour).UnixMilli()
+		backdated := room.Say(ctx, f.ASClient, "bridged in from yesterday", csapi.AsUser(room.Ghost), csapi.Query("ts", strconv.FormatInt(yesterday, 10)))
+		var newest []string
+		// A homeserver may persist asynchronously: the read gets a few seconds.
+		Eventually(func() []string {
+			resp, err := alice.Do(ctx, http.MethodGet, "/_matrix/client/v3/rooms/"+csapi.PathEscape(room.ID)+"/messages", nil, csapi.Query("dir", "b"), csapi.Query("limit", "5"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(resp).To(match.HaveStatus(http.StatusOK))
+			var page struct {
+				Chunk []matrix.ClientEvent `json:"chunk"`
+			}
+			Expect(json.Unmarshal(resp.Body, &page)).To(Succeed())
+			newest = nil
+			for _, ev := range page.Chunk {
+				newest = append(newest, ev.EventID)
+			}
+			return newest
+		}).WithContext(ctx).WithTimeout(wait(5 * time.Second)).Should(ContainElements(first, backdated))
+		suites.Observe("newest events, newest first", strings.Join(newest, " "))
+		Expect(slices.Index(newest, backdated)).To(BeNumerically("<", slices.Index(newest, first)), "the event sent with an old ts is not at the tip of the room: /messages lists it as older than %s, sent before it", first)
 	}, NodeTimeout(timeout))
 
 	It("stamps an AS's event sent without ?ts= with the server's clock", Label("HS-TS-04"), func(ctx SpecContext) {

@@ -54,6 +54,73 @@ var _ = Describe("Ephemeral data, third-party lookups and network directories", 
 		Expect(content["user_ids"]).To(ContainElement(alice.UserID(ctx)))
 	}, NodeTimeout(timeout))
 
+	It("pushes a read receipt in a room the AS is interested in, with its room_id, to an AS that opted in", Label("HS-EPH-05", "HS-EPH-06", "HS-EPH-08"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.needs("ephemeral data")
+		eph := f.EphemeralAS()
+		alice := f.NewUser(ctx, "alice")
+		room := f.newBridgedRoomOf(ctx, eph, alice, "bob")
+		read := room.Say(ctx, alice, "read me")
+		resp, err := alice.Receipt(ctx, room.ID, read)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+
+		var receipt map[string]any
+		var types []string
+		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
+		defer cancel()
+		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
+			types = nil
+			for _, d := range eph.Deliveries() {
+				for _, raw := range d.Txn.Ephemeral {
+					var e map[string]any
+					_ = json.Unmarshal(raw, &e)
+					t, _ := e["type"].(string)
+					types = append(types, t)
+					if t == "m.receipt" && e["room_id"] == room.ID {
+						receipt = e
+					}
+				}
+			}
+			return receipt != nil
+		})
+		Expect(err).NotTo(HaveOccurred(), "no m.receipt with room_id %s arrived in an ephemeral array", room.ID)
+		suites.Observe("ephemeral types received", strings.Join(types, ", "))
+		content, _ := receipt["content"].(map[string]any)
+		ofEvent, _ := content[read].(map[string]any)
+		readers, _ := ofEvent["m.read"].(map[string]any)
+		Expect(readers).To(HaveKey(alice.UserID(ctx)), "the m.receipt does not say that alice read the event (client-server shape)")
+		for _, t := range types {
+			Expect([]string{"m.presence", "m.typing", "m.receipt"}).To(ContainElement(t), "the ephemeral array held an entry of type %q", t)
+		}
+	}, NodeTimeout(timeout))
+
+	It("pushes the presence of a user who shares a room with the AS's users to an AS that opted in", Label("HS-EPH-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.needs("ephemeral data")
+		eph := f.EphemeralAS()
+		alice := f.NewUser(ctx, "alice")
+		f.newBridgedRoomOf(ctx, eph, alice, "bob")
+		resp, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/presence/"+csapi.PathEscape(alice.UserID(ctx))+"/status",
+			map[string]any{"presence": "online", "status_msg": "bridged"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
+		defer cancel()
+		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
+			for _, d := range eph.Deliveries() {
+				for _, raw := range d.Txn.Ephemeral {
+					var e map[string]any
+					if json.Unmarshal(raw, &e) == nil && e["type"] == "m.presence" && e["sender"] == alice.UserID(ctx) {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		Expect(err).NotTo(HaveOccurred(), "no m.presence of %s arrived in an ephemeral array", alice.UserID(ctx))
+	}, NodeTimeout(timeout))
+
 	It("sends no ephemeral data to an AS that did not opt in", Label("HS-EPH-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.needs("ephemeral data")

@@ -13,4 +13,9 @@ import (
 
 // TestHomeserver runs the homeserver suite against the configured SUT
 // (by default Synapse in a container built offline from ci/images/synapse).
-func TestHomeserver(t *testing.T) { suites.Run(t, "asconform homeserver suite") }
+// The package's runs are parallel tests: most of their time is spent
+// waiting on homeservers, so they overlap instead of queueing.
+func TestHomeserver(t *testing.T) {
+	t.Parallel()
+	suites.Run(t, "asconform homeserver suite")
+}

@@ -23,6 +23,7 @@ var shownByRealSUT = map[string]string{}
 // a mutant survives, is killed only by a timeout or for another reason than
 // its bug, or if a spec is killed by no mutant for its reason.
 func TestMutantsAreKilled(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_URL") != "" {
 		t.Skip("a mutation run itself, or external mode")
 	}
@@ -103,6 +104,7 @@ func withBaseline(t *testing.T, shown map[string]string, flavor string, specs []
 // TestReferenceRun runs the whole suite against the reference homeserver:
 // every spec must pass there, which shows each spec able to pass.
 func TestReferenceRun(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_FLAVOR") == homeserver.ReferenceFlavor {
 		t.Skip("a sub-run itself")
 	}

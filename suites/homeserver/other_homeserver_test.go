@@ -19,6 +19,7 @@ import (
 // mutation runs on real SUTs do; ASCONFORM_DENDRITE=full runs them too,
 // ASCONFORM_DENDRITE=off skips the test.
 func TestDendriteRun(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_FLAVOR") != "" || os.Getenv("ASCONFORM_HS_URL") != "" {
 		t.Skip("a sub-run itself, or another homeserver chosen")
 	}
