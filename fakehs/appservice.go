@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,26 @@ type appservice struct {
 	nextTxn int
 	head    *txn                  // the transaction being delivered, frozen
 	pending []*matrix.ClientEvent // events not yet in a transaction
-	acked   []string
+	// toDevice are to-device messages for the AS's users' devices not yet
+	// in a transaction (MSC4203; only with receive_ephemeral).
+	toDevice []toDeviceMessage
+	acked    []string
+}
+
+// toDeviceMessage is a to-device message as pushed to an AS (MSC4203).
+type toDeviceMessage struct {
+	Type       string          `json:"type"`
+	Sender     string          `json:"sender"`
+	Content    json.RawMessage `json:"content"`
+	ToUserID   string          `json:"to_user_id"`
+	ToDeviceID string          `json:"to_device_id"`
+}
+
+// txnBody is a transaction's body: the spec's fields plus the to-device
+// messages under MSC4203's stable name, left out when there are none.
+type txnBody struct {
+	matrix.Transaction
+	ToDevice []toDeviceMessage `json:"to_device,omitempty"`
 }
 
 // txn is fixed when first sent: retries reuse its ID and exact bytes.
@@ -106,7 +126,7 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	if s.paused || as.reg.URL == nil {
 		return nil
 	}
-	if as.head != nil || len(as.pending) == 0 {
+	if as.head != nil || len(as.pending)+len(as.toDevice) == 0 {
 		return as.head
 	}
 	n := min(len(as.pending), s.cfg.BatchSize)
@@ -114,7 +134,9 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	for i, ev := range as.pending[:n] {
 		events[i] = *ev
 	}
-	body, err := json.Marshal(matrix.Transaction{Events: events})
+	// A retry resends the frozen body, to-device messages included.
+	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice})
+	as.toDevice = nil
 	if err != nil {
 		panic("fakehs: encoding a transaction: " + err.Error())
 	}
@@ -150,7 +172,7 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 		idle := true
 		for _, as := range s.ases {
 			// A service whose url was removed cannot drain its queue.
-			if as.reg.URL != nil && (as.head != nil || len(as.pending) > 0) {
+			if as.reg.URL != nil && (as.head != nil || len(as.pending)+len(as.toDevice) > 0) {
 				idle = false
 			}
 		}
@@ -507,4 +529,48 @@ func (a *AppService) Queued() int {
 		n += as.head.events
 	}
 	return n
+}
+
+// sendToDevice queues a to-device message for each named device of a local
+// user in the namespace of an AS with receive_ephemeral ("*": all its
+// devices); fakehs has no /sync, so other recipients' messages are dropped.
+func (s *Server) sendToDevice(c *call) reply {
+	var in struct {
+		Messages map[string]map[string]json.RawMessage `json:"messages"`
+	}
+	if rp := c.decode(&in); rp.failed() {
+		return rp
+	}
+	typ := c.r.PathValue("type")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.Join([]string{c.who.token, c.who.userID, "sendToDevice", c.r.PathValue("txnId")}, "\x00")
+	if _, seen := s.sent[key]; seen {
+		return answer(map[string]any{})
+	}
+	s.sent[key] = ""
+	for userID, devices := range in.Messages {
+		u := s.users[userID]
+		if u == nil {
+			continue
+		}
+		for device, content := range devices {
+			targets := []string{device}
+			if device == "*" {
+				targets = slices.Sorted(maps.Keys(u.devices))
+			} else if !u.devices[device] {
+				continue
+			}
+			for _, as := range s.ases {
+				if !as.reg.ReceiveEphemeral || !s.ownsUser(as, userID) {
+					continue
+				}
+				for _, d := range targets {
+					as.toDevice = append(as.toDevice, toDeviceMessage{Type: typ, Sender: c.who.userID, Content: content, ToUserID: userID, ToDeviceID: d})
+				}
+				as.wakeUp()
+			}
+		}
+	}
+	return answer(map[string]any{})
 }

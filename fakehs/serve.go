@@ -250,6 +250,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("POST", "/rooms/{roomId}/invite", needAuth, s.invite)
 	client("POST", "/rooms/{roomId}/leave", needAuth, s.leave)
 	client("PUT", "/rooms/{roomId}/send/{type}/{txnId}", needAuth, s.send)
+	client("PUT", "/sendToDevice/{type}/{txnId}", needAuth, s.sendToDevice)
 	client("PUT", "/rooms/{roomId}/state/{type}", needAuth, s.putState)
 	client("PUT", "/rooms/{roomId}/state/{type}/{stateKey...}", needAuth, s.putState)
 	client("GET", "/rooms/{roomId}/state/{type}", needAuth, s.getState)

@@ -71,6 +71,11 @@ func (synapse) Container(s Settings) (ContainerSpec, error) {
 		"rc_presence":                              map[string]any{"per_user": lots},
 		"rc_delayed_event_mgmt":                    lots,
 	}
+	// Synapse pushes to-device messages to ASes with receive_ephemeral
+	// (or de.sorunome.msc2409.push_ephemeral) only behind this flag.
+	if s.HasExtension(ExtToDevice) {
+		config["experimental_features"] = map[string]any{"msc2409_to_device_messages_enabled": true}
+	}
 	cfg, err := yaml.Marshal(config)
 	if err != nil {
 		return ContainerSpec{}, err

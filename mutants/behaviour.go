@@ -291,6 +291,26 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "to-device-wrong-device", Bug: "to-device messages pushed to the AS name another device in to_device_id (MSC4203)",
+			Killers: []string{"HS-TODEV-01"},
+			Because: `to_device_id must name the recipient's device`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						msgs, _ := body[key].([]any)
+						for _, m := range msgs {
+							if msg, ok := m.(map[string]any); ok {
+								msg["to_device_id"] = "MUTANTDEVICE"
+							}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
 			Name: "profile-ignores-user-id", Bug: "profile changes ignore the asserted user_id and act as the AS's sender",
 			Killers: []string{"HS-ID-04"},
 			Because: `the asserted user's display name`,

@@ -575,6 +575,17 @@ var catalogue = []Requirement{
 	},
 
 	// ---------------------------------------------------------------------
+	// Homeserver: unstable extensions (opt-in profiles, Since "unstable")
+	// ---------------------------------------------------------------------
+	{
+		ID: "HS-TODEV-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC4203: Sending to-device events to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/4203",
+		Summary:  "A to-device message sent to a device of a user in the namespace of an AS with receive_ephemeral is pushed to that AS in a transaction's to_device array (unstable: de.sorunome.msc2409.to_device), with sender, type, content, to_user_id and to_device_id.",
+		Question: "An unstable proposal, not the spec: no RFC 2119 keyword binds, so a wrong push is graded non-strict; a homeserver that pushes no to-device message at all is reported skipped as not implementing the extension.",
+	},
+
+	// ---------------------------------------------------------------------
 	// Application service: registration file
 	// ---------------------------------------------------------------------
 	{

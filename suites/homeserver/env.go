@@ -209,7 +209,7 @@ func containerStarter(cfg suites.Config, flavor harness.Flavor, image string) fu
 	return func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
 		return harness.StartContainer(ctx, harness.ContainerOptions{
 			Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
-			Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs},
+			Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()},
 		})
 	}
 }

@@ -1,0 +1,96 @@
+package homeserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/suites"
+)
+
+// Unstable extensions of the AS API, checked only when their profile is
+// chosen (suites.Profiles). A homeserver that shows no sign of an extension
+// is reported skipped as not implementing it, not failed; one that
+// implements it wrongly fails.
+var _ = Describe("Unstable extensions for encrypted bridges", Label("homeserver", suites.ProfileLabel("e2ee-bridges")), func() {
+	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+	const timeout = time.Minute
+
+	It("pushes a to-device message for a device of the AS's user to the AS, with sender, type, content, to_user_id and to_device_id", Label("HS-TODEV-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device := f.registerDeviceOf(ctx, eph, "todevice")
+		alice := f.NewUser(ctx, "alice")
+		const typ = "org.asconform.todevice"
+		content := map[string]any{"nonce": "n" + f.unique, "body": "for the bridge"}
+		sent, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/sendToDevice/"+typ+"/"+csapi.TxnID(),
+			map[string]any{"messages": map[string]any{ghost: map[string]any{device: content}}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sent).To(match.HaveStatus(http.StatusOK))
+
+		msg, key := eph.waitToDevice(ctx, content["nonce"].(string), wait(20*time.Second))
+		if key == "" {
+			suites.Observe("to-device key", "none: no transaction carried the message")
+			Skip(fmt.Sprintf("not implemented: no transaction carried the to-device message within %s, under to_device or de.sorunome.msc2409.to_device (Synapse: experimental_features.msc2409_to_device_messages_enabled)", wait(20*time.Second)))
+		}
+		suites.Observe("to-device key", key)
+		Expect(msg["to_user_id"]).To(Equal(ghost), "to_user_id must name the recipient, the AS's user")
+		Expect(msg["to_device_id"]).To(Equal(device), "to_device_id must name the recipient's device")
+		Expect(msg["sender"]).To(Equal(alice.UserID(ctx)), "sender must name the user who sent the message")
+		Expect(msg["type"]).To(Equal(typ), "type must be the message's event type")
+		Expect(msg["content"]).To(Equal(content), "content must be the message's content as sent")
+	}, NodeTimeout(timeout))
+})
+
+// toDeviceKeys are the names a transaction may carry to-device messages
+// under: MSC4203's stable name, then the unstable one Synapse uses.
+var toDeviceKeys = []string{"to_device", "de.sorunome.msc2409.to_device"}
+
+// waitToDevice waits up to d for a to-device message whose content carries
+// nonce, and returns it with the transaction key it came under ("" if none
+// came).
+func (a *AppService) waitToDevice(ctx context.Context, nonce string, d time.Duration) (map[string]any, string) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var found map[string]any
+	var key string
+	_, _ = a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
+		for _, del := range a.Deliveries() {
+			var body map[string]json.RawMessage
+			if json.Unmarshal(del.Exchange.Body, &body) != nil {
+				continue
+			}
+			for _, k := range toDeviceKeys {
+				var msgs []map[string]any
+				_ = json.Unmarshal(body[k], &msgs)
+				for _, m := range msgs {
+					if c, _ := m["content"].(map[string]any); c != nil && c["nonce"] == nonce {
+						found, key = m, k
+						return true
+					}
+				}
+			}
+		}
+		return false
+	})
+	return found, key
+}
+
+// registerDeviceOf registers a user in a's namespace, logged in (no
+// inhibit_login), and returns it with the device the registration made.
+func (f *Fixture) registerDeviceOf(ctx context.Context, a *AppService, name string) (userID, deviceID string) {
+	GinkgoHelper()
+	registered, err := a.ASClient.RegisterAS(ctx, a.namespacePrefix()+name+f.unique, false)
+	if err != nil || registered.Status != http.StatusOK || registered.Field("device_id") == "" {
+		suites.HarnessError(fmt.Errorf("registering %s with a device as the AS: %v %v", name, registered, err))
+	}
+	return registered.Field("user_id"), registered.Field("device_id")
+}
