@@ -109,7 +109,7 @@ func portOf(hostport string) string {
 }
 
 func init() {
-	resent, astray := newHistory(), newHistory()
+	resent, astray, toDeviceTried := newHistory(), newHistory(), newHistory()
 	var reuse struct {
 		sync.Mutex
 		last   map[string]string // AS port -> last transaction ID before a restart
@@ -305,6 +305,24 @@ func init() {
 							if msg, ok := m.(map[string]any); ok {
 								msg["to_device_id"] = "MUTANTDEVICE"
 							}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "to-device-lost-on-retry", Bug: "a retried transaction no longer carries its to-device messages (MSC4203)",
+			Killers: []string{"HS-TODEV-02"},
+			Because: `the to-device message was lost`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || !toDeviceTried.again(r.Host+id) {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						if _, ok := body[key]; ok {
+							body[key] = []any{}
 						}
 					}
 				})

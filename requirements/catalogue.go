@@ -584,6 +584,13 @@ var catalogue = []Requirement{
 		Summary:  "A to-device message sent to a device of a user in the namespace of an AS with receive_ephemeral is pushed to that AS in a transaction's to_device array (unstable: de.sorunome.msc2409.to_device), with sender, type, content, to_user_id and to_device_id.",
 		Question: "An unstable proposal, not the spec: no RFC 2119 keyword binds, so a wrong push is graded non-strict; a homeserver that pushes no to-device message at all is reported skipped as not implementing the extension.",
 	},
+	{
+		ID: "HS-TODEV-02", Side: Homeserver, Level: Implied, Since: Unstable,
+		Section:  "MSC4203: Sending to-device events to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/4203",
+		Summary:  "A to-device message pushed in a transaction the AS failed is not lost: the retried transaction (or a later one) still carries it.",
+		Question: "Neither MSC2409 nor MSC4203 says what happens to to-device messages of a failed transaction; the spec's retry rule (the same transaction is retried) implies the retry carries the same content, and a to-device message is delivered once to its device.",
+	},
 
 	// ---------------------------------------------------------------------
 	// Application service: registration file

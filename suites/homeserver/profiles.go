@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/match"
 	"github.com/asconform/asconform/recorder"
 	"github.com/asconform/asconform/suites"
@@ -48,7 +49,87 @@ var _ = Describe("Unstable extensions for encrypted bridges", Label("homeserver"
 		Expect(msg["type"]).To(Equal(typ), "type must be the message's event type")
 		Expect(msg["content"]).To(Equal(content), "content must be the message's content as sent")
 	}, NodeTimeout(timeout))
+
+	It("keeps a to-device message in the transaction it retries after the AS failed it", Label("HS-TODEV-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device := f.registerDeviceOf(ctx, eph, "todeviceretry")
+		alice := f.NewUser(ctx, "alice")
+		eph.AS.On(fakeas.Transactions).Times(1).Fail()
+		const typ = "org.asconform.todevice"
+		nonce := "n" + f.unique
+		sent, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/sendToDevice/"+typ+"/"+csapi.TxnID(),
+			map[string]any{"messages": map[string]any{ghost: map[string]any{device: map[string]any{"nonce": nonce}}}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sent).To(match.HaveStatus(http.StatusOK))
+
+		// The failed attempt carrying the message shows the extension at
+		// work; without it the homeserver shows no sign of implementing it.
+		_, key := eph.waitToDevice(ctx, nonce, wait(20*time.Second))
+		if key == "" {
+			suites.Observe("to-device key", "none: no transaction carried the message")
+			Skip(fmt.Sprintf("not implemented: no transaction carried the to-device message within %s, under to_device or de.sorunome.msc2409.to_device", wait(20*time.Second)))
+		}
+		suites.Observe("to-device key", key)
+		failed := eph.toDeviceDeliveries(nonce)
+		Expect(failed).NotTo(BeEmpty())
+		if failed[0].Exchange.Status == http.StatusOK {
+			suites.HarnessError(fmt.Errorf("the transaction carrying the to-device message was not the one the fake AS failed (%s)", failed[0].TxnID))
+		}
+		retried := failed[0].TxnID
+		// Wait for the homeserver to retry that transaction successfully.
+		waitCtx, cancel := context.WithTimeout(ctx, wait(deliveryTimeout))
+		defer cancel()
+		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
+			for _, d := range eph.Deliveries() {
+				if d.TxnID == retried && d.Exchange.Status == http.StatusOK {
+					return true
+				}
+			}
+			return false
+		})
+		Expect(err).NotTo(HaveOccurred(), "the homeserver did not retry transaction %s after the AS failed it", retried)
+		var acked []string
+		for _, d := range eph.toDeviceDeliveries(nonce) {
+			if d.Exchange.Status == http.StatusOK {
+				acked = append(acked, d.TxnID)
+			}
+		}
+		suites.Observe("transactions carrying the message, acknowledged", fmt.Sprint(acked))
+		Expect(acked).NotTo(BeEmpty(), "the to-device message was lost: transaction %s was retried without it, and no later transaction carried it", retried)
+	}, NodeTimeout(timeout))
 })
+
+// toDeviceDeliveries are the transactions carrying the to-device message
+// whose content has nonce, in arrival order.
+func (a *AppService) toDeviceDeliveries(nonce string) []Delivered {
+	var out []Delivered
+	for _, d := range a.Deliveries() {
+		if _, key := toDeviceIn(d, nonce); key != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// toDeviceIn finds the to-device message whose content has nonce in a
+// transaction, and the key it came under.
+func toDeviceIn(d Delivered, nonce string) (map[string]any, string) {
+	var body map[string]json.RawMessage
+	if json.Unmarshal(d.Exchange.Body, &body) != nil {
+		return nil, ""
+	}
+	for _, k := range toDeviceKeys {
+		var msgs []map[string]any
+		_ = json.Unmarshal(body[k], &msgs)
+		for _, m := range msgs {
+			if c, _ := m["content"].(map[string]any); c != nil && c["nonce"] == nonce {
+				return m, k
+			}
+		}
+	}
+	return nil, ""
+}
 
 // toDeviceKeys are the names a transaction may carry to-device messages
 // under: MSC4203's stable name, then the unstable one Synapse uses.
@@ -63,20 +144,9 @@ func (a *AppService) waitToDevice(ctx context.Context, nonce string, d time.Dura
 	var found map[string]any
 	var key string
 	_, _ = a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
-		for _, del := range a.Deliveries() {
-			var body map[string]json.RawMessage
-			if json.Unmarshal(del.Exchange.Body, &body) != nil {
-				continue
-			}
-			for _, k := range toDeviceKeys {
-				var msgs []map[string]any
-				_ = json.Unmarshal(body[k], &msgs)
-				for _, m := range msgs {
-					if c, _ := m["content"].(map[string]any); c != nil && c["nonce"] == nonce {
-						found, key = m, k
-						return true
-					}
-				}
+		for _, d := range a.Deliveries() {
+			if found, key = toDeviceIn(d, nonce); key != "" {
+				return true
 			}
 		}
 		return false
