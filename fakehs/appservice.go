@@ -54,6 +54,8 @@ type toDeviceMessage struct {
 type txnBody struct {
 	matrix.Transaction
 	ToDevice []toDeviceMessage `json:"to_device,omitempty"`
+	// MSC3202, stable names, for registrations with org.matrix.msc3202.
+	OneTimeKeysCount map[string]map[string]map[string]int `json:"device_one_time_keys_count,omitempty"`
 }
 
 // txn is fixed when first sent: retries reuse its ID and exact bytes.
@@ -135,7 +137,7 @@ func (s *Server) nextTxn(as *appservice) *txn {
 		events[i] = *ev
 	}
 	// A retry resends the frozen body, to-device messages included.
-	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice})
+	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice, OneTimeKeysCount: s.keyCountsLocked(as, events, as.toDevice)})
 	as.toDevice = nil
 	if err != nil {
 		panic("fakehs: encoding a transaction: " + err.Error())
@@ -573,4 +575,39 @@ func (s *Server) sendToDevice(c *call) reply {
 		}
 	}
 	return answer(map[string]any{})
+}
+
+// keyCountsLocked are the one-time key counts (MSC3202) of the AS's users a
+// transaction concerns: its sender, the senders and targets of its events
+// and the recipients of its to-device messages; nil unless the registration
+// opted in.
+func (s *Server) keyCountsLocked(as *appservice, events []matrix.ClientEvent, toDevice []toDeviceMessage) map[string]map[string]map[string]int {
+	if !as.reg.MSC3202 {
+		return nil
+	}
+	users := []string{as.sender}
+	for _, ev := range events {
+		users = append(users, ev.Sender)
+		if ev.StateKey != nil {
+			users = append(users, *ev.StateKey)
+		}
+	}
+	for _, m := range toDevice {
+		users = append(users, m.ToUserID)
+	}
+	out := map[string]map[string]map[string]int{}
+	for _, id := range users {
+		u := s.users[id]
+		if u == nil || !s.ownsUser(as, id) || len(u.oneTimeKeys) == 0 {
+			continue
+		}
+		out[id] = map[string]map[string]int{}
+		for device, counts := range u.oneTimeKeys {
+			out[id][device] = maps.Clone(counts)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -47,8 +47,9 @@ type user struct {
 	displayname, avatar string
 	appservice          string // id of the AS that registered the user, if any
 	devices             map[string]bool
-	deviceNames         map[string]string // device -> display name, where set
-	crossSigning        bool              // has uploaded cross-signing keys
+	deviceNames         map[string]string         // device -> display name, where set
+	crossSigning        bool                      // has uploaded cross-signing keys
+	oneTimeKeys         map[string]map[string]int // device -> algorithm -> unclaimed one-time keys
 	deactivated         bool
 }
 

@@ -237,6 +237,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("PUT", "/devices/{deviceId}", needAuth, s.putDevice)
 	client("DELETE", "/devices/{deviceId}", needAuth, s.deleteDevice)
 	client("POST", "/keys/device_signing/upload", needAuth, s.uploadCrossSigning)
+	client("POST", "/keys/upload", needAuth, s.uploadKeys)
 	client("POST", "/register", noAuth, s.register)
 	client("GET", "/register/available", noAuth, s.registerAvailable)
 	client("GET", "/login", noAuth, s.loginFlows)

@@ -26,6 +26,9 @@ const (
 	// ExtToDevice: to-device messages for an AS's users pushed in
 	// transactions (MSC2409, now MSC4203).
 	ExtToDevice = "msc4203-to-device"
+	// ExtMSC3202: device lists and one-time key counts of an AS's users'
+	// devices in transactions, for registrations with org.matrix.msc3202.
+	ExtMSC3202 = "msc3202-transaction-extensions"
 )
 
 // HasExtension says whether s asks for extension ext.

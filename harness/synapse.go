@@ -73,8 +73,15 @@ func (synapse) Container(s Settings) (ContainerSpec, error) {
 	}
 	// Synapse pushes to-device messages to ASes with receive_ephemeral
 	// (or de.sorunome.msc2409.push_ephemeral) only behind this flag.
+	experimental := map[string]any{}
 	if s.HasExtension(ExtToDevice) {
-		config["experimental_features"] = map[string]any{"msc2409_to_device_messages_enabled": true}
+		experimental["msc2409_to_device_messages_enabled"] = true
+	}
+	if s.HasExtension(ExtMSC3202) {
+		experimental["msc3202_transaction_extensions"] = true
+	}
+	if len(experimental) > 0 {
+		config["experimental_features"] = experimental
 	}
 	cfg, err := yaml.Marshal(config)
 	if err != nil {

@@ -329,6 +329,32 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "otk-count-stale", Bug: "one-time key counts in transactions lag one key behind (MSC3202)",
+			Killers: []string{"HS-OTK-01"},
+			Because: `signed_curve25519 count of the device's unclaimed one-time keys`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
+						users, _ := body[key].(map[string]any)
+						for _, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for _, counts := range devices {
+								counts, _ := counts.(map[string]any)
+								for alg, n := range counts {
+									if n, ok := n.(float64); ok && n > 0 {
+										counts[alg] = n - 1
+									}
+								}
+							}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
 			Name: "profile-ignores-user-id", Bug: "profile changes ignore the asserted user_id and act as the AS's sender",
 			Killers: []string{"HS-ID-04"},
 			Because: `the asserted user's display name`,

@@ -591,9 +591,14 @@ var catalogue = []Requirement{
 		Summary:  "A to-device message pushed in a transaction the AS failed is not lost: the retried transaction (or a later one) still carries it.",
 		Question: "Neither MSC2409 nor MSC4203 says what happens to to-device messages of a failed transaction; the spec's retry rule (the same transaction is retried) implies the retry carries the same content, and a to-device message is delivered once to its device.",
 	},
+	{
+		ID: "HS-OTK-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3202: Encrypted Appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary:  "For a registration that opted in (org.matrix.msc3202), a transaction that concerns one of the AS's users carries device_one_time_keys_count (unstable: org.matrix.msc3202.device_one_time_keys_count) with the unclaimed one-time keys per algorithm of that user's devices.",
+		Question: "MSC3202 lets a server omit users whose counts did not change since the last transaction; this spec uploads keys first, so the first transaction concerning the user must carry them. Synapse also sends the misspelt org.matrix.msc3202.device_one_time_key_counts.",
+	},
 
-	// ---------------------------------------------------------------------
-	// Application service: registration file
 	// ---------------------------------------------------------------------
 	{
 		ID: "AS-REG-01", Side: AppService, Level: Schema, Since: "v1.0",

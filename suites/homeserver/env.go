@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -416,6 +417,10 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 		}
 		reg := harness.NewRegistration(n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
 		reg.ReceiveEphemeral = i == ephemeralAS
+		// The profile's AS also opts in to MSC3202's transaction fields.
+		if cfg, err := suites.Settings(); err == nil && i == ephemeralAS && slices.Contains(cfg.Extensions(), harness.ExtMSC3202) {
+			reg.MSC3202 = true
+		}
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)

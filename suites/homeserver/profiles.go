@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -98,7 +99,73 @@ var _ = Describe("Unstable extensions for encrypted bridges", Label("homeserver"
 		suites.Observe("transactions carrying the message, acknowledged", fmt.Sprint(acked))
 		Expect(acked).NotTo(BeEmpty(), "the to-device message was lost: transaction %s was retried without it, and no later transaction carried it", retried)
 	}, NodeTimeout(timeout))
+
+	It("reports the one-time key counts of its user's device in the transaction that concerns the user", Label("HS-OTK-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		if !eph.Reg.MSC3202 {
+			Skip("needs the registration of the ephemeral AS with org.matrix.msc3202: true, which the profile's run writes (not in external mode)")
+		}
+		ghost, device := f.registerDeviceOf(ctx, eph, "otk")
+		keys := map[string]any{}
+		for i := range 3 {
+			keys[fmt.Sprintf("signed_curve25519:AAAAA%d", i)] = map[string]any{
+				"key":        base64.RawStdEncoding.EncodeToString([]byte(fmt.Sprintf("%032d", i))), // never claimed: any 32 bytes do
+				"signatures": map[string]any{ghost: map[string]string{"ed25519:" + device: "c2lnbmF0dXJl"}},
+			}
+		}
+		uploaded, err := eph.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/keys/upload", map[string]any{"one_time_keys": keys},
+			csapi.AsUser(ghost), csapi.Query("device_id", device))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(uploaded).To(match.HaveStatus(http.StatusOK), "uploading one-time keys as the AS's user's device")
+		// A to-device message to the user makes a transaction that concerns it.
+		alice := f.NewUser(ctx, "alice")
+		nonce := "n" + f.unique
+		sent, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/sendToDevice/org.asconform.todevice/"+csapi.TxnID(),
+			map[string]any{"messages": map[string]any{ghost: map[string]any{device: map[string]any{"nonce": nonce}}}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sent).To(match.HaveStatus(http.StatusOK))
+		if _, key := eph.waitToDevice(ctx, nonce, wait(20*time.Second)); key == "" {
+			Skip("not implemented: the to-device message that should bring the counts never came (HS-TODEV-01)")
+		}
+		var counts map[string]map[string]map[string]int
+		var key string
+		for _, d := range eph.toDeviceDeliveries(nonce) {
+			if counts, key = oneTimeKeyCounts(d); key != "" {
+				break
+			}
+		}
+		if key == "" {
+			suites.Observe("one-time key counts key", "none")
+			Skip("not implemented: the transaction carrying the to-device message has no device_one_time_keys_count (nor org.matrix.msc3202.device_one_time_keys_count)")
+		}
+		suites.Observe("one-time key counts key", key)
+		suites.Observe("counts for the user", fmt.Sprint(counts[ghost]))
+		Expect(counts).To(HaveKey(ghost), "the counts must name the AS's user the transaction concerns")
+		Expect(counts[ghost]).To(HaveKey(device), "the counts must name the device that uploaded the keys")
+		Expect(counts[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
+	}, NodeTimeout(timeout))
 })
+
+// oneTimeKeyCountsKeys are the names of MSC3202's one-time key counts:
+// stable, then the unstable ones Synapse sends.
+var oneTimeKeyCountsKeys = []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count"}
+
+// oneTimeKeyCounts reads a transaction's one-time key counts, and the key
+// they came under ("" if none).
+func oneTimeKeyCounts(d Delivered) (map[string]map[string]map[string]int, string) {
+	var body map[string]json.RawMessage
+	if json.Unmarshal(d.Exchange.Body, &body) != nil {
+		return nil, ""
+	}
+	for _, k := range oneTimeKeyCountsKeys {
+		var counts map[string]map[string]map[string]int
+		if raw, ok := body[k]; ok && json.Unmarshal(raw, &counts) == nil {
+			return counts, k
+		}
+	}
+	return nil, ""
+}
 
 // toDeviceDeliveries are the transactions carrying the to-device message
 // whose content has nonce, in arrival order.
