@@ -37,7 +37,10 @@ type appservice struct {
 	// toDevice are to-device messages for the AS's users' devices not yet
 	// in a transaction (MSC4203; only with receive_ephemeral).
 	toDevice []toDeviceMessage
-	acked    []string
+	// changed are users whose device list changed, not yet in a
+	// transaction (MSC3202; only with org.matrix.msc3202).
+	changed []string
+	acked   []string
 }
 
 // toDeviceMessage is a to-device message as pushed to an AS (MSC4203).
@@ -56,6 +59,12 @@ type txnBody struct {
 	ToDevice []toDeviceMessage `json:"to_device,omitempty"`
 	// MSC3202, stable names, for registrations with org.matrix.msc3202.
 	OneTimeKeysCount map[string]map[string]map[string]int `json:"device_one_time_keys_count,omitempty"`
+	DeviceLists      *deviceLists                         `json:"device_lists,omitempty"`
+}
+
+type deviceLists struct {
+	Changed []string `json:"changed"`
+	Left    []string `json:"left"`
 }
 
 // txn is fixed when first sent: retries reuse its ID and exact bytes.
@@ -128,7 +137,7 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	if s.paused || as.reg.URL == nil {
 		return nil
 	}
-	if as.head != nil || len(as.pending)+len(as.toDevice) == 0 {
+	if as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed) == 0 {
 		return as.head
 	}
 	n := min(len(as.pending), s.cfg.BatchSize)
@@ -137,8 +146,12 @@ func (s *Server) nextTxn(as *appservice) *txn {
 		events[i] = *ev
 	}
 	// A retry resends the frozen body, to-device messages included.
-	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice, OneTimeKeysCount: s.keyCountsLocked(as, events, as.toDevice)})
-	as.toDevice = nil
+	var lists *deviceLists
+	if len(as.changed) > 0 {
+		lists = &deviceLists{Changed: as.changed, Left: []string{}}
+	}
+	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice, OneTimeKeysCount: s.keyCountsLocked(as, events, as.toDevice), DeviceLists: lists})
+	as.toDevice, as.changed = nil, nil
 	if err != nil {
 		panic("fakehs: encoding a transaction: " + err.Error())
 	}
@@ -174,7 +187,7 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 		idle := true
 		for _, as := range s.ases {
 			// A service whose url was removed cannot drain its queue.
-			if as.reg.URL != nil && (as.head != nil || len(as.pending)+len(as.toDevice) > 0) {
+			if as.reg.URL != nil && (as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed) > 0) {
 				idle = false
 			}
 		}
@@ -610,4 +623,35 @@ func (s *Server) keyCountsLocked(as *appservice, events []matrix.ClientEvent, to
 		return nil
 	}
 	return out
+}
+
+// deviceListChangedLocked queues userID's device list change for every AS
+// that opted in to MSC3202 and tracks the user: its own, or one sharing a
+// room with one of its users.
+func (s *Server) deviceListChangedLocked(userID string) {
+	for _, as := range s.ases {
+		if !as.reg.MSC3202 || slices.Contains(as.changed, userID) || !s.tracksLocked(as, userID) {
+			continue
+		}
+		as.changed = append(as.changed, userID)
+		as.wakeUp()
+	}
+}
+
+func (s *Server) tracksLocked(as *appservice, userID string) bool {
+	if s.ownsUser(as, userID) {
+		return true
+	}
+	for _, rm := range s.rooms {
+		members := rm.joined()
+		if !slices.Contains(members, userID) {
+			continue
+		}
+		for _, id := range members {
+			if s.ownsUser(as, id) {
+				return true
+			}
+		}
+	}
+	return false
 }

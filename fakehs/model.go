@@ -291,7 +291,10 @@ func (s *Server) newSessionLocked(userID, deviceID string) (token, device string
 	}
 	token = "fakehs_" + randomString(24)
 	s.sessions[token] = &session{userID: userID, deviceID: deviceID}
-	s.users[userID].devices[deviceID] = true
+	if !s.users[userID].devices[deviceID] {
+		s.users[userID].devices[deviceID] = true
+		s.deviceListChangedLocked(userID)
+	}
 	return token, deviceID
 }
 

@@ -355,6 +355,23 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "device-lists-unchanged", Bug: "device_lists in transactions never lists a changed user (MSC3202)",
+			Killers: []string{"HS-DLIST-01"},
+			Because: `device_lists.changed must name alice`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"device_lists", "org.matrix.msc3202.device_lists"} {
+						if lists, ok := body[key].(map[string]any); ok {
+							lists["changed"] = []any{}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
 			Name: "profile-ignores-user-id", Bug: "profile changes ignore the asserted user_id and act as the AS's sender",
 			Killers: []string{"HS-ID-04"},
 			Because: `the asserted user's display name`,

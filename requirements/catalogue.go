@@ -598,7 +598,16 @@ var catalogue = []Requirement{
 		Summary:  "For a registration that opted in (org.matrix.msc3202), a transaction that concerns one of the AS's users carries device_one_time_keys_count (unstable: org.matrix.msc3202.device_one_time_keys_count) with the unclaimed one-time keys per algorithm of that user's devices.",
 		Question: "MSC3202 lets a server omit users whose counts did not change since the last transaction; this spec uploads keys first, so the first transaction concerning the user must carry them. Synapse also sends the misspelt org.matrix.msc3202.device_one_time_key_counts.",
 	},
+	{
+		ID: "HS-DLIST-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3202: Encrypted Appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary:  "For a registration that opted in (org.matrix.msc3202), a user whose devices change while sharing a room with one of the AS's users is listed under device_lists.changed of a transaction (unstable: org.matrix.msc3202.device_lists).",
+		Question: "MSC3202 copies /sync's device_lists; which users an AS tracks (sharing a room with any of its users) is read from /sync's rule, as Synapse does.",
+	},
 
+	// ---------------------------------------------------------------------
+	// Application service: registration file
 	// ---------------------------------------------------------------------
 	{
 		ID: "AS-REG-01", Side: AppService, Level: Schema, Since: "v1.0",

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -144,6 +145,56 @@ var _ = Describe("Unstable extensions for encrypted bridges", Label("homeserver"
 		Expect(counts).To(HaveKey(ghost), "the counts must name the AS's user the transaction concerns")
 		Expect(counts[ghost]).To(HaveKey(device), "the counts must name the device that uploaded the keys")
 		Expect(counts[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
+	}, NodeTimeout(timeout))
+
+	It("lists a user sharing a room with its user under device_lists.changed after the user's devices change", Label("HS-DLIST-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		if !eph.Reg.MSC3202 {
+			Skip("needs the registration of the ephemeral AS with org.matrix.msc3202: true, which the profile's run writes (not in external mode)")
+		}
+		alice := f.NewUser(ctx, "alice")
+		f.newBridgedRoomOf(ctx, eph, alice, "bob")
+		// Only what follows the new device counts: alice's first device
+		// came before she shared a room with the AS's user.
+		mark := len(eph.Deliveries())
+		login, err := f.client("alice's new device", "").Do(ctx, http.MethodPost, "/_matrix/client/v3/login", map[string]any{
+			"type": "m.login.password", "identifier": map[string]any{"type": "m.id.user", "user": f.Outside("alice")}, "password": "pw-" + f.unique,
+		}, csapi.WithToken(""))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(login).To(match.HaveStatus(http.StatusOK), "logging alice in on a new device")
+		f.secrets["alice's new device access_token"] = login.Field("access_token")
+
+		var key string
+		var lists struct {
+			Changed []string `json:"changed"`
+			Left    []string `json:"left"`
+		}
+		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
+		defer cancel()
+		_, _ = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
+			for _, d := range eph.Deliveries()[min(mark, len(eph.Deliveries())):] {
+				var body map[string]json.RawMessage
+				if json.Unmarshal(d.Exchange.Body, &body) != nil {
+					continue
+				}
+				for _, k := range []string{"device_lists", "org.matrix.msc3202.device_lists"} {
+					if raw, ok := body[k]; ok && json.Unmarshal(raw, &lists) == nil && slices.Contains(lists.Changed, alice.UserID(ctx)) {
+						key = k
+						return true
+					}
+					if _, ok := body[k]; ok {
+						key = k // seen, without alice so far
+					}
+				}
+			}
+			return false
+		})
+		suites.Observe("device lists key", map[bool]string{true: "none", false: key}[key == ""])
+		if key == "" {
+			Skip(fmt.Sprintf("not implemented: no transaction carried device_lists (nor org.matrix.msc3202.device_lists) within %s of alice's new device", wait(20*time.Second)))
+		}
+		Expect(lists.Changed).To(ContainElement(alice.UserID(ctx)), "device_lists.changed must name alice, who shares a room with the AS's user and logged in on a new device")
 	}, NodeTimeout(timeout))
 })
 
