@@ -419,7 +419,8 @@ func (s *Server) uploadCrossSigning(c *call) reply {
 // nowhere.
 func (s *Server) uploadKeys(c *call) reply {
 	var b struct {
-		OneTimeKeys map[string]json.RawMessage `json:"one_time_keys"`
+		OneTimeKeys  map[string]json.RawMessage `json:"one_time_keys"`
+		FallbackKeys map[string]json.RawMessage `json:"fallback_keys"`
 	}
 	if rp := c.decode(&b); rp.failed() {
 		return rp
@@ -444,6 +445,16 @@ func (s *Server) uploadKeys(c *call) reply {
 	for id := range b.OneTimeKeys {
 		alg, _, _ := strings.Cut(id, ":")
 		counts[alg]++
+	}
+	// A new fallback key replaces the device's one of that algorithm.
+	for id := range b.FallbackKeys {
+		alg, _, _ := strings.Cut(id, ":")
+		if u.fallbackKeys == nil {
+			u.fallbackKeys = map[string][]string{}
+		}
+		if !slices.Contains(u.fallbackKeys[c.who.deviceID], alg) {
+			u.fallbackKeys[c.who.deviceID] = append(u.fallbackKeys[c.who.deviceID], alg)
+		}
 	}
 	return answer(map[string]any{"one_time_key_counts": counts})
 }

@@ -59,6 +59,7 @@ type txnBody struct {
 	ToDevice []toDeviceMessage `json:"to_device,omitempty"`
 	// MSC3202, stable names, for registrations with org.matrix.msc3202.
 	OneTimeKeysCount map[string]map[string]map[string]int `json:"device_one_time_keys_count,omitempty"`
+	FallbackKeyTypes map[string]map[string][]string       `json:"device_unused_fallback_key_types,omitempty"`
 	DeviceLists      *deviceLists                         `json:"device_lists,omitempty"`
 }
 
@@ -150,7 +151,8 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	if len(as.changed) > 0 {
 		lists = &deviceLists{Changed: as.changed, Left: []string{}}
 	}
-	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice, OneTimeKeysCount: s.keyCountsLocked(as, events, as.toDevice), DeviceLists: lists})
+	counts, fallbacks := s.keyStateLocked(as, events, as.toDevice)
+	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice, OneTimeKeysCount: counts, FallbackKeyTypes: fallbacks, DeviceLists: lists})
 	as.toDevice, as.changed = nil, nil
 	if err != nil {
 		panic("fakehs: encoding a transaction: " + err.Error())
@@ -590,13 +592,13 @@ func (s *Server) sendToDevice(c *call) reply {
 	return answer(map[string]any{})
 }
 
-// keyCountsLocked are the one-time key counts (MSC3202) of the AS's users a
-// transaction concerns: its sender, the senders and targets of its events
-// and the recipients of its to-device messages; nil unless the registration
-// opted in.
-func (s *Server) keyCountsLocked(as *appservice, events []matrix.ClientEvent, toDevice []toDeviceMessage) map[string]map[string]map[string]int {
+// keyStateLocked are the one-time key counts and unused fallback key types
+// (MSC3202) of the AS's users a transaction concerns: its sender, the
+// senders and targets of its events and the recipients of its to-device
+// messages; nil unless the registration opted in.
+func (s *Server) keyStateLocked(as *appservice, events []matrix.ClientEvent, toDevice []toDeviceMessage) (map[string]map[string]map[string]int, map[string]map[string][]string) {
 	if !as.reg.MSC3202 {
-		return nil
+		return nil, nil
 	}
 	users := []string{as.sender}
 	for _, ev := range events {
@@ -608,21 +610,33 @@ func (s *Server) keyCountsLocked(as *appservice, events []matrix.ClientEvent, to
 	for _, m := range toDevice {
 		users = append(users, m.ToUserID)
 	}
-	out := map[string]map[string]map[string]int{}
+	counts := map[string]map[string]map[string]int{}
+	fallbacks := map[string]map[string][]string{}
 	for _, id := range users {
 		u := s.users[id]
-		if u == nil || !s.ownsUser(as, id) || len(u.oneTimeKeys) == 0 {
+		if u == nil || !s.ownsUser(as, id) {
 			continue
 		}
-		out[id] = map[string]map[string]int{}
-		for device, counts := range u.oneTimeKeys {
-			out[id][device] = maps.Clone(counts)
+		for device, c := range u.oneTimeKeys {
+			if counts[id] == nil {
+				counts[id] = map[string]map[string]int{}
+			}
+			counts[id][device] = maps.Clone(c)
+		}
+		for device, types := range u.fallbackKeys {
+			if fallbacks[id] == nil {
+				fallbacks[id] = map[string][]string{}
+			}
+			fallbacks[id][device] = slices.Clone(types)
 		}
 	}
-	if len(out) == 0 {
-		return nil
+	if len(counts) == 0 {
+		counts = nil
 	}
-	return out
+	if len(fallbacks) == 0 {
+		fallbacks = nil
+	}
+	return counts, fallbacks
 }
 
 // deviceListChangedLocked queues userID's device list change for every AS

@@ -50,6 +50,7 @@ type user struct {
 	deviceNames         map[string]string         // device -> display name, where set
 	crossSigning        bool                      // has uploaded cross-signing keys
 	oneTimeKeys         map[string]map[string]int // device -> algorithm -> unclaimed one-time keys
+	fallbackKeys        map[string][]string       // device -> algorithms of its unused fallback keys
 	deactivated         bool
 }
 

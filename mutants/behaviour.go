@@ -372,6 +372,27 @@ func init() {
 			},
 		},
 		Mutant{
+			Name: "fallback-key-types-empty", Bug: "unused fallback key types in transactions are always empty (MSC3202)",
+			Killers: []string{"HS-OTK-02"},
+			Because: `the unused fallback key types of the device`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"device_unused_fallback_key_types", "org.matrix.msc3202.device_unused_fallback_key_types"} {
+						users, _ := body[key].(map[string]any)
+						for _, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for device := range devices {
+								devices[device] = []any{}
+							}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
 			Name: "profile-ignores-user-id", Bug: "profile changes ignore the asserted user_id and act as the AS's sender",
 			Killers: []string{"HS-ID-04"},
 			Because: `the asserted user's display name`,

@@ -599,6 +599,12 @@ var catalogue = []Requirement{
 		Question: "MSC3202 lets a server omit users whose counts did not change since the last transaction; this spec uploads keys first, so the first transaction concerning the user must carry them. Synapse also sends the misspelt org.matrix.msc3202.device_one_time_key_counts.",
 	},
 	{
+		ID: "HS-OTK-02", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section: "MSC3202: Encrypted Appservices",
+		URL:     "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary: "For a registration that opted in (org.matrix.msc3202), a transaction that concerns one of the AS's users carries device_unused_fallback_key_types (unstable: org.matrix.msc3202.device_unused_fallback_key_types) with the algorithms of that user's devices' unused fallback keys.",
+	},
+	{
 		ID: "HS-DLIST-01", Side: Homeserver, Level: Stated, Since: Unstable,
 		Section:  "MSC3202: Encrypted Appservices",
 		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
