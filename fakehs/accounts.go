@@ -414,3 +414,48 @@ func (s *Server) uploadCrossSigning(c *call) reply {
 	u.crossSigning = true
 	return answer(nil)
 }
+
+// uploadKeys counts the one-time keys a device uploads (keys are not
+// checked: fakehs serves no key claims); device keys are accepted and kept
+// nowhere.
+func (s *Server) uploadKeys(c *call) reply {
+	var b struct {
+		OneTimeKeys  map[string]json.RawMessage `json:"one_time_keys"`
+		FallbackKeys map[string]json.RawMessage `json:"fallback_keys"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if c.who.deviceID == "" {
+		return fail(400, "M_UNKNOWN_DEVICE", "uploading keys needs a device: name it with ?device_id=")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	if u.oneTimeKeys == nil {
+		u.oneTimeKeys = map[string]map[string]int{}
+	}
+	counts := u.oneTimeKeys[c.who.deviceID]
+	if counts == nil {
+		counts = map[string]int{}
+		u.oneTimeKeys[c.who.deviceID] = counts
+	}
+	for id := range b.OneTimeKeys {
+		alg, _, _ := strings.Cut(id, ":")
+		counts[alg]++
+	}
+	// A new fallback key replaces the device's one of that algorithm.
+	for id := range b.FallbackKeys {
+		alg, _, _ := strings.Cut(id, ":")
+		if u.fallbackKeys == nil {
+			u.fallbackKeys = map[string][]string{}
+		}
+		if !slices.Contains(u.fallbackKeys[c.who.deviceID], alg) {
+			u.fallbackKeys[c.who.deviceID] = append(u.fallbackKeys[c.who.deviceID], alg)
+		}
+	}
+	return answer(map[string]any{"one_time_key_counts": counts})
+}

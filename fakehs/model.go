@@ -47,8 +47,10 @@ type user struct {
 	displayname, avatar string
 	appservice          string // id of the AS that registered the user, if any
 	devices             map[string]bool
-	deviceNames         map[string]string // device -> display name, where set
-	crossSigning        bool              // has uploaded cross-signing keys
+	deviceNames         map[string]string         // device -> display name, where set
+	crossSigning        bool                      // has uploaded cross-signing keys
+	oneTimeKeys         map[string]map[string]int // device -> algorithm -> unclaimed one-time keys
+	fallbackKeys        map[string][]string       // device -> algorithms of its unused fallback keys
 	deactivated         bool
 }
 
@@ -290,7 +292,10 @@ func (s *Server) newSessionLocked(userID, deviceID string) (token, device string
 	}
 	token = "fakehs_" + randomString(24)
 	s.sessions[token] = &session{userID: userID, deviceID: deviceID}
-	s.users[userID].devices[deviceID] = true
+	if !s.users[userID].devices[deviceID] {
+		s.users[userID].devices[deviceID] = true
+		s.deviceListChangedLocked(userID)
+	}
 	return token, deviceID
 }
 

@@ -16,6 +16,29 @@ type Settings struct {
 	ServerName    string
 	Registrations []matrix.Registration
 	HomeserverURL string
+	// Extensions are the unstable extensions the run's profile checks
+	// (Ext*); a flavor switches on those its implementation has.
+	Extensions []string
+}
+
+// Unstable extensions a profile may need switched on.
+const (
+	// ExtToDevice: to-device messages for an AS's users pushed in
+	// transactions (MSC2409, now MSC4203).
+	ExtToDevice = "msc4203-to-device"
+	// ExtMSC3202: device lists and one-time key counts of an AS's users'
+	// devices in transactions, for registrations with org.matrix.msc3202.
+	ExtMSC3202 = "msc3202-transaction-extensions"
+)
+
+// HasExtension says whether s asks for extension ext.
+func (s Settings) HasExtension(ext string) bool {
+	for _, e := range s.Extensions {
+		if e == ext {
+			return true
+		}
+	}
+	return false
 }
 
 // ContainerSpec is how a flavor wants its container started.

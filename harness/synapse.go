@@ -71,6 +71,18 @@ func (synapse) Container(s Settings) (ContainerSpec, error) {
 		"rc_presence":                              map[string]any{"per_user": lots},
 		"rc_delayed_event_mgmt":                    lots,
 	}
+	// Synapse pushes to-device messages to ASes with receive_ephemeral
+	// (or de.sorunome.msc2409.push_ephemeral) only behind this flag.
+	experimental := map[string]any{}
+	if s.HasExtension(ExtToDevice) {
+		experimental["msc2409_to_device_messages_enabled"] = true
+	}
+	if s.HasExtension(ExtMSC3202) {
+		experimental["msc3202_transaction_extensions"] = true
+	}
+	if len(experimental) > 0 {
+		config["experimental_features"] = experimental
+	}
 	cfg, err := yaml.Marshal(config)
 	if err != nil {
 		return ContainerSpec{}, err

@@ -39,6 +39,9 @@ type Registration struct {
 	RateLimited      *bool      `yaml:"rate_limited,omitempty"`
 	Protocols        []string   `yaml:"protocols,omitempty"`
 	ReceiveEphemeral bool       `yaml:"receive_ephemeral,omitempty"`
+	// MSC3202 opts in to device lists and one-time key counts in
+	// transactions (unstable, MSC3202).
+	MSC3202 bool `yaml:"org.matrix.msc3202,omitempty"`
 }
 
 // ParseRegistration decodes and validates a registration file. Errors name

@@ -109,7 +109,7 @@ func portOf(hostport string) string {
 }
 
 func init() {
-	resent, astray := newHistory(), newHistory()
+	resent, astray, toDeviceTried := newHistory(), newHistory(), newHistory()
 	var reuse struct {
 		sync.Mutex
 		last   map[string]string // AS port -> last transaction ID before a restart
@@ -353,6 +353,108 @@ func init() {
 				if (strings.HasPrefix(p, "/_matrix/app/v1/users/") || strings.HasPrefix(p, "/_matrix/app/v1/rooms/")) && astray.again(p) {
 					r.URL.Path, r.URL.RawPath = "/_matrix/app/v1/astray", ""
 				}
+			},
+		},
+		Mutant{
+			Name: "to-device-wrong-device", Bug: "to-device messages pushed to the AS name another device in to_device_id (MSC4203)",
+			Killers: []string{"HS-TODEV-01"},
+			Because: `to_device_id must name the recipient's device`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						msgs, _ := body[key].([]any)
+						for _, m := range msgs {
+							if msg, ok := m.(map[string]any); ok {
+								msg["to_device_id"] = "MUTANTDEVICE"
+							}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "to-device-lost-on-retry", Bug: "a retried transaction no longer carries its to-device messages (MSC4203)",
+			Killers: []string{"HS-TODEV-02"},
+			Because: `the to-device message was lost`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || !toDeviceTried.again(r.Host+id) {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						if _, ok := body[key]; ok {
+							body[key] = []any{}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "otk-count-stale", Bug: "one-time key counts in transactions lag one key behind (MSC3202)",
+			Killers: []string{"HS-OTK-01"},
+			Because: `signed_curve25519 count of the device's unclaimed one-time keys`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
+						users, _ := body[key].(map[string]any)
+						for _, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for _, counts := range devices {
+								counts, _ := counts.(map[string]any)
+								for alg, n := range counts {
+									if n, ok := n.(float64); ok && n > 0 {
+										counts[alg] = n - 1
+									}
+								}
+							}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "device-lists-unchanged", Bug: "device_lists in transactions never lists a changed user (MSC3202)",
+			Killers: []string{"HS-DLIST-01"},
+			Because: `device_lists.changed must name alice`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"device_lists", "org.matrix.msc3202.device_lists"} {
+						if lists, ok := body[key].(map[string]any); ok {
+							lists["changed"] = []any{}
+						}
+					}
+				})
+			},
+		},
+		Mutant{
+			Name: "fallback-key-types-empty", Bug: "unused fallback key types in transactions are always empty (MSC3202)",
+			Killers: []string{"HS-OTK-02"},
+			Because: `the unused fallback key types of the device`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"device_unused_fallback_key_types", "org.matrix.msc3202.device_unused_fallback_key_types"} {
+						users, _ := body[key].(map[string]any)
+						for _, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for device := range devices {
+								devices[device] = []any{}
+							}
+						}
+					}
+				})
 			},
 		},
 		Mutant{

@@ -152,6 +152,17 @@ var catalogue = []Mutant{
 		},
 	},
 	{
+		Name: "ping-url-not-set-as-failure", Bug: "a ping of an AS without url is answered 502 M_CONNECTION_FAILED, not 400 M_URL_NOT_SET",
+		Killers: []string{"HS-PING-03"},
+		Because: `pinging an AS whose registration has no url`,
+		Response: onPath("/ping", func(status int, body map[string]any) (int, map[string]any) {
+			if body["errcode"] == "M_URL_NOT_SET" {
+				return http.StatusBadGateway, map[string]any{"errcode": "M_CONNECTION_FAILED", "error": "mutant: no url"}
+			}
+			return status, body
+		}),
+	},
+	{
 		Name: "txn-wrong-method", Bug: "transactions are POSTed instead of PUT",
 		Killers: []string{"HS-TXN-01"},
 		Because: `method POST, want PUT`,

@@ -575,6 +575,44 @@ var catalogue = []Requirement{
 	},
 
 	// ---------------------------------------------------------------------
+	// Homeserver: unstable extensions (opt-in profiles, Since "unstable")
+	// ---------------------------------------------------------------------
+	{
+		ID: "HS-TODEV-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC4203: Sending to-device events to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/4203",
+		Summary:  "A to-device message sent to a device of a user in the namespace of an AS with receive_ephemeral is pushed to that AS in a transaction's to_device array (unstable: de.sorunome.msc2409.to_device), with sender, type, content, to_user_id and to_device_id.",
+		Question: "An unstable proposal, not the spec: no RFC 2119 keyword binds, so a wrong push is graded non-strict; a homeserver that pushes no to-device message at all is reported skipped as not implementing the extension.",
+	},
+	{
+		ID: "HS-TODEV-02", Side: Homeserver, Level: Implied, Since: Unstable,
+		Section:  "MSC4203: Sending to-device events to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/4203",
+		Summary:  "A to-device message pushed in a transaction the AS failed is not lost: the retried transaction (or a later one) still carries it.",
+		Question: "Neither MSC2409 nor MSC4203 says what happens to to-device messages of a failed transaction; the spec's retry rule (the same transaction is retried) implies the retry carries the same content, and a to-device message is delivered once to its device.",
+	},
+	{
+		ID: "HS-OTK-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3202: Encrypted Appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary:  "For a registration that opted in (org.matrix.msc3202), a transaction that concerns one of the AS's users carries device_one_time_keys_count (unstable: org.matrix.msc3202.device_one_time_keys_count) with the unclaimed one-time keys per algorithm of that user's devices.",
+		Question: "MSC3202 lets a server omit users whose counts did not change since the last transaction; this spec uploads keys first, so the first transaction concerning the user must carry them. Synapse also sends the misspelt org.matrix.msc3202.device_one_time_key_counts.",
+	},
+	{
+		ID: "HS-OTK-02", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section: "MSC3202: Encrypted Appservices",
+		URL:     "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary: "For a registration that opted in (org.matrix.msc3202), a transaction that concerns one of the AS's users carries device_unused_fallback_key_types (unstable: org.matrix.msc3202.device_unused_fallback_key_types) with the algorithms of that user's devices' unused fallback keys.",
+	},
+	{
+		ID: "HS-DLIST-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3202: Encrypted Appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary:  "For a registration that opted in (org.matrix.msc3202), a user whose devices change while sharing a room with one of the AS's users is listed under device_lists.changed of a transaction (unstable: org.matrix.msc3202.device_lists).",
+		Question: "MSC3202 copies /sync's device_lists; which users an AS tracks (sharing a room with any of its users) is read from /sync's rule, as Synapse does.",
+	},
+
+	// ---------------------------------------------------------------------
 	// Application service: registration file
 	// ---------------------------------------------------------------------
 	{

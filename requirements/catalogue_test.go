@@ -13,7 +13,7 @@ var (
 )
 
 var knownSince = func() map[string]bool {
-	m := map[string]bool{"2014-draft": true, "2015-draft": true}
+	m := map[string]bool{"2014-draft": true, "2015-draft": true, Unstable: true}
 	for _, v := range Versions {
 		m[v] = true
 	}
@@ -87,10 +87,14 @@ func TestCatalogueEntriesWellFormed(t *testing.T) {
 		if strings.HasSuffix(r.Since, "-draft") {
 			t.Errorf("%s: draft Since on a non-HIST ID", where)
 		}
-		if !strings.HasPrefix(r.URL, "https://spec.matrix.org/") {
+		if r.Since == Unstable {
+			if !strings.HasPrefix(r.URL, "https://github.com/matrix-org/matrix-spec-proposals/") {
+				t.Errorf("%s: URL %q of an unstable requirement does not name its MSC", where, r.URL)
+			}
+		} else if !strings.HasPrefix(r.URL, "https://spec.matrix.org/") {
 			t.Errorf("%s: URL %q is not on spec.matrix.org", where, r.URL)
 		}
-		if !strings.Contains(r.URL, "#") {
+		if r.Since != Unstable && !strings.Contains(r.URL, "#") {
 			t.Errorf("%s: URL %q has no section anchor", where, r.URL)
 		}
 		switch {

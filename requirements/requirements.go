@@ -105,6 +105,10 @@ func All() []Requirement {
 	return out
 }
 
+// Unstable is the Since of a requirement of an unstable extension (an MSC
+// not merged into a spec release): checked only by an opt-in profile.
+const Unstable = "unstable"
+
 // Versions are the spec releases requirements can be dated by, oldest first.
 var Versions = []string{
 	"v1.0", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9",

@@ -206,6 +206,7 @@ const reportHTML = `<!DOCTYPE html>
 {{- if .SUT.Image}}<dt>Image</dt><dd><code>{{.SUT.Image}}</code></dd>{{end}}
 {{- if .SUT.URL}}<dt>URL</dt><dd><code>{{.SUT.URL}}</code></dd>{{end}}
 {{- if .SUT.Mutant}}<dt>Mutant</dt><dd><span class="mutant">{{.SUT.Mutant}}</span> the SUT was broken on purpose for this run</dd>{{end}}
+{{- if .SUT.Profile}}<dt>Profile</dt><dd><code>{{.SUT.Profile}}</code> opt-in unstable extensions checked too</dd>{{end}}
 {{- if .SpecVersion}}<dt>Spec version</dt><dd>{{.SpecVersion}}</dd>{{end}}
 {{- if .SUT.Versions}}<dt>Advertises</dt><dd>{{range $i, $v := .SUT.Versions}}{{if $i}}, {{end}}{{$v}}{{end}}{{with .Claimed}} (newest {{.}}){{end}}</dd>{{end}}
 {{- if .Started}}<dt>Started</dt><dd>{{.Started}}</dd>{{end}}

@@ -137,7 +137,7 @@ func (r Report) junitProperties() []junitProperty {
 	var ps []junitProperty
 	for _, p := range [][2]string{
 		{"tool", r.Tool}, {"spec_version", r.SpecVersion}, {"sut.flavor", r.SUT.Flavor},
-		{"sut.image", r.SUT.Image}, {"sut.url", r.SUT.URL}, {"sut.mutant", r.SUT.Mutant},
+		{"sut.image", r.SUT.Image}, {"sut.url", r.SUT.URL}, {"sut.mutant", r.SUT.Mutant}, {"sut.profile", r.SUT.Profile},
 	} {
 		if p[1] != "" {
 			ps = append(ps, junitProperty{p[0], xmlSafe(p[1])})

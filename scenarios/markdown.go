@@ -26,6 +26,9 @@ func (r Report) Markdown(w io.Writer) {
 	if r.SUT.URL != "" {
 		fmt.Fprintf(w, "URL `%s`, ", r.SUT.URL)
 	}
+	if r.SUT.Profile != "" {
+		fmt.Fprintf(w, "profile `%s` (unstable extensions), ", r.SUT.Profile)
+	}
 	fmt.Fprintf(w, "spec %s, run %s, %s.\n\n", r.SpecVersion, r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Duration.Round(100_000_000))
 	if len(r.SUT.Versions) > 0 {
 		fmt.Fprintf(w, "Advertises versions %s (newest known: %s); the run targets %s.\n\n", strings.Join(r.SUT.Versions, ", "), or(r.SUT.NewestClaimed(), "none"), r.SpecVersion)

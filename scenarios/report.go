@@ -67,6 +67,9 @@ type SUT struct {
 	Image  string `json:"image,omitempty"`
 	URL    string `json:"url,omitempty"`
 	Mutant string `json:"mutant,omitempty"` // set when the SUT was broken on purpose
+	// Profile names the opt-in profiles of unstable extensions the run
+	// checked (comma-separated); empty: the stable spec only.
+	Profile string `json:"profile,omitempty"`
 	// Versions are the spec versions the SUT advertises (/versions), when known.
 	Versions []string `json:"versions,omitempty"`
 }

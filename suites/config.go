@@ -28,6 +28,7 @@ type Config struct {
 	ReadyTimeout     time.Duration // ASCONFORM_READY_TIMEOUT
 	SpecVersion      string        // ASCONFORM_SPEC_VERSION: skip what came later
 	Mutant           string        // ASCONFORM_MUTANT: break the SUT on purpose (mutants package)
+	Profiles         []string      // ASCONFORM_PROFILE: opt-in profiles of unstable extensions (comma-separated)
 
 	ASFlavor       string // ASCONFORM_AS_FLAVOR: application service under test
 	ASImage        string // ASCONFORM_AS_IMAGE
@@ -66,6 +67,11 @@ func LoadConfig() (Config, error) {
 		ASRegistration:   os.Getenv("ASCONFORM_AS_REGISTRATION"),
 		ASCapabilities:   os.Getenv("ASCONFORM_AS_CAPABILITIES"),
 	}
+	profiles, err := parseProfiles(os.Getenv("ASCONFORM_PROFILE"))
+	if err != nil {
+		return c, err
+	}
+	c.Profiles = profiles
 	if _, err := harness.ParseCapabilities(c.ASCapabilities); err != nil {
 		return c, fmt.Errorf("ASCONFORM_AS_CAPABILITIES: %w", err)
 	}

@@ -253,6 +253,7 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	suiteFailures = outsideSpecs(r)
 	sutMu.Lock()
 	sut.Mutant = c.Mutant
+	sut.Profile = strings.Join(c.Profiles, ",")
 	rep := scenarios.Report{
 		Schema: 1, Tool: "asconform", SpecVersion: SpecVersion, SUT: sut,
 		Started: r.StartTime, Duration: r.RunTime,
@@ -372,6 +373,9 @@ func entryValue[V any](e types.ReportEntry) (V, bool) {
 // PrintSummary prints one line per spec and the counts.
 func PrintSummary(w io.Writer, rep scenarios.Report) {
 	fmt.Fprintf(w, "\nasconform %s against %s (%s)\n", SpecVersion, rep.SUT.Flavor, firstNonEmpty(rep.SUT.Image, rep.SUT.URL))
+	if rep.SUT.Profile != "" {
+		fmt.Fprintf(w, "profile: %s (opt-in unstable extensions)\n", rep.SUT.Profile)
+	}
 	for _, res := range rep.Sorted() {
 		fmt.Fprintf(w, "  %-16s %-28s %s\n", strings.ToUpper(string(res.Verdict)), strings.Join(res.Requirements, ","), res.Spec)
 		if res.Reason != "" {

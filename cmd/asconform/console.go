@@ -162,6 +162,9 @@ func (c *console) event(fields []string) {
 // one-line reason; errors of one cause are one line.
 func (c *console) table(rep scenarios.Report) {
 	fmt.Fprintf(c.w, "\nasconform %s against %s (%s)\n", suites.SpecVersion, rep.SUT.Flavor, firstNonEmpty(rep.SUT.Image, rep.SUT.URL))
+	if rep.SUT.Profile != "" {
+		fmt.Fprintf(c.w, "profile: %s (opt-in unstable extensions)\n", rep.SUT.Profile)
+	}
 	results := rep.Sorted()
 	for i := 0; i < len(results); i++ {
 		res := results[i]

@@ -14,7 +14,7 @@ import (
 	"github.com/asconform/asconform/suites"
 )
 
-// list prints requirements with coverage (default), specs, or flavors.
+// list prints requirements with coverage (default), specs, flavors or profiles.
 func list(args []string, stdout io.Writer) error {
 	what := "requirements"
 	if len(args) > 0 {
@@ -31,9 +31,15 @@ func list(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "%s\tdefault image %s (recipe %s)%s\n", name, f.DefaultImage(), f.Recipe(), caps)
 		}
 		return nil
+	case "profiles":
+		for _, name := range suites.ProfileNames() {
+			p := suites.Profiles[name]
+			fmt.Fprintf(stdout, "%s\t%s (extensions %s; specs labelled %s)\n", name, p.About, strings.Join(p.Extensions, ", "), suites.ProfileLabel(name))
+		}
+		return nil
 	case "specs", "requirements", "uncovered":
 	default:
-		return fmt.Errorf("list %q: want requirements, uncovered, specs or flavors", what)
+		return fmt.Errorf("list %q: want requirements, uncovered, specs, flavors or profiles", what)
 	}
 	specs, err := walkSpecs()
 	if err != nil {

@@ -2,7 +2,7 @@
 // suites and writes their reports.
 //
 //	asconform run      run the homeserver and/or application-service suite
-//	asconform list     list requirements (with coverage), specs or flavors
+//	asconform list     list requirements (with coverage), specs, flavors or profiles
 //	asconform bench    measure the homeserver's start and push latency, or the suite's time
 //	asconform registrations  write registration files for external mode
 //	asconform matrix   line several runs up requirement by requirement
@@ -34,7 +34,7 @@ const usage = `usage: asconform <command> [flags]
 
 commands:
   run       run the conformance suite and write reports (asconform run -h)
-  list      list requirements (with coverage), specs or flavors
+  list      list requirements (with coverage), specs, flavors or profiles
   bench     measure Synapse start and push latency (asconform bench -h; see BENCHMARKS.md);
             bench suite: the suite's time, serial vs parallel, as it grows
   registrations  write the registration files to install on a homeserver you run (external mode)

@@ -47,6 +47,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	expectations := fs.String("expectations", "", "expectations file of known failures (default expectations/<flavor>.yaml; none in external mode)")
 	focus := fs.String("focus", "", "only specs checking these requirement IDs or areas, comma separated (e.g. HS-TXN-01,HS-NS)")
 	spec := fs.String("spec", "", "target an older spec release (e.g. v1.16): specs for later requirements are skipped")
+	profile := fs.String("profile", "", "also check the opt-in profile of unstable extensions NAME (comma separated; known: "+strings.Join(suites.ProfileNames(), ", ")+"); its specs are skipped otherwise")
 	verbose := fs.Bool("v", false, "stream Ginkgo's and the SUT's output instead of writing it to the report's run.log")
 	procs := fs.Int("procs", 1, "run the specs in this many parallel processes sharing one SUT (needs Go and this source tree: it runs go tool ginkgo)")
 	if err := fs.Parse(args); err != nil {
@@ -86,6 +87,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 		"ASCONFORM_FAKES_LISTEN": *listen, "ASCONFORM_OUT": outDir,
 		"ASCONFORM_EXPECTATIONS": *expectations, "ASCONFORM_SPEC_VERSION": *spec,
 		"ASCONFORM_AS_FLAVOR": *asFlavor, "ASCONFORM_AS_IMAGE": *asImage, "ASCONFORM_AS_CAPABILITIES": *asCaps,
+		"ASCONFORM_PROFILE": *profile,
 	} {
 		if value != "" {
 			os.Setenv(key, value)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -210,7 +211,7 @@ func containerStarter(cfg suites.Config, flavor harness.Flavor, image string) fu
 	return func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
 		return harness.StartContainer(ctx, harness.ContainerOptions{
 			Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
-			Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs},
+			Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()},
 		})
 	}
 }
@@ -420,6 +421,7 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 		}
 		reg := harness.NewRegistration(n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
 		reg.ReceiveEphemeral = i == ephemeralAS
+		reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)
@@ -435,9 +437,18 @@ func ExternalRegistrations(serverName, host string, firstPort int) []matrix.Regi
 	for i := 1; i <= poolSize+1; i++ {
 		reg := harness.NewRegistration(i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1))))
 		reg.ReceiveEphemeral = i == ephemeralAS
+		reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
 		regs = append(regs, reg)
 	}
 	return regs
+}
+
+// profileWantsMSC3202 says whether the run's profile checks MSC3202, whose
+// fields only a registration with org.matrix.msc3202 gets: the AS with
+// receive_ephemeral then opts in too.
+func profileWantsMSC3202() bool {
+	cfg, err := suites.Settings()
+	return err == nil && slices.Contains(cfg.Extensions(), harness.ExtMSC3202)
 }
 
 func (e *Env) closeFakes(context.Context) error {

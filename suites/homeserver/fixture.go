@@ -130,6 +130,12 @@ func (f *Fixture) client(name, token string) *csapi.Client {
 // skips the spec where the harness cannot start one (external mode).
 func (f *Fixture) OwnSUT(ctx context.Context) {
 	GinkgoHelper()
+	f.OwnSUTWith(ctx)
+}
+
+// OwnSUTWith is OwnSUT with more registrations installed beside the spec's.
+func (f *Fixture) OwnSUTWith(ctx context.Context, extra ...matrix.Registration) {
+	GinkgoHelper()
 	if f.Env.private == nil {
 		Skip("needs a homeserver of its own (the spec restarts or breaks it), which only a container run starts: not in external mode")
 	}
@@ -137,6 +143,7 @@ func (f *Fixture) OwnSUT(ctx context.Context) {
 	for _, a := range f.services {
 		regs = append(regs, a.Reg)
 	}
+	regs = append(regs, extra...)
 	hs, err := f.Env.private(ctx, regs)
 	if err != nil {
 		suites.HarnessError(fmt.Errorf("starting the spec's own homeserver: %w", err))

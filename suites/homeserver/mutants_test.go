@@ -17,6 +17,11 @@ import (
 // of a real homeserver that showed them able to fail.
 var shownByRealSUT = map[string]string{}
 
+// allProfiles chooses every opt-in profile for the sub-runs of the tests
+// below, so that the specs of unstable extensions are shown able to pass
+// and to fail like the others (the SUT's flavor switches them on).
+var allProfiles = "ASCONFORM_PROFILE=" + strings.Join(suites.ProfileNames(), ",")
+
 // TestMutantsAreKilled runs the specs of the requirements each mutant breaks
 // (the SUT broken on purpose from outside), against the reference (fakehs,
 // no Docker, fast backoff) and against the configured real SUT, and fails if
@@ -67,7 +72,7 @@ func TestMutantsAreKilled(t *testing.T) {
 		}
 		t.Run(flavor, func(t *testing.T) {
 			for spec := range suites.KillAll(t, "homeserver", label, ms, these, shownByRealSUT, func(m suites.Mutation, out string) (scenarios.Report, string, error) {
-				return suites.SubRun(out, "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + flavor, "ASCONFORM_MUTANT=" + m.Name}, filter(m))
+				return suites.SubRun(out, "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + flavor, "ASCONFORM_MUTANT=" + m.Name, allProfiles}, filter(m))
 			}) {
 				killed[spec] = true
 			}
@@ -108,7 +113,7 @@ func TestReferenceRun(t *testing.T) {
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_FLAVOR") == homeserver.ReferenceFlavor {
 		t.Skip("a sub-run itself")
 	}
-	rep, log, err := suites.SubRun(t.TempDir(), "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + homeserver.ReferenceFlavor, "ASCONFORM_MUTANT="}, "")
+	rep, log, err := suites.SubRun(t.TempDir(), "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + homeserver.ReferenceFlavor, "ASCONFORM_MUTANT=", allProfiles}, "")
 	if err != nil {
 		t.Fatalf("reference run: %v\n%s", err, log)
 	}

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/match"
 	"github.com/asconform/asconform/suites"
 )
@@ -57,6 +58,20 @@ var _ = Describe("Pinging the application service", Label("homeserver"), func() 
 		Expect(err).NotTo(HaveOccurred())
 		Expect(resp).To(match.HaveError(http.StatusBadGateway, "M_CONNECTION_FAILED"))
 	}, NodeTimeout(timeout))
+
+	It("answers 400 M_URL_NOT_SET to a ping of an AS whose registration has no url", Label("HS-PING-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		// A registration with url: null, on a homeserver of the spec's own:
+		// the shared one's registrations are fixed when it starts.
+		urlless := harness.NewRegistration(99, f.Server(), "")
+		urlless.URL = nil
+		f.OwnSUTWith(ctx, urlless)
+		f.secrets["url-less as_token"] = urlless.ASToken
+		client := f.client("url-less appservice", urlless.ASToken)
+		resp, err := client.PingAS(ctx, urlless.ID, "")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_URL_NOT_SET"), "pinging an AS whose registration has no url")
+	}, NodeTimeout(2*timeout))
 
 	It("refuses with 403 M_FORBIDDEN a ping of one AS made with another AS's token", Label("HS-PING-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)

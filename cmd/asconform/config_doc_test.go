@@ -1,0 +1,85 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// notForUsers are the ASCONFORM_ variables the code reads that a user does
+// not set: how the harness talks to its own children and containers.
+var notForUsers = map[string]string{
+	"ASCONFORM_PROGRESS":    "where a run's processes report progress to the console",
+	"ASCONFORM_REAPER_RUN":  "the run a reaper process cleans up after",
+	"ASCONFORM_SPEC_LIST":   "where a dry run writes the spec list for the mutation runs",
+	"ASCONFORM_TEST_CHILD":  "the harness tests' broken child processes",
+	"ASCONFORM_HS_DOMAIN":   "the server name handed to a sample AS container",
+	"ASCONFORM_ROOT":        "the source tree, for a binary run outside it",
+	"ASCONFORM_FOCUS":       "ci/asconform-ci.sh's own input, documented in that script",
+	"ASCONFORM_CLEAN":       "ci/asconform-ci.sh's own input, documented in that script",
+	"ASCONFORM_SCREENSHOTS": "where ci/publish-results.sh has the browser test save the README's screenshots",
+}
+
+// TestConfigurationTableIsComplete keeps the README's configuration table
+// and the code that reads the variables in step: every ASCONFORM_ variable
+// the Go code names is in the table (or in notForUsers, with why), and every
+// variable in the table is read somewhere.
+func TestConfigurationTableIsComplete(t *testing.T) {
+	root := filepath.Join("..", "..")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "\n## Configuration\n")
+	if !ok {
+		t.Fatal("README.md has no Configuration section")
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+	variable := regexp.MustCompile(`ASCONFORM_[A-Z0-9_]+`)
+	documented := variable.FindAllString(table, -1)
+
+	read := map[string]string{} // variable -> a file naming it
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		// ci/images holds the sample ASes' own modules: their variables are
+		// the image contract, documented beside them.
+		if d.IsDir() && (d.Name() == "images" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "config_doc_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, v := range variable.FindAllString(string(src), -1) {
+			read[v] = path
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, path := range read {
+		if !slices.Contains(documented, v) && notForUsers[v] == "" {
+			t.Errorf("%s (read in %s) is missing from the README's configuration table", v, path)
+		}
+	}
+	for _, v := range documented {
+		if read[v] == "" {
+			t.Errorf("the README's configuration table documents %s, which no Go code reads", v)
+		}
+	}
+	for v := range notForUsers {
+		if read[v] == "" {
+			t.Errorf("notForUsers names %s, which no Go code reads", v)
+		}
+	}
+}
