@@ -16,7 +16,7 @@ RUNS=(
   "dendrite|--side homeserver --flavor dendrite"
   "fakehs|--side homeserver --flavor fakehs"
   "mautrix-python|--side appservice --as-flavor mautrix-sample"
-  # "mautrix-go|--side appservice --as-flavor mautrix-go-sample"
+  "mautrix-go|--side appservice --as-flavor mautrix-go"
   "fakeas|--side appservice --as-flavor fakeas"
 )
 
