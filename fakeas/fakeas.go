@@ -17,8 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 // Route names a group of AS endpoints that can be scripted.

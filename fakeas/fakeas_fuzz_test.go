@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/internal/rawhttp"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 // The fake AS is what a homeserver under test talks to, and it must give

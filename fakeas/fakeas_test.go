@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 const (

@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/csapi"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 // maxBody bounds what is read from an AS under test.

@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/internal/rawhttp"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 // fakehs serves the client-server calls of an application service under

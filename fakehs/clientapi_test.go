@@ -7,10 +7,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakehs"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 func TestVersionsAndUnknownEndpoints(t *testing.T) {

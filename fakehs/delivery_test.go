@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 // roomEvents lists the event IDs of a room in stream order.

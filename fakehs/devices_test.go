@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/internal/csapi"
 )
 
 func TestDevicesManagedByTheAS(t *testing.T) {

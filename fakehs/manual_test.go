@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 func TestManualCalls(t *testing.T) {

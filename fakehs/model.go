@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 // model is the homeserver's database: it survives Restart. Guarded by

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 func isQuery(kind string) func(recorder.Exchange) bool {

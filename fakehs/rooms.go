@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 func (s *Server) sortedRoomsLocked() []*room { return append([]*room(nil), s.roomList...) }

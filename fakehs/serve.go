@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 // reply is what a handler answers; a nil body becomes {}. Checks return

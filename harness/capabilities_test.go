@@ -3,7 +3,7 @@ package harness
 import (
 	"testing"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 func TestParseCapabilities(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 // Settings are the neutral facts a SUT needs; a Flavor turns them into one

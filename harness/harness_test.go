@@ -20,7 +20,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/asconform/asconform/csapi"
+	"github.com/asconform/asconform/internal/csapi"
 )
 
 // These tests run the harness against minihs, a tiny misbehaving homeserver

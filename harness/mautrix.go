@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 func init() { register(mautrixSample{}) }

@@ -3,7 +3,7 @@ package harness
 import (
 	"errors"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 func init() { register(mautrixGoSample{}) }

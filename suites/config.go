@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/requirements"
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/report/requirements"
 )
 
 // Config is read from the environment so that `go test` and the asconform
@@ -108,7 +108,7 @@ func LoadConfig() (Config, error) {
 	}
 	// A broken baseline must stop the run, not silently count as empty.
 	for _, p := range []string{c.Expectations, c.ASExpectations} {
-		if _, err := scenarios.LoadExpectations(p); err != nil {
+		if _, err := report.LoadExpectations(p); err != nil {
 			return c, err
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
 )
 
 // Mutation is a named bug, on either side: Killers are the requirement IDs
@@ -57,9 +57,9 @@ const (
 // timedOut recognises failures that only say a bound ran out.
 var timedOut = regexp.MustCompile(`(?i)node timeout occurred|context deadline exceeded|timed out after|interrupted by`)
 
-func cell(r scenarios.Result, because *regexp.Regexp) string {
+func cell(r report.Result, because *regexp.Regexp) string {
 	switch r.Verdict {
-	case scenarios.Fail, scenarios.NonStrict:
+	case report.Fail, report.NonStrict:
 		switch {
 		case because.MatchString(r.Message):
 			return cellKilled
@@ -67,11 +67,11 @@ func cell(r scenarios.Result, because *regexp.Regexp) string {
 			return cellTimeout
 		}
 		return cellOther
-	case scenarios.ExpectedFailure:
+	case report.ExpectedFailure:
 		return cellBaseline
-	case scenarios.Skipped:
+	case report.Skipped:
 		return cellSkipped
-	case scenarios.Error:
+	case report.Error:
 		return cellError
 	}
 	return cellPassed
@@ -89,7 +89,7 @@ func cell(r scenarios.Result, because *regexp.Regexp) string {
 //
 // It returns the specs killed for their reason in this run; CheckKilled
 // then checks, across every SUT's run, that no spec was left unshown.
-func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (scenarios.Report, string, error)) (killedSpecs map[string]bool) {
+func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (report.Report, string, error)) (killedSpecs map[string]bool) {
 	killedSpecs = map[string]bool{}
 	for _, m := range ms {
 		if m.Because == "" {
@@ -127,7 +127,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 				return
 			}
 			for _, r := range rep.Results {
-				if r.Verdict == scenarios.Skipped && r.Message == "" {
+				if r.Verdict == report.Skipped && r.Message == "" {
 					continue // left out by the label filter
 				}
 				c := cell(r, because)
@@ -264,13 +264,13 @@ func CheckKillers(t Checker, ms []Mutation, specs []SpecInfo) {
 // shown does not name: as an error when complete (every SUT's run was
 // made), else in the log, since the missing run may be the one to show it.
 func CheckKilled(t Checker, specs []SpecInfo, shown map[string]string, killed map[string]bool, runs string, complete bool) {
-	report := t.Logf
+	complain := t.Logf
 	if complete {
-		report = t.Errorf
+		complain = t.Errorf
 	}
 	for _, s := range specs {
 		if !killed[s.Spec] && shown[s.Spec] == "" {
-			report("spec %q was shown able to fail by no mutant in the runs against %s", s.Spec, runs)
+			complain("spec %q was shown able to fail by no mutant in the runs against %s", s.Spec, runs)
 		}
 	}
 }
@@ -306,13 +306,13 @@ func firstLine(s string) string {
 
 // CheckReference checks a reference run: every spec passes (or is
 // informational), or is skipped as not modelled by the reference.
-func CheckReference(t Checker, rep scenarios.Report, what string) {
+func CheckReference(t Checker, rep report.Report, what string) {
 	passed, skipped := 0, 0
 	for _, r := range rep.Results {
 		switch {
-		case r.Verdict == scenarios.Pass || r.Verdict == scenarios.Informational:
+		case r.Verdict == report.Pass || r.Verdict == report.Informational:
 			passed++
-		case r.Verdict == scenarios.Skipped && strings.Contains(r.Message, "does not model"):
+		case r.Verdict == report.Skipped && strings.Contains(r.Message, "does not model"):
 			skipped++
 		default:
 			t.Errorf("%s against the reference: %s %s", r.Spec, r.Verdict, r.Message)

@@ -9,7 +9,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
 )
 
 // ProgressEnv names the file the asconform command follows for its console:
@@ -55,7 +55,7 @@ var _ = ginkgo.ReportAfterEach(func(s types.SpecReport) {
 	}
 	res := graded(s)
 	unexpected := "0"
-	if res.Verdict == scenarios.Fail || res.Verdict == scenarios.Error || res.Verdict == scenarios.UnexpectedPass {
+	if res.Verdict == report.Fail || res.Verdict == report.Error || res.Verdict == report.UnexpectedPass {
 		unexpected = "1"
 	}
 	progress("spec", string(res.Verdict), unexpected, res.Spec)
@@ -63,16 +63,16 @@ var _ = ginkgo.ReportAfterEach(func(s types.SpecReport) {
 
 var (
 	expectationsOnce sync.Once
-	expectationsBy   map[string]scenarios.Expectations
+	expectationsBy   map[string]report.Expectations
 )
 
 // graded is a spec's result with the side's expectations applied.
-func graded(s types.SpecReport) scenarios.Result {
+func graded(s types.SpecReport) report.Result {
 	expectationsOnce.Do(func() {
 		c, _ := Settings()
-		expectationsBy = map[string]scenarios.Expectations{}
+		expectationsBy = map[string]report.Expectations{}
 		for side, path := range map[string]string{"homeserver": c.Expectations, "appservice": c.ASExpectations} {
-			e, err := scenarios.LoadExpectations(path)
+			e, err := report.LoadExpectations(path)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "asconform:", err)
 			}

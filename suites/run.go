@@ -17,9 +17,9 @@ import (
 	"github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/recorder"
-	"github.com/asconform/asconform/requirements"
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/report/requirements"
 )
 
 // SpecVersion is the spec release the suites target.
@@ -47,7 +47,7 @@ var (
 	closers     []func(context.Context) error
 	lastClosers []func(context.Context) error
 
-	lastReport scenarios.Report
+	lastReport report.Report
 )
 
 // Settings returns the run's configuration.
@@ -120,12 +120,12 @@ func HarnessError(err error) {
 
 // Observe records a measured value in the spec's report.
 func Observe(name string, value any) {
-	ginkgo.AddReportEntry(entryObservation, scenarios.Observation{Name: name, Value: fmt.Sprint(value)})
+	ginkgo.AddReportEntry(entryObservation, report.Observation{Name: name, Value: fmt.Sprint(value)})
 }
 
 // AttachTranscript adds the spec's exchanges, secrets redacted.
 func AttachTranscript(exchanges []recorder.Exchange, secrets map[string]string) {
-	exchanges = scenarios.Redact(exchanges, secrets)
+	exchanges = report.Redact(exchanges, secrets)
 	// Numbered per spec, whatever the recorder counted across the run.
 	for i := range exchanges {
 		exchanges[i].Seq = i + 1
@@ -139,18 +139,18 @@ func AttachSUTLog(log string) {
 }
 
 // DescribeSUT names the SUT for the run's report; a run of both sides names both.
-func DescribeSUT(s scenarios.SUT) {
+func DescribeSUT(s report.SUT) {
 	sutMu.Lock()
 	defer sutMu.Unlock()
 	if sut.Side != "" && sut.Side != s.Side {
-		s = scenarios.SUT{Side: "both", Flavor: sut.Flavor + " + " + s.Flavor, Image: strings.Trim(sut.Image+" + "+s.Image, " +"), URL: strings.Trim(sut.URL+" + "+s.URL, " +")}
+		s = report.SUT{Side: "both", Flavor: sut.Flavor + " + " + s.Flavor, Image: strings.Trim(sut.Image+" + "+s.Image, " +"), URL: strings.Trim(sut.URL+" + "+s.URL, " +")}
 	}
 	sut = s
 }
 
 var (
 	sutMu sync.Mutex
-	sut   scenarios.SUT
+	sut   report.SUT
 )
 
 // T is the part of *testing.T the suites need.
@@ -223,7 +223,7 @@ var dryRun types.SpecReports
 func DryRunSpecs() types.SpecReports { return dryRun }
 
 // LastReport is the report of the last run in this process.
-func LastReport() scenarios.Report { return lastReport }
+func LastReport() report.Report { return lastReport }
 
 // Specs whose requirements all came after the targeted spec version are
 // skipped, with the reason in the report.
@@ -245,7 +245,7 @@ var _ = ginkgo.BeforeEach(func() {
 
 var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	if r.SuiteConfig.DryRun {
-		lastReport = scenarios.Report{}
+		lastReport = report.Report{}
 		dryRun = r.SpecReports
 		return
 	}
@@ -254,7 +254,7 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	sutMu.Lock()
 	sut.Mutant = c.Mutant
 	sut.Profile = strings.Join(c.Profiles, ",")
-	rep := scenarios.Report{
+	rep := report.Report{
 		Schema: 1, Tool: "asconform", SpecVersion: SpecVersion, SUT: sut,
 		Started: r.StartTime, Duration: r.RunTime,
 	}
@@ -292,8 +292,8 @@ func selected(s types.SpecReport) bool {
 var requirementLabel = regexp.MustCompile(`^(HS|AS|HIST)-[A-Z0-9]+-\d\d$`)
 
 // result turns one Ginkgo spec report into a graded result.
-func result(s types.SpecReport) scenarios.Result {
-	res := scenarios.Result{Spec: s.FullText(), Duration: s.RunTime}
+func result(s types.SpecReport) report.Result {
+	res := report.Result{Spec: s.FullText(), Duration: s.RunTime}
 	for _, l := range s.Labels() {
 		switch {
 		case requirementLabel.MatchString(l):
@@ -308,7 +308,7 @@ func result(s types.SpecReport) scenarios.Result {
 		case entryTranscript:
 			res.Transcript, _ = entryValue[[]recorder.Exchange](e)
 		case entryObservation:
-			if o, ok := entryValue[scenarios.Observation](e); ok {
+			if o, ok := entryValue[report.Observation](e); ok {
 				res.Observations = append(res.Observations, o)
 			}
 		case entrySUTLog:
@@ -320,26 +320,26 @@ func result(s types.SpecReport) scenarios.Result {
 	informational := slices.Contains(s.Labels(), "informational")
 	switch {
 	case s.State == types.SpecStatePassed && informational:
-		res.Verdict = scenarios.Informational
+		res.Verdict = report.Informational
 	case s.State == types.SpecStatePassed:
-		res.Verdict = scenarios.Pass
+		res.Verdict = report.Pass
 	case s.State == types.SpecStateSkipped || s.State == types.SpecStatePending:
-		res.Verdict = scenarios.Skipped
+		res.Verdict = report.Skipped
 		res.Message = s.Failure.Message
 	default:
 		res.Message = s.Failure.Message
 		res.Location = s.Failure.Location.String()
 		if harnessErr || !judgesSUT(s) {
-			res.Verdict = scenarios.Error
+			res.Verdict = report.Error
 		} else {
-			res.Verdict = scenarios.FailureVerdict(res.Requirements)
+			res.Verdict = report.FailureVerdict(res.Requirements)
 		}
 	}
 	if err := requirements.Validate(res.Requirements...); err != nil {
-		res.Verdict, res.Message = scenarios.Error, "spec labels: "+err.Error()
+		res.Verdict, res.Message = report.Error, "spec labels: "+err.Error()
 	}
 	if len(res.Requirements) == 0 {
-		res.Verdict, res.Message = scenarios.Error, "spec names no requirement ID"
+		res.Verdict, res.Message = report.Error, "spec names no requirement ID"
 	}
 	return res
 }
@@ -371,7 +371,7 @@ func entryValue[V any](e types.ReportEntry) (V, bool) {
 }
 
 // PrintSummary prints one line per spec and the counts.
-func PrintSummary(w io.Writer, rep scenarios.Report) {
+func PrintSummary(w io.Writer, rep report.Report) {
 	fmt.Fprintf(w, "\nasconform %s against %s (%s)\n", SpecVersion, rep.SUT.Flavor, firstNonEmpty(rep.SUT.Image, rep.SUT.URL))
 	if rep.SUT.Profile != "" {
 		fmt.Fprintf(w, "profile: %s (opt-in unstable extensions)\n", rep.SUT.Profile)
@@ -384,7 +384,7 @@ func PrintSummary(w io.Writer, rep scenarios.Report) {
 	}
 	counts := rep.Counts()
 	var parts []string
-	for _, v := range []scenarios.Verdict{scenarios.Pass, scenarios.Fail, scenarios.NonStrict, scenarios.ExpectedFailure, scenarios.UnexpectedPass, scenarios.Informational, scenarios.Skipped, scenarios.Error} {
+	for _, v := range []report.Verdict{report.Pass, report.Fail, report.NonStrict, report.ExpectedFailure, report.UnexpectedPass, report.Informational, report.Skipped, report.Error} {
 		if counts[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 		}

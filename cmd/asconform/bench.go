@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	perf "github.com/asconform/asconform/bench"
 	"github.com/asconform/asconform/harness"
+	perf "github.com/asconform/asconform/suites/bench"
 )
 
 // bench measures the homeserver's start (fresh containers, with and without

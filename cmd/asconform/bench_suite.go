@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
 )
 
 // suiteRun is one measured run of the homeserver suite.
@@ -96,7 +96,7 @@ func benchSuite(args []string, stdout io.Writer) error {
 			}
 			r.Suite = rep.Duration
 			for _, res := range rep.Results {
-				if res.Verdict != scenarios.Skipped {
+				if res.Verdict != report.Skipped {
 					r.Specs++
 				}
 			}

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
 )
 
 const compareUsage = `usage: asconform compare [--out DIR] results.json results.json ...
@@ -43,7 +43,7 @@ func compare(args []string, stdout io.Writer) error {
 	if len(files) < 2 {
 		return fmt.Errorf("compare: name at least two result files (results.json of earlier runs)\n%s", compareUsage)
 	}
-	reports := make([]scenarios.Report, len(files))
+	reports := make([]report.Report, len(files))
 	for i, f := range files {
 		r, err := readResultsFile(f)
 		if err != nil {
@@ -51,7 +51,7 @@ func compare(args []string, stdout io.Writer) error {
 		}
 		reports[i] = r
 	}
-	table := scenarios.Compare(reports, compareRunNames(files))
+	table := report.Compare(reports, compareRunNames(files))
 	table.Markdown(stdout)
 	if *out != "" {
 		p, err := table.WriteHTML(*out)
@@ -66,17 +66,17 @@ func compare(args []string, stdout io.Writer) error {
 // resultsSchema is the results.json schema this build reads.
 const resultsSchema = 1
 
-func readResultsFile(path string) (scenarios.Report, error) {
+func readResultsFile(path string) (report.Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return scenarios.Report{}, err
+		return report.Report{}, err
 	}
-	var r scenarios.Report
+	var r report.Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return scenarios.Report{}, fmt.Errorf("%s is not an asconform results file: %w", path, err)
+		return report.Report{}, fmt.Errorf("%s is not an asconform results file: %w", path, err)
 	}
 	if r.Schema != resultsSchema {
-		return scenarios.Report{}, fmt.Errorf("%s has results schema %d; this asconform reads schema %d", path, r.Schema, resultsSchema)
+		return report.Report{}, fmt.Errorf("%s has results schema %d; this asconform reads schema %d", path, r.Schema, resultsSchema)
 	}
 	return r, nil
 }

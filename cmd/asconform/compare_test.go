@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
 )
 
 // writeResults writes a results.json into dir/name and returns its path.
-func writeResults(t *testing.T, dir, name string, r scenarios.Report) string {
+func writeResults(t *testing.T, dir, name string, r report.Report) string {
 	t.Helper()
 	p, err := r.WriteJSON(filepath.Join(dir, name))
 	if err != nil {
@@ -23,13 +23,13 @@ func writeResults(t *testing.T, dir, name string, r scenarios.Report) string {
 
 func twoRuns(t *testing.T) (string, string) {
 	dir := t.TempDir()
-	a := writeResults(t, dir, "synapse-1.0", scenarios.Report{Schema: 1, SUT: scenarios.SUT{Flavor: "synapse"}, Results: []scenarios.Result{
-		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: scenarios.Pass},
-		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: scenarios.Pass},
+	a := writeResults(t, dir, "synapse-1.0", report.Report{Schema: 1, SUT: report.SUT{Flavor: "synapse"}, Results: []report.Result{
+		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: report.Pass},
+		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: report.Pass},
 	}})
-	b := writeResults(t, dir, "synapse-1.1", scenarios.Report{Schema: 1, SUT: scenarios.SUT{Flavor: "synapse"}, Results: []scenarios.Result{
-		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: scenarios.Pass},
-		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: scenarios.Fail},
+	b := writeResults(t, dir, "synapse-1.1", report.Report{Schema: 1, SUT: report.SUT{Flavor: "synapse"}, Results: []report.Result{
+		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: report.Pass},
+		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: report.Fail},
 	}})
 	return a, b
 }

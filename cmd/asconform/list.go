@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/requirements"
+	"github.com/asconform/asconform/report/requirements"
 	"github.com/asconform/asconform/suites"
 )
 

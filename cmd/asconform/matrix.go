@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
 )
 
 const matrixUsage = `usage: asconform matrix [--out DIR] [NAME=]RUN ...
@@ -49,7 +49,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("matrix: name at least one run (a results.json or its directory)\n%s", matrixUsage)
 	}
-	var cols []scenarios.MatrixColumn
+	var cols []report.MatrixColumn
 	used := map[string]int{}
 	for _, arg := range runs {
 		name, path := splitRunArg(arg)
@@ -71,7 +71,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 				slug = fmt.Sprintf("%s-%d", slug, used[slug])
 				n = fmt.Sprintf("%s (%d)", n, used[slug])
 			}
-			cols = append(cols, scenarios.MatrixColumn{Name: n, Report: r, Link: slug + "/report.html"})
+			cols = append(cols, report.MatrixColumn{Name: n, Report: r, Link: slug + "/report.html"})
 		}
 	}
 	for _, c := range cols {
@@ -86,7 +86,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	m := scenarios.BuildMatrix(cols, time.Now())
+	m := report.BuildMatrix(cols, time.Now())
 	m.Tool = "asconform " + version
 	written, err := m.WriteMatrix(*out)
 	if err != nil {
@@ -138,7 +138,7 @@ func exists(p string) bool {
 	return err == nil
 }
 
-func columnName(r scenarios.Report) string {
+func columnName(r report.Report) string {
 	n := r.SUT.Flavor
 	if n == "" {
 		n = r.SUT.Side

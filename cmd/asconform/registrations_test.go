@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 func TestRegistrationsWritesWhatExternalModeReads(t *testing.T) {

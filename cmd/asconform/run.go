@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/requirements"
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/report/requirements"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/appservice"
 	"github.com/asconform/asconform/suites/homeserver"
@@ -342,8 +342,8 @@ func runSerial(r *aRun, filter string, verbose bool) {
 }
 
 // verdict turns a run's report into the command's exit code.
-func verdict(rep scenarios.Report, stdout, stderr io.Writer) int {
-	errors := rep.Counts()[scenarios.Error]
+func verdict(rep report.Report, stdout, stderr io.Writer) int {
+	errors := rep.Counts()[report.Error]
 	switch {
 	case len(rep.Results) == 0:
 		fmt.Fprintln(stderr, "asconform: no spec ran (check --focus and --spec)")

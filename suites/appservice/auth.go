@@ -14,10 +14,10 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -81,7 +81,7 @@ func start(ctx context.Context) (*Env, error) {
 	// The AS's own URL is known only once its port is mapped: register it
 	// with a placeholder, then tell fakehs the real one.
 	reg := maker.Registration(cfg.ServerName, "http://placeholder.invalid")
-	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: flavor.Name(), Image: image})
+	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: flavor.Name(), Image: image})
 	suites.Phase("starting %s (%s)", flavor.Name(), image)
 	started := time.Now()
 	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
@@ -122,6 +122,6 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 		return nil, err
 	}
 	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: cfg.ASFlavor, URL: cfg.ASURL})
+	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: cfg.ASFlavor, URL: cfg.ASURL})
 	return &Env{HS: hs, Reg: reg, SUT: nil}, nil
 }

@@ -11,12 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asconform/asconform/csapi"
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -53,7 +53,7 @@ func startReference(cfg suites.Config) (*Env, error) {
 		}
 		m.apply(as, b)
 	}
-	suites.DescribeSUT(scenarios.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
+	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
 	return &Env{HS: hs, Reg: reg}, nil
 }
 

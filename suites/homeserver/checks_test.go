@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/internal/recorder"
 )
 
 // The delivery specs' checks over recordings, shown able to fail on

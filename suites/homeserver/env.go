@@ -21,10 +21,10 @@ import (
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/matrix"
-	"github.com/asconform/asconform/mutants"
-	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/suites"
+	"github.com/asconform/asconform/suites/mutants"
 )
 
 // poolSize is how many fake ASes specs take in turn, so that one spec's late
@@ -192,7 +192,7 @@ func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
 
 // deploy starts the shared homeserver in a container with regs installed.
 func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flavor, image string, regs []matrix.Registration) error {
-	suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
+	suites.DescribeSUT(report.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
 	suites.Phase("starting %s (%s)", flavor.Name(), image)
 	started := time.Now()
 	ctr, err := containerStarter(cfg, flavor, image)(ctx, regs)
@@ -202,7 +202,7 @@ func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flav
 	suites.Phase("%s answered /versions after %.1fs", flavor.Name(), time.Since(started).Seconds())
 	suites.AtLastEnd(ctr.Stop)
 	e.Deployment = ctr
-	describeWithVersions(ctx, scenarios.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image}, ctr.BaseURL())
+	describeWithVersions(ctx, report.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image}, ctr.BaseURL())
 	return nil
 }
 
@@ -267,10 +267,10 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		if err != nil {
 			return nil, err
 		}
-		suites.DescribeSUT(scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
+		suites.DescribeSUT(report.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
 		e.Deployment, err = harness.ConnectExternal(ctx, sut.URL, sut.ServerName, cfg.ReadyTimeout)
 		if err == nil {
-			describeWithVersions(ctx, scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL)
+			describeWithVersions(ctx, report.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL)
 		}
 		return e, err
 	}
@@ -319,7 +319,7 @@ func startReference(cfg suites.Config) (*Env, error) {
 		return nil, err
 	}
 	suites.AtEnd(d.Stop)
-	describeWithVersions(context.Background(), scenarios.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: d.BaseURL()}, d.BaseURL())
+	describeWithVersions(context.Background(), report.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: d.BaseURL()}, d.BaseURL())
 	e.Deployment = d
 	return e, nil
 }
@@ -399,7 +399,7 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	describeWithVersions(ctx, scenarios.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL}, cfg.URL)
+	describeWithVersions(ctx, report.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL}, cfg.URL)
 	suites.Phase("homeserver at %s answers (external mode, %d fake ASes)", cfg.URL, len(e.pool))
 	e.Deployment = d
 	return e, nil

@@ -7,8 +7,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/asconform/asconform/csapi"
-	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 

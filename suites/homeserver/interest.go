@@ -10,8 +10,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/asconform/asconform/match"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios/match"
 )
 
 // Application Service API, "Registration": which events interest an AS

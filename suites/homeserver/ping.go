@@ -9,7 +9,7 @@ import (
 
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/match"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 

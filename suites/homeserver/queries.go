@@ -11,8 +11,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/match"
-	"github.com/asconform/asconform/recorder"
+	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 

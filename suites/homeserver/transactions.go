@@ -8,8 +8,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/asconform/asconform/match"
-	"github.com/asconform/asconform/matrix"
+	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 

@@ -1,0 +1,136 @@
+package report_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asconform/asconform/report"
+)
+
+func compareRuns() []report.Report {
+	res := func(spec string, v report.Verdict, ids ...string) report.Result {
+		return report.Result{Side: "homeserver", Spec: spec, Requirements: ids, Verdict: v}
+	}
+	started := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	return []report.Report{
+		{Schema: 1, SpecVersion: "v1.19", Started: started, SUT: report.SUT{Flavor: "synapse", Image: "synapse:1.0"}, Results: []report.Result{
+			res("stable pass", report.Pass, "HS-TXN-01"),
+			res("regressed <b>|</b>", report.Pass, "HS-ID-01", "HS-ID-02"),
+			res("only in old runs", report.Pass, "HS-NS-01"),
+		}},
+		{Schema: 1, SpecVersion: "v1.19", Started: started.Add(time.Hour), SUT: report.SUT{Flavor: "synapse", Image: "synapse:1.1", Mutant: "ts-ignored"}, Results: []report.Result{
+			res("regressed <b>|</b>", report.Fail, "HS-ID-01", "HS-ID-02"),
+			res("stable pass", report.Pass, "HS-TXN-01"),
+			res("new spec", report.Skipped, "HS-TS-01"),
+		}},
+		{Schema: 1, SpecVersion: "v1.19", SUT: report.SUT{Flavor: "conduit"}, Results: []report.Result{
+			res("stable pass", report.Pass, "HS-TXN-01"),
+			res("regressed <b>|</b>", report.Pass, "HS-ID-01", "HS-ID-02"),
+			res("only in old runs", report.Pass, "HS-NS-01"),
+		}},
+	}
+}
+
+func TestCompare(t *testing.T) {
+	table := report.Compare(compareRuns(), []string{"old", "", "old"})
+	if want := []string{"old", "synapse (mutant ts-ignored)", "old (2)"}; !reflect.DeepEqual(table.Names, want) {
+		t.Errorf("names %q, want %q", table.Names, want)
+	}
+	type row struct {
+		spec     string
+		verdicts []report.Verdict
+		differs  bool
+	}
+	var got []row
+	for _, r := range table.Rows {
+		got = append(got, row{r.Spec, r.Verdicts, r.Differs})
+	}
+	want := []row{
+		{"regressed <b>|</b>", []report.Verdict{report.Pass, report.Fail, report.Pass}, true},
+		{"new spec", []report.Verdict{"", report.Skipped, ""}, true},
+		{"only in old runs", []report.Verdict{report.Pass, "", report.Pass}, true},
+		{"stable pass", []report.Verdict{report.Pass, report.Pass, report.Pass}, false},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rows:\n got %v\nwant %v", got, want)
+	}
+	if table.Differing() != 3 {
+		t.Errorf("Differing = %d", table.Differing())
+	}
+	if len(table.Runs) != 3 || table.Runs[1].SUT.Mutant != "ts-ignored" || table.Runs[0].Results != nil {
+		t.Errorf("runs: %+v", table.Runs)
+	}
+}
+
+func TestCompareEdgeCases(t *testing.T) {
+	if table := report.Compare(nil, nil); len(table.Rows) != 0 || len(table.Names) != 0 {
+		t.Errorf("nothing to compare: %+v", table)
+	}
+	one := report.Compare(compareRuns()[:1], nil)
+	if one.Differing() != 0 || one.Names[0] != "synapse" {
+		t.Errorf("a single run differs from nothing: %+v", one)
+	}
+	anon := report.Compare([]report.Report{{}, {}}, nil)
+	if !reflect.DeepEqual(anon.Names, []string{"run 1", "run 2"}) {
+		t.Errorf("names of runs without a SUT: %q", anon.Names)
+	}
+}
+
+func TestCompareMarkdownGolden(t *testing.T) {
+	var b bytes.Buffer
+	report.Compare(compareRuns(), []string{"1.0", "1.1", "conduit"}).Markdown(&b)
+	golden := filepath.Join("testdata", "compare.golden.md")
+	if *update {
+		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./scenarios -run TestCompareMarkdownGolden -update to create it)", err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("Markdown differs from %s (run with -update if the change is intended)\n--- got\n%s", golden, b.Bytes())
+	}
+}
+
+func TestCompareHTML(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	p, err := report.Compare(compareRuns(), []string{"1.0", "1.1 <x>", "conduit"}).WriteHTML(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(p) != "compare.html" {
+		t.Errorf("wrote %s", p)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(data)
+	mustContain(t, "compare.html", page,
+		"<title>asconform: 3 runs compared</title>",
+		`<div class="outcome bad">3 of 4 specs differ</div>`,
+		"<th>1.1 &lt;x&gt;</th>",
+		"<dd>synapse, synapse:1.1, mutant ts-ignored, spec v1.19, 2026-05-06 08:08 UTC: 1 fail, 1 skipped, 1 pass</dd>",
+		`regressed &lt;b&gt;|&lt;/b&gt;</td>`,
+		`<span class="badge v-fail">fail</span>`,
+		`<span class="badge v-none" title="not in this run">not run</span>`,
+	)
+	if n := strings.Count(page, `<tr class="differs">`); n != 3 {
+		t.Errorf("%d rows marked as differing, want 3", n)
+	}
+	if strings.Index(page, "stable pass") < strings.Index(page, "new spec") {
+		t.Error("rows that differ must come first")
+	}
+	if strings.Contains(page, "<b>|</b>") {
+		t.Error("spec text written unescaped")
+	}
+	assertSelfContained(t, page)
+	assertBalanced(t, page)
+}
