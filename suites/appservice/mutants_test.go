@@ -7,6 +7,7 @@ import (
 	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/appservice"
+	"github.com/asconform/asconform/suites/mutants"
 )
 
 // TestReferenceRun runs the AS suite against the reference AS (fakeas as a
@@ -37,7 +38,7 @@ func TestMutantsAreKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ms []suites.Mutation
-	for _, m := range appservice.ASMutants() {
+	for _, m := range mutants.ASMutants() {
 		ms = append(ms, suites.Mutation{Name: m.Name, Bug: m.Bug, Killers: m.Killers, Because: m.Because})
 	}
 	suites.CheckKillers(t, ms, specs)

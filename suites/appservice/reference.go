@@ -18,6 +18,7 @@ import (
 	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/suites"
+	"github.com/asconform/asconform/suites/mutants"
 )
 
 // ReferenceFlavor runs the AS suite against fakeas scripted as a minimal,
@@ -47,11 +48,10 @@ func startReference(cfg suites.Config) (*Env, error) {
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
 	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
 	if cfg.Mutant != "" {
-		m, err := lookupASMutant(cfg.Mutant)
-		if err != nil {
+		if b.mutant, err = lookupASMutant(cfg.Mutant); err != nil {
 			return nil, err
 		}
-		m.apply(as, b)
+		b.plant(as)
 	}
 	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
 	return &Env{HS: hs, Reg: reg}, nil
@@ -66,13 +66,33 @@ type bridge struct {
 	mu   sync.Mutex
 	done map[string]bool // transaction IDs already processed
 
-	// Bugs switched on by AS mutants (mutants.go).
-	failReplay, strictTypes, lazyUsers, lazyAliases, greedy, denyAll, lateUsers bool
-	ackAnyBody, strictKeys                                                      bool
-	untypedField, duplicateNetwork, anyProtocol, lookupObject, failInUse        bool
-	noInhibit, logsIn, typeOnly, syncsAsBot, narrowFirst, unprefixedGhost       bool
-	ack                                                                         *fakeas.Answer
+	mutant mutants.ASMutant // the bug planted, if any (suites/mutants)
 }
+
+func lookupASMutant(name string) (mutants.ASMutant, error) {
+	m, ok := mutants.LookupAS(name)
+	if !ok {
+		return m, fmt.Errorf("unknown AS mutant %q", name)
+	}
+	return m, nil
+}
+
+// plant applies the mutant's rewrites and answers to the AS.
+func (b *bridge) plant(as *fakeas.Server) {
+	m := b.mutant
+	if m.Ingress != nil {
+		as.SetIngress(func(r *http.Request) { m.Ingress(r, b.reg.HSToken) })
+	}
+	if m.Ping != nil {
+		as.On(fakeas.Ping).Always().Respond(m.Ping.Status, m.Ping.Body)
+	}
+	if c := m.Client(); c != nil {
+		b.hs.HTTP = c
+	}
+}
+
+// flawed says whether the planted mutant switches flaw on.
+func (b *bridge) flawed(flaw mutants.Flaw) bool { return b.mutant.Flaw == flaw }
 
 var notFound = fakeas.Answer{Status: http.StatusNotFound, Body: matrix.Error{ErrCode: "M_NOT_FOUND", Error: "not ours"}}
 
@@ -80,26 +100,26 @@ func (b *bridge) ours(id string) bool { return b.reg.InUsers(id) || b.reg.InAlia
 
 func (b *bridge) queryUser(ctx context.Context, in fakeas.Request) error {
 	switch {
-	case b.denyAll:
+	case b.flawed(mutants.DeniesEverything):
 		return notFound
-	case b.lateUsers && b.reg.InUsers(in.Param):
+	case b.flawed(mutants.RegistersAfterAnswering) && b.reg.InUsers(in.Param):
 		localpart := strings.TrimPrefix(strings.SplitN(in.Param, ":", 2)[0], "@")
 		go func() {
 			time.Sleep(200 * time.Millisecond)
 			_, _ = b.hs.RegisterAS(context.Background(), localpart, true)
 		}()
 		return exists
-	case b.greedy || b.lazyUsers && b.reg.InUsers(in.Param):
+	case b.flawed(mutants.ClaimsEverything) || b.flawed(mutants.SkipsUserCreation) && b.reg.InUsers(in.Param):
 		return exists
 	case !b.reg.InUsers(in.Param):
 		return notFound
 	}
 	localpart := strings.TrimPrefix(strings.SplitN(in.Param, ":", 2)[0], "@")
-	resp, err := b.hs.RegisterAS(ctx, localpart, !b.noInhibit)
-	if b.logsIn {
+	resp, err := b.hs.RegisterAS(ctx, localpart, !b.flawed(mutants.NoInhibitLogin))
+	if b.flawed(mutants.LogsIn) {
 		_, _ = b.hs.LoginAS(ctx, in.Param)
 	}
-	if err == nil && resp.ErrCode() == "M_USER_IN_USE" && !b.failInUse {
+	if err == nil && resp.ErrCode() == "M_USER_IN_USE" && !b.flawed(mutants.FailsUserInUse) {
 		return exists // registered before, e.g. by a previous run of the bridge
 	}
 	if err := b.check(resp, err); err != nil {
@@ -113,9 +133,9 @@ var exists = fakeas.Answer{Status: http.StatusOK}
 
 func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	switch {
-	case b.denyAll:
+	case b.flawed(mutants.DeniesEverything):
 		return notFound
-	case b.greedy || b.lazyAliases && b.reg.InAliases(in.Param):
+	case b.flawed(mutants.ClaimsEverything) || b.flawed(mutants.SkipsAliasCreation) && b.reg.InAliases(in.Param):
 		return exists
 	case !b.reg.InAliases(in.Param):
 		return notFound
@@ -136,7 +156,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	seen := b.done[in.Param]
 	b.done[in.Param] = true
 	b.mu.Unlock()
-	if seen && b.failReplay {
+	if seen && b.flawed(mutants.FailsReplays) {
 		return fakeas.Answer{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "seen"}}
 	}
 	if seen {
@@ -144,7 +164,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	}
 	body := bytes.TrimSpace(in.Body)
 	if !json.Valid(body) || body[0] != '{' {
-		if b.ackAnyBody {
+		if b.flawed(mutants.AcksAnyBody) {
 			return fakeas.Answer{Status: http.StatusOK}
 		}
 		// The AS API names no errcode; these are the Client-Server API's.
@@ -156,13 +176,13 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	}
 	var txn matrix.Transaction
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if b.strictKeys {
+	if b.flawed(mutants.RefusesUnknownKeys) {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(&txn); err != nil {
 		return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_BAD_JSON", Error: err.Error()}}
 	}
-	if b.strictTypes {
+	if b.flawed(mutants.RefusesUnknownTypes) {
 		for _, ev := range txn.Events {
 			if !strings.HasPrefix(ev.Type, "m.") {
 				return fakeas.Answer{Status: http.StatusBadRequest, Body: matrix.Error{ErrCode: "M_BAD_JSON", Error: "unknown type"}}
@@ -170,7 +190,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 		}
 	}
 	bot := "@" + b.reg.SenderLocalpart + ":" + serverOf(b.reg)
-	if b.syncsAsBot {
+	if b.flawed(mutants.SyncsAsSender) {
 		_, _ = b.hs.Do(ctx, http.MethodGet, "/_matrix/client/v3/sync?timeout=0", nil)
 	}
 	for _, ev := range txn.Events {
@@ -184,7 +204,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 			if err := b.check(b.hs.Join(ctx, ev.RoomID)); err != nil {
 				return err
 			}
-		case ev.Type == "m.room.message" && (ev.StateKey == nil || b.typeOnly) && !b.ours(ev.Sender) && ev.Sender != bot:
+		case ev.Type == "m.room.message" && (ev.StateKey == nil || b.flawed(mutants.MessageByType)) && !b.ours(ev.Sender) && ev.Sender != bot:
 			if err := b.echo(ctx, ev, content.Body); err != nil {
 				return err
 			}
@@ -195,8 +215,8 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 
 // acknowledge is nil (the compliant 200 {}) unless a mutant says otherwise.
 func (b *bridge) acknowledge() error {
-	if b.ack != nil {
-		return *b.ack
+	if b.mutant.Ack != nil {
+		return fakeas.Answer(*b.mutant.Ack)
 	}
 	return nil
 }
@@ -206,7 +226,7 @@ func (b *bridge) acknowledge() error {
 func (b *bridge) echo(ctx context.Context, ev matrix.ClientEvent, text string) error {
 	prefix := strings.TrimPrefix(strings.SplitN(b.reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
 	ghost := "@" + prefix + "echo:" + serverOf(b.reg)
-	if b.unprefixedGhost {
+	if b.flawed(mutants.UnprefixedGhost) {
 		ghost = "@echo:" + serverOf(b.reg)
 	}
 	if resp, err := b.hs.RegisterAS(ctx, prefix+"echo", true); err != nil || (resp.Status != http.StatusOK && resp.ErrCode() != "M_USER_IN_USE") {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/suites/mutants"
 )
 
 // referenceProtocol is the third-party protocol the reference AS bridges
@@ -25,14 +26,14 @@ var (
 // breaks it.
 func (b *bridge) protocolMetadata() map[string]any {
 	userFields := []string{"network", "nickname"}
-	if b.narrowFirst {
+	if b.flawed(mutants.NarrowFieldFirst) {
 		userFields = []string{"nickname", "network"}
 	}
-	if b.untypedField {
+	if b.flawed(mutants.UntypedProtocolField) {
 		userFields = append(userFields, "realname")
 	}
 	second := "sample-test"
-	if b.duplicateNetwork {
+	if b.flawed(mutants.DuplicateNetworkID) {
 		second = "sample"
 	}
 	return map[string]any{
@@ -83,14 +84,14 @@ func (b *bridge) thirdParty(_ context.Context, in fakeas.Request) error {
 			found = append(found, b.thirdPartyLocation(alias, network, channel))
 		}
 	default:
-		if b.anyProtocol && strings.HasPrefix(in.Param, "protocol/") {
+		if b.flawed(mutants.AnyProtocol) && strings.HasPrefix(in.Param, "protocol/") {
 			return fakeas.Answer{Status: http.StatusOK, Body: b.protocolMetadata()}
 		}
 	}
 	switch {
 	case len(found) == 0:
 		return notFound
-	case b.lookupObject:
+	case b.flawed(mutants.LookupObject):
 		return fakeas.Answer{Status: http.StatusOK, Body: found[0]}
 	}
 	return fakeas.Answer{Status: http.StatusOK, Body: found}

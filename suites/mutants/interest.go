@@ -7,12 +7,12 @@ import (
 	"sync"
 )
 
-// Mutants of the interest rules (spec: Registration): events an AS should
-// be sent but is not.
-func init() {
+// interestMutants break the interest rules (spec: Registration): events an
+// AS should be sent but is not, or is sent but should not be.
+func interestMutants() []Mutant {
 	var aliased sync.Map // room IDs given an alias through the directory API
-	catalogue = append(catalogue,
-		Mutant{
+	return []Mutant{
+		{
 			Name: "sender-user-not-interesting", Bug: "the AS's own sender_localpart user does not make events interesting (its invite is not pushed)",
 			Killers: []string{"HS-REG-05"},
 			Because: `invite of the AS's sender_localpart user was not pushed`,
@@ -23,7 +23,7 @@ func init() {
 				})
 			},
 		},
-		Mutant{
+		{
 			Name: "alias-interest-ignored", Bug: "a room is not interesting for having an alias in the AS's aliases namespace",
 			Killers: []string{"HS-REG-03"},
 			Because: `alias in the AS's namespace was not pushed`,
@@ -44,7 +44,24 @@ func init() {
 				})
 			},
 		},
-	)
+		{
+			Name: "pushes-to-every-as", Bug: "each transaction also goes to every other AS, interested or not",
+			Killers: []string{"HS-REG-04"},
+			Because: `got an event of a room it has no user in`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") || r.Header.Get(copyHeader) != "" {
+					return
+				}
+				body := readBody(r)
+				ases, _ := knownServices()
+				for _, s := range ases {
+					if s.Port != portOf(r.Host) {
+						send(http.MethodPut, "http://"+s.Addr+r.URL.EscapedPath()+"c", s.HSToken, body)
+					}
+				}
+			},
+		},
+	}
 }
 
 // senderUser matches the sender_localpart users of the suite's fake ASes.
@@ -52,10 +69,7 @@ var senderUser = regexp.MustCompile(`^@asc\d+-bot:`)
 
 // dropEvents removes from a pushed transaction the events drop selects.
 func dropEvents(r *http.Request, drop func(map[string]any) bool) {
-	if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
-		return
-	}
-	editJSON(r, func(body map[string]any) {
+	editTransaction(r, func(body map[string]any) {
 		events, _ := body["events"].([]any)
 		kept := []any{}
 		for _, ev := range events {

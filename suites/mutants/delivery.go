@@ -1,0 +1,395 @@
+package mutants
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// transactionMutants break how transactions are sent (spec: Pushing
+// events).
+func transactionMutants() []Mutant {
+	var reuse struct {
+		sync.Mutex
+		last   map[string]string // AS port -> last transaction ID before a restart
+		mapped map[string]string // AS port + ID after the restart -> the ID it reuses
+	}
+	reuse.last, reuse.mapped = map[string]string{}, map[string]string{}
+	return []Mutant{
+		{
+			Name: "token-in-query-only", Bug: "hs_token sent as access_token query parameter, not Authorization",
+			Killers: []string{"HS-TXN-02"},
+			Because: `no Authorization header; access_token query parameter present`,
+			Push:    moveTokenToQuery,
+		},
+		{
+			Name: "push-with-another-hs-token", Bug: "transactions carry another AS's hs_token",
+			Killers: []string{"HS-AUTH-01", "HS-TXN-02"},
+			Because: `token that is not the hs_token|does not carry its hs_token`,
+			Push: func(r *http.Request) {
+				if !strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					return
+				}
+				ases, _ := knownServices()
+				for _, s := range ases {
+					if s.Port != portOf(r.Host) {
+						r.Header.Set("Authorization", "Bearer "+s.HSToken)
+						return
+					}
+				}
+			},
+		},
+		{
+			Name: "events-lack-sender", Bug: "pushed events are not client-format: no sender",
+			Killers: []string{"HS-TXN-03"},
+			Because: `events\[\d+\] lacks sender`,
+			Push: func(r *http.Request) {
+				editJSON(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					for _, ev := range events {
+						if m, ok := ev.(map[string]any); ok {
+							delete(m, "sender")
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "txn-wrong-method", Bug: "transactions are POSTed instead of PUT",
+			Killers: []string{"HS-TXN-01"},
+			Because: `method POST, want PUT`,
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					r.Method = http.MethodPost
+				}
+			},
+		},
+		{
+			Name: "txn-id-reused", Bug: "every transaction gets the same ID",
+			Killers: []string{"HS-TXN-04"},
+			Because: `Expected\s+<int>: 1\s+to be >=\s+<int>: 3`,
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") {
+					r.URL.Path = "/_matrix/app/v1/transactions/1"
+					r.URL.RawPath = ""
+				}
+			},
+		},
+		{
+			Name: "txn-id-reused-after-restart", Bug: "after a restart, transactions reuse the ID of the last transaction sent before it",
+			Killers: []string{"HS-TXN-04"},
+			Because: `already acknowledged before the restart`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.EscapedPath(), "/_matrix/app/v1/transactions/")
+				if !ok || r.Header.Get(copyHeader) != "" {
+					return
+				}
+				reuse.Lock()
+				defer reuse.Unlock()
+				port := portOf(r.Host)
+				if restarts.Load() == 0 {
+					reuse.last[port] = id
+					return
+				}
+				to, seen := reuse.mapped[port+"/"+id]
+				if !seen {
+					to = reuse.last[port]
+					reuse.mapped[port+"/"+id] = to
+				}
+				if to != "" {
+					r.URL.Path, r.URL.RawPath = "/_matrix/app/v1/transactions/"+to, ""
+				}
+			},
+		},
+		{
+			Name: "batch-grouped-by-room", Bug: "a transaction's events are grouped by room, each room's in order, not in stream order",
+			Killers: []string{"HS-TXN-07"},
+			Because: `not in stream order`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					room := func(ev any) string {
+						m, _ := ev.(map[string]any)
+						id, _ := m["room_id"].(string)
+						return id
+					}
+					slices.SortStableFunc(events, func(a, b any) int { return strings.Compare(room(a), room(b)) })
+				})
+			},
+		},
+	}
+}
+
+// retryMutants break retries and at-least-once delivery.
+func retryMutants() []Mutant {
+	retried, extra, twice, resent := newHistory(), newHistory(), newHistory(), newHistory()
+	var queries sync.WaitGroup // user queries outstanding
+	return []Mutant{
+		{
+			Name: "retry-new-txn-id", Bug: "a retried transaction gets a new transaction ID",
+			Killers: []string{"HS-TXN-05"},
+			Because: `sent under a new transaction ID "[^"]+r" instead of`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if ok && retried.again(r.Host+id) {
+					r.URL.Path += "r"
+					r.URL.RawPath = ""
+				}
+			},
+		},
+		{
+			Name: "retry-adds-event", Bug: "a retried transaction carries an extra event",
+			Killers: []string{"HS-TXN-05"},
+			Because: `retry \d+ of transaction "[^"]+" does not hold the same events`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || !extra.again(r.Host+id) {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					body["events"] = append(events, map[string]any{
+						"event_id": "$mutant", "type": "m.room.message", "room_id": "!mutant:x",
+						"sender": "@mutant:x", "origin_server_ts": 1, "content": map[string]any{},
+					})
+				})
+			},
+		},
+		{
+			Name: "retry-sent-twice", Bug: "each retry goes out twice in a row, without backing off in between",
+			Killers: []string{"HS-TXN-06"},
+			Because: `does not grow over interval`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || r.Header.Get(copyHeader) != "" || !resent.again(r.Host+id) {
+					return
+				}
+				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				send(r.Method, "http://"+addrOf(r)+r.URL.RequestURI(), tok, readBody(r))
+			},
+		},
+		{
+			Name: "events-delivered-twice", Bug: "events of an acknowledged transaction are sent again in the next one",
+			Killers: []string{"HS-TXN-07", "HS-TXN-08", "HS-TXN-05"},
+			Because: `was delivered in \d+ different transactions`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					events, _ := body["events"].([]any)
+					body["events"] = append(twice.swapLast(events), events...)
+				})
+			},
+		},
+		{
+			Name: "drops-batched-events", Bug: "only the first event of a batch is delivered",
+			Killers: []string{"HS-TXN-08", "HS-TXN-07"},
+			Because: `was never delivered in an acknowledged transaction`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					if events, _ := body["events"].([]any); len(events) > 1 {
+						body["events"] = events[:1]
+					}
+				})
+			},
+		},
+		{
+			Name: "hung-query-holds-delivery", Bug: "while a user query is unanswered, transactions to every AS wait for it (up to 30 s)",
+			Killers: []string{"HS-TXN-09"},
+			Because: `delivery to another AS was held up`,
+			Push: func(r *http.Request) {
+				p := r.URL.EscapedPath()
+				if strings.HasPrefix(p, "/_matrix/app/v1/users/") {
+					// The query is outstanding until the homeserver hangs up.
+					queries.Add(1)
+					go func() { <-r.Context().Done(); queries.Done() }()
+					return
+				}
+				if !strings.HasPrefix(p, "/_matrix/app/v1/transactions/") || r.Header.Get(copyHeader) != "" {
+					return
+				}
+				done := make(chan struct{})
+				go func() { queries.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(30 * time.Second):
+				case <-r.Context().Done():
+				}
+			},
+		},
+	}
+}
+
+// ephemeralMutants break the pushing of ephemeral data (MSC2409, v1.13).
+func ephemeralMutants() []Mutant {
+	return []Mutant{
+		{
+			Name: "ephemeral-without-room-id", Bug: "typing and receipts are pushed without their room_id",
+			Killers: []string{"HS-EPH-06", "HS-EPH-01"},
+			Because: `no m.typing with room_id \S+ arrived in an ephemeral array`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					eph, _ := body["ephemeral"].([]any)
+					for _, e := range eph {
+						if m, ok := e.(map[string]any); ok {
+							delete(m, "room_id")
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "ephemeral-to-everyone", Bug: "ephemeral data also goes to services that did not opt in",
+			Killers: []string{"HS-EPH-02"},
+			Because: `an AS without receive_ephemeral got ephemeral data`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					if _, ok := body["ephemeral"]; !ok {
+						body["ephemeral"] = []any{map[string]any{"type": "m.presence", "content": map[string]any{}}}
+					}
+				})
+			},
+		},
+		{
+			Name: "receipts-not-pushed", Bug: "read receipts never reach an AS that opted in to ephemeral data",
+			Killers: []string{"HS-EPH-05"},
+			Because: `no m.receipt with room_id`,
+			Push:    dropEphemeral("m.receipt"),
+		},
+		{
+			Name: "presence-not-pushed", Bug: "presence never reaches an AS that opted in to ephemeral data",
+			Killers: []string{"HS-EPH-03"},
+			Because: `no m.presence of`,
+			Push:    dropEphemeral("m.presence"),
+		},
+		{
+			Name: "ephemeral-carries-unknown-types", Bug: "the ephemeral array also carries entries of other types",
+			Killers: []string{"HS-EPH-08"},
+			Because: `the ephemeral array held an entry of type`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						if eph, ok := body[key].([]any); ok && len(eph) > 0 {
+							body[key] = append(eph, map[string]any{"type": "org.example.mutant", "content": map[string]any{}})
+						}
+					}
+				})
+			},
+		},
+	}
+}
+
+// encryptionMutants break what an encrypting AS is pushed: to-device
+// messages (MSC4203), key counts and device lists (MSC3202).
+func encryptionMutants() []Mutant {
+	toDeviceTried := newHistory()
+	return []Mutant{
+		{
+			Name: "to-device-wrong-device", Bug: "to-device messages pushed to the AS name another device in to_device_id (MSC4203)",
+			Killers: []string{"HS-TODEV-01"},
+			Because: `to_device_id must name the recipient's device`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						msgs, _ := body[key].([]any)
+						for _, m := range msgs {
+							if msg, ok := m.(map[string]any); ok {
+								msg["to_device_id"] = "MUTANTDEVICE"
+							}
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "to-device-lost-on-retry", Bug: "a retried transaction no longer carries its to-device messages (MSC4203)",
+			Killers: []string{"HS-TODEV-02"},
+			Because: `the to-device message was lost`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || !toDeviceTried.again(r.Host+id) {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						if _, ok := body[key]; ok {
+							body[key] = []any{}
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "otk-count-stale", Bug: "one-time key counts in transactions lag one key behind (MSC3202)",
+			Killers: []string{"HS-OTK-01"},
+			Because: `signed_curve25519 count of the device's unclaimed one-time keys`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
+						users, _ := body[key].(map[string]any)
+						for _, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for _, counts := range devices {
+								counts, _ := counts.(map[string]any)
+								for alg, n := range counts {
+									if n, ok := n.(float64); ok && n > 0 {
+										counts[alg] = n - 1
+									}
+								}
+							}
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "device-lists-unchanged", Bug: "device_lists in transactions never lists a changed user (MSC3202)",
+			Killers: []string{"HS-DLIST-01"},
+			Because: `device_lists.changed must name alice`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"device_lists", "org.matrix.msc3202.device_lists"} {
+						if lists, ok := body[key].(map[string]any); ok {
+							lists["changed"] = []any{}
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "fallback-key-types-empty", Bug: "unused fallback key types in transactions are always empty (MSC3202)",
+			Killers: []string{"HS-OTK-02"},
+			Because: `the unused fallback key types of the device`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"device_unused_fallback_key_types", "org.matrix.msc3202.device_unused_fallback_key_types"} {
+						users, _ := body[key].(map[string]any)
+						for _, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for device := range devices {
+								devices[device] = []any{}
+							}
+						}
+					}
+				})
+			},
+		},
+	}
+}
+
+// dropEphemeral removes the ephemeral entries of type typ from pushed
+// transactions, under the stable and the unstable (MSC2409) key.
+func dropEphemeral(typ string) func(*http.Request) {
+	return func(r *http.Request) {
+		editTransaction(r, func(body map[string]any) {
+			for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+				if eph, ok := body[key].([]any); ok {
+					body[key] = slices.DeleteFunc(eph, func(e any) bool {
+						m, _ := e.(map[string]any)
+						return m["type"] == typ
+					})
+				}
+			}
+		})
+	}
+}
