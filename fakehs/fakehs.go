@@ -259,59 +259,6 @@ func (s *Server) SetLegacyLogin(on bool) { s.noLegacyLogin.Store(!on) }
 // Recorder holds every request the fake received or made.
 func (s *Server) Recorder() *recorder.Recorder { return s.rec }
 
-// SetRegistration adds an application service, or replaces the one with the
-// same id (e.g. to set its URL once the AS listens). Queue and users of a
-// replaced registration are kept.
-func (s *Server) SetRegistration(reg matrix.Registration) error {
-	if err := reg.Validate(); err != nil {
-		return fmt.Errorf("fakehs: %w", err)
-	}
-	s.mu.Lock()
-	var existing *appservice
-	for _, as := range s.ases {
-		switch {
-		case as.reg.ID == reg.ID:
-			existing = as
-		case as.reg.ASToken == reg.ASToken:
-			s.mu.Unlock()
-			return fmt.Errorf("fakehs: registrations %q and %q share an as_token", as.reg.ID, reg.ID)
-		}
-	}
-	if existing != nil {
-		delete(s.byToken, existing.reg.ASToken)
-		existing.reg = reg
-		existing.sender = s.userID(reg.SenderLocalpart)
-	} else {
-		existing = &appservice{reg: reg, sender: s.userID(reg.SenderLocalpart), wake: make(chan struct{}, 1)}
-		s.ases = append(s.ases, existing)
-	}
-	s.byToken[reg.ASToken] = existing
-	if _, ok := s.users[existing.sender]; !ok {
-		s.users[existing.sender] = &user{id: existing.sender, appservice: reg.ID, devices: map[string]bool{}}
-	}
-	s.notifyLocked()
-	s.mu.Unlock()
-
-	s.lifeMu.Lock()
-	defer s.lifeMu.Unlock()
-	if s.life != nil && !s.cfg.ManualDelivery {
-		s.startPusher(s.life, existing)
-	}
-	existing.wakeUp()
-	return nil
-}
-
-// Registrations lists the registrations in the order they were added.
-func (s *Server) Registrations() []matrix.Registration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]matrix.Registration, 0, len(s.ases))
-	for _, as := range s.ases {
-		out = append(out, as.reg)
-	}
-	return out
-}
-
 func (s *Server) userID(localpart string) string { return "@" + localpart + ":" + s.cfg.ServerName }
 
 // local reports whether id (user ID or alias) belongs to this server.
