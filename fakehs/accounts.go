@@ -104,7 +104,7 @@ func (s *Server) registerAS(c *call, b registerBody) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	as := s.byToken[token]
+	as, _ := s.ownerLocked(token)
 	if as == nil {
 		return fail(401, "M_UNKNOWN_TOKEN", "not an application service token")
 	}
@@ -194,9 +194,9 @@ func (s *Server) loginAS(c *call, id, deviceID string) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	as := s.byToken[token]
+	as, sess := s.ownerLocked(token)
 	switch {
-	case as == nil && s.sessions[token] != nil:
+	case sess != nil:
 		return fail(403, "M_FORBIDDEN", "the access token is not an application service token")
 	case as == nil:
 		return fail(401, "M_UNKNOWN_TOKEN", "unrecognised access token")

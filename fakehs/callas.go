@@ -16,16 +16,12 @@ import (
 	"github.com/asconform/asconform/internal/recorder"
 )
 
-// maxBody bounds what is read from an AS under test.
-const maxBody = 8 << 20
-
 // CallOption changes how one call to the AS is authenticated or addressed.
 type CallOption func(*callConfig)
 
 type callConfig struct {
-	token         string
-	header, query bool
-	params        url.Values
+	token  string // the hs_token sent, "" for none
+	params url.Values
 }
 
 // WithoutToken sends no hs_token at all.
@@ -34,18 +30,8 @@ func WithoutToken() CallOption { return func(c *callConfig) { c.token = "" } }
 // WithToken sends token instead of the registration's hs_token.
 func WithToken(token string) CallOption { return func(c *callConfig) { c.token = token } }
 
-// TokenInQuery sends the token only in the legacy access_token parameter.
-func TokenInQuery() CallOption {
-	return func(c *callConfig) { c.header, c.query = false, true }
-}
-
-// TokenInHeaderAndQuery sends the token both ways, as HS-AUTH-03 suggests
-// for servers that still send the parameter.
-func TokenInHeaderAndQuery() CallOption {
-	return func(c *callConfig) { c.header, c.query = true, true }
-}
-
-// WithQuery adds a query parameter.
+// WithQuery adds a query parameter (access_token too: with WithoutToken, the
+// token travels in the query string only).
 func WithQuery(key, value string) CallOption {
 	return func(c *callConfig) { c.params.Add(key, value) }
 }
@@ -60,12 +46,12 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	if reg.URL == nil {
 		return csapi.Response{}, errNoURL
 	}
-	cc := callConfig{token: reg.HSToken, header: true, query: s.cfg.LegacyQueryToken, params: url.Values{}}
+	cc := callConfig{token: reg.HSToken, params: url.Values{}}
 	for _, o := range opts {
 		o(&cc)
 	}
 	q := maps.Clone(cc.params)
-	if cc.query && cc.token != "" {
+	if s.cfg.LegacyQueryToken && cc.token != "" {
 		q.Set("access_token", cc.token)
 	}
 	u := strings.TrimSuffix(*reg.URL, "/") + path
@@ -83,18 +69,30 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if cc.header && cc.token != "" {
+	if cc.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cc.token)
 	}
+	return s.exchange(req, body)
+}
+
+// maxBody bounds what is read from an AS under test (as csapi bounds what
+// is read from a homeserver).
+const maxBody = 8 << 20
+
+// exchange sends req, reads at most maxBody of the answer and records both
+// as one exchange from the homeserver to the AS. csapi.Client.Do does the
+// same towards a homeserver: the two could share one recorder helper.
+func (s *Server) exchange(req *http.Request, body []byte) (csapi.Response, error) {
 	ex := recorder.Exchange{
-		From: "homeserver", To: "appservice", Method: method, Path: req.URL.EscapedPath(),
-		Query: q, Header: req.Header.Clone(), Body: body, Start: time.Now(),
+		From: "homeserver", To: "appservice", Method: req.Method, Path: req.URL.EscapedPath(),
+		Query: req.URL.Query(), Header: req.Header.Clone(), Body: body, Start: time.Now(),
 	}
+	what := req.Method + " " + req.URL.EscapedPath()
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		ex.End, ex.Outcome = time.Now(), "transport error: "+err.Error()
 		s.rec.Add(ex)
-		return csapi.Response{}, fmt.Errorf("fakehs: %s %s: %w", method, path, err)
+		return csapi.Response{}, fmt.Errorf("fakehs: %s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -102,7 +100,7 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	if err != nil {
 		ex.Outcome = "response body unreadable: " + err.Error()
 		s.rec.Add(ex)
-		return csapi.Response{}, fmt.Errorf("fakehs: %s %s: reading response: %w", method, path, err)
+		return csapi.Response{}, fmt.Errorf("fakehs: %s: reading response: %w", what, err)
 	}
 	s.rec.Add(ex)
 	return csapi.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil

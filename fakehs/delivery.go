@@ -3,7 +3,6 @@ package fakehs
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -68,7 +67,6 @@ func (s *Server) push(ctx context.Context, as *appservice) {
 			s.mu.Lock()
 			if as.head == t {
 				as.head = nil
-				as.acked = append(as.acked, t.id)
 			}
 			s.notifyLocked()
 			s.mu.Unlock()
@@ -126,49 +124,6 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	as.head = &txn{id: strconv.Itoa(as.nextTxn), body: body, events: n}
 	as.pending = append([]*matrix.ClientEvent(nil), as.pending[n:]...)
 	return as.head
-}
-
-// PauseDelivery holds automatic delivery after the transaction in flight;
-// events keep queueing.
-func (s *Server) PauseDelivery() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.paused = true
-}
-
-// ResumeDelivery undoes PauseDelivery.
-func (s *Server) ResumeDelivery() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.paused = false
-	for _, as := range s.ases {
-		as.wakeUp()
-	}
-}
-
-// WaitIdle blocks until every queued event has been acknowledged by its AS,
-// or ctx ends.
-func (s *Server) WaitIdle(ctx context.Context) error {
-	for {
-		s.mu.Lock()
-		idle := true
-		for _, as := range s.ases {
-			// A service whose url was removed cannot drain its queue.
-			if as.reg.URL != nil && (as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed) > 0) {
-				idle = false
-			}
-		}
-		changed := s.changed
-		s.mu.Unlock()
-		if idle {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("fakehs: delivery not idle: %w", ctx.Err())
-		}
-	}
 }
 
 // sendToDevice queues a to-device message for each named device of a local

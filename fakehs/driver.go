@@ -115,30 +115,3 @@ func withFields(fields url.Values, opts []CallOption) []CallOption {
 	}
 	return append(out, opts...)
 }
-
-// Delivered lists the IDs of the automatic transactions the AS
-// acknowledged, in order.
-func (a *AppService) Delivered() []string {
-	as, err := a.lookup()
-	if err != nil {
-		return nil
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	return append([]string(nil), as.acked...)
-}
-
-// Queued is the number of events waiting for the AS's acknowledgement.
-func (a *AppService) Queued() int {
-	as, err := a.lookup()
-	if err != nil {
-		return 0
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	n := len(as.pending)
-	if as.head != nil {
-		n += as.head.events
-	}
-	return n
-}

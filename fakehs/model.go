@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -318,17 +317,6 @@ func validAlias(s string) bool {
 	return ok && strings.HasPrefix(local, "#") && len(local) > 1 && server != ""
 }
 
-// Event returns an event the fake created.
-func (s *Server) Event(eventID string) (matrix.ClientEvent, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ev, ok := s.events[eventID]
-	if !ok {
-		return matrix.ClientEvent{}, false
-	}
-	return *ev, true
-}
-
 // Events returns every event so far, in stream order.
 func (s *Server) Events() []matrix.ClientEvent {
 	s.mu.Lock()
@@ -366,18 +354,4 @@ func (s *Server) JoinedMembers(roomID string) []string {
 		return rm.joined()
 	}
 	return nil
-}
-
-// Published lists the rooms an AS made public in its directory for networkID.
-func (s *Server) Published(asID, networkID string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for p := range s.published {
-		if p.asID == asID && p.networkID == networkID {
-			out = append(out, p.roomID)
-		}
-	}
-	slices.Sort(out)
-	return out
 }

@@ -96,11 +96,11 @@ func (s *Server) pingAS(c *call) reply {
 		return fail(401, "M_MISSING_TOKEN", "missing access token")
 	}
 	s.mu.Lock()
-	as, isUser := s.byToken[token], s.sessions[token] != nil
+	as, sess := s.ownerLocked(token)
 	same := as != nil && as.reg.ID == c.r.PathValue("appserviceId")
 	s.mu.Unlock()
 	switch {
-	case as == nil && !isUser:
+	case as == nil && sess == nil:
 		return fail(401, "M_UNKNOWN_TOKEN", "unrecognised access token")
 	case !same:
 		return fail(403, "M_FORBIDDEN", "provided access token is not the appservice's as_token")

@@ -22,7 +22,6 @@ type appservice struct {
 	// changed are users whose device list changed, not yet in a
 	// transaction (MSC3202; only with org.matrix.msc3202).
 	changed []string
-	acked   []string
 }
 
 func (as *appservice) wakeUp() {
@@ -74,13 +73,12 @@ func (s *Server) SetRegistration(reg matrix.Registration) error {
 	return nil
 }
 
-// Registrations lists the registrations in the order they were added.
-func (s *Server) Registrations() []matrix.Registration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]matrix.Registration, 0, len(s.ases))
-	for _, as := range s.ases {
-		out = append(out, as.reg)
+// ownerLocked is whom an access token belongs to: an AS (the token is its
+// as_token) or a user's session; neither for an unknown token. s.mu must be
+// held.
+func (s *Server) ownerLocked(token string) (*appservice, *session) {
+	if as := s.byToken[token]; as != nil {
+		return as, nil
 	}
-	return out
+	return nil, s.sessions[token]
 }

@@ -91,7 +91,8 @@ func (s *Server) authenticate(r *http.Request, mode authMode) (*caller, reply) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if as := s.byToken[token]; as != nil {
+	as, sess := s.ownerLocked(token)
+	if as != nil {
 		c := &caller{token: token, as: as, userID: as.sender}
 		q := r.URL.Query()
 		if id := q.Get("user_id"); id != "" {
@@ -111,7 +112,7 @@ func (s *Server) authenticate(r *http.Request, mode authMode) (*caller, reply) {
 		}
 		return c, reply{}
 	}
-	if sess := s.sessions[token]; sess != nil {
+	if sess != nil {
 		return &caller{token: token, userID: sess.userID, deviceID: sess.deviceID}, reply{}
 	}
 	return nil, fail(401, "M_UNKNOWN_TOKEN", "unrecognised access token")
@@ -122,10 +123,10 @@ func (s *Server) party(r *http.Request) string {
 	token := tokenOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.byToken[token] != nil {
+	switch as, sess := s.ownerLocked(token); {
+	case as != nil:
 		return "appservice"
-	}
-	if sess := s.sessions[token]; sess != nil {
+	case sess != nil:
 		return sess.userID
 	}
 	return "client"
