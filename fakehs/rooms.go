@@ -1,6 +1,7 @@
 package fakehs
 
 import (
+	"cmp"
 	"encoding/json"
 	"maps"
 	"strconv"
@@ -52,24 +53,38 @@ func (s *Server) readableLocked(c *call, id string) (*room, reply) {
 	return nil, rp
 }
 
-func (s *Server) createRoom(c *call) reply {
-	var b struct {
-		Visibility      string         `json:"visibility"`
-		RoomAliasName   string         `json:"room_alias_name"`
-		Name            string         `json:"name"`
-		Topic           string         `json:"topic"`
-		Invite          []string       `json:"invite"`
-		Preset          string         `json:"preset"`
-		IsDirect        bool           `json:"is_direct"`
-		RoomVersion     string         `json:"room_version"`
-		CreationContent map[string]any `json:"creation_content"`
-		PowerOverride   map[string]any `json:"power_level_content_override"`
-		InitialState    []struct {
-			Type     string          `json:"type"`
-			StateKey string          `json:"state_key"`
-			Content  json.RawMessage `json:"content"`
-		} `json:"initial_state"`
+// createRoomBody is the part of POST /createRoom the fake models.
+type createRoomBody struct {
+	Visibility      string         `json:"visibility"`
+	RoomAliasName   string         `json:"room_alias_name"`
+	Name            string         `json:"name"`
+	Topic           string         `json:"topic"`
+	Invite          []string       `json:"invite"`
+	Preset          string         `json:"preset"`
+	IsDirect        bool           `json:"is_direct"`
+	RoomVersion     string         `json:"room_version"`
+	CreationContent map[string]any `json:"creation_content"`
+	PowerOverride   map[string]any `json:"power_level_content_override"`
+	InitialState    []struct {
+		Type     string          `json:"type"`
+		StateKey string          `json:"state_key"`
+		Content  json.RawMessage `json:"content"`
+	} `json:"initial_state"`
+}
+
+// preset is the preset asked for, else the one visibility implies.
+func (b createRoomBody) preset() string {
+	switch {
+	case b.Preset != "":
+		return b.Preset
+	case b.Visibility == "public":
+		return "public_chat"
 	}
+	return "private_chat"
+}
+
+func (s *Server) createRoom(c *call) reply {
+	var b createRoomBody
 	if rp := c.decode(&b); rp.failed() {
 		return rp
 	}
@@ -107,30 +122,56 @@ func (s *Server) createRoom(c *call) reply {
 	rm := &room{id: "!" + randomString(18) + ":" + s.cfg.ServerName, state: map[stateKey]*matrix.ClientEvent{}, members: map[string]string{}}
 	s.rooms[rm.id] = rm
 	s.roomList = append(s.roomList, rm)
-	me := c.who.userID
-	empty := ""
-	state := func(typ, key string, content any) {
-		k := key
-		s.emitLocked(rm, me, typ, &k, content, nil)
+	s.initialStateLocked(rm, c.who.userID, b, roomAlias)
+	return answer(map[string]string{"room_id": rm.id})
+}
+
+// initialStateLocked sends the state events of a new room in the order
+// the client-server API gives: create, the creator's join, power levels,
+// the alias, the preset's rules, initial_state, name, topic, invites.
+func (s *Server) initialStateLocked(rm *room, me string, b createRoomBody, roomAlias string) {
+	state := func(typ, key string, content any) { s.emitLocked(rm, me, typ, &key, content, nil) }
+	create := maps.Clone(b.CreationContent)
+	if create == nil {
+		create = map[string]any{}
 	}
-	version := b.RoomVersion
-	if version == "" {
-		version = "11"
-	}
-	create := map[string]any{}
-	maps.Copy(create, b.CreationContent)
-	create["room_version"] = version
-	state("m.room.create", empty, create)
+	create["room_version"] = cmp.Or(b.RoomVersion, "11")
+	state("m.room.create", "", create)
 	state("m.room.member", me, s.memberContentLocked(me, "join"))
-	preset := b.Preset
-	if preset == "" {
-		preset = "private_chat"
-		if b.Visibility == "public" {
-			preset = "public_chat"
-		}
+	state("m.room.power_levels", "", powerLevelsFor(me, b))
+	if roomAlias != "" {
+		s.aliases[roomAlias] = &alias{roomID: rm.id, creator: me}
+		state("m.room.canonical_alias", "", map[string]any{"alias": roomAlias})
 	}
-	users := map[string]any{me: 100}
-	if preset == "trusted_private_chat" {
+	joinRule := "invite"
+	if b.preset() == "public_chat" {
+		joinRule = "public"
+	}
+	state("m.room.join_rules", "", map[string]any{"join_rule": joinRule})
+	state("m.room.history_visibility", "", map[string]any{"history_visibility": "shared"})
+	for _, st := range b.InitialState {
+		state(st.Type, st.StateKey, st.Content)
+	}
+	if b.Name != "" {
+		state("m.room.name", "", map[string]any{"name": b.Name})
+	}
+	if b.Topic != "" {
+		state("m.room.topic", "", map[string]any{"topic": b.Topic})
+	}
+	for _, id := range b.Invite {
+		content := s.memberContentLocked(id, "invite")
+		if b.IsDirect {
+			content["is_direct"] = true
+		}
+		state("m.room.member", id, content)
+	}
+}
+
+// powerLevelsFor is a new room's m.room.power_levels: the creator at 100
+// (and the invitees, for trusted_private_chat), with the request's override.
+func powerLevelsFor(creator string, b createRoomBody) map[string]any {
+	users := map[string]any{creator: 100}
+	if b.preset() == "trusted_private_chat" {
 		for _, id := range b.Invite {
 			users[id] = 100
 		}
@@ -145,34 +186,7 @@ func (s *Server) createRoom(c *call) reply {
 		},
 	}
 	maps.Copy(pl, b.PowerOverride)
-	state("m.room.power_levels", empty, pl)
-	if roomAlias != "" {
-		s.aliases[roomAlias] = &alias{roomID: rm.id, creator: me}
-		state("m.room.canonical_alias", empty, map[string]any{"alias": roomAlias})
-	}
-	joinRule := "invite"
-	if preset == "public_chat" {
-		joinRule = "public"
-	}
-	state("m.room.join_rules", empty, map[string]any{"join_rule": joinRule})
-	state("m.room.history_visibility", empty, map[string]any{"history_visibility": "shared"})
-	for _, st := range b.InitialState {
-		state(st.Type, st.StateKey, st.Content)
-	}
-	if b.Name != "" {
-		state("m.room.name", empty, map[string]any{"name": b.Name})
-	}
-	if b.Topic != "" {
-		state("m.room.topic", empty, map[string]any{"topic": b.Topic})
-	}
-	for _, id := range b.Invite {
-		content := s.memberContentLocked(id, "invite")
-		if b.IsDirect {
-			content["is_direct"] = true
-		}
-		state("m.room.member", id, content)
-	}
-	return answer(map[string]string{"room_id": rm.id})
+	return pl
 }
 
 func (s *Server) join(c *call) reply {
