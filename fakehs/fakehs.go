@@ -101,6 +101,9 @@ type Server struct {
 	changed chan struct{}
 	ases    []*appservice
 	model
+	// strict judges the AS's requests in strict mode (strict.go).
+	strict     Rule
+	unexpected []string
 }
 
 type life struct {

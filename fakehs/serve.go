@@ -220,6 +220,7 @@ func (s *Server) serve(l *life, w http.ResponseWriter, r *http.Request) {
 		writeJSON(cw, rp)
 	}
 	ex.Status, ex.RespBody, ex.End, ex.Outcome = cw.status, cw.body.Bytes(), time.Now(), "answered"
+	s.judge(&ex, r.URL.RequestURI())
 	s.rec.Add(ex)
 }
 
