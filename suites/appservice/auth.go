@@ -11,7 +11,6 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
 	"github.com/asconform/asconform/fakehs"
@@ -24,37 +23,37 @@ import (
 // endpoint is one AS endpoint, called with the given options.
 type endpoint struct {
 	name string
-	call func(ctx context.Context, f *Fixture, opts ...fakehs.CallOption) (csapi.Response, error)
+	call func(ctx context.Context, f *Fixture, opts ...fakehs.CallOption) csapi.Response
 }
 
 // endpoints are the AS's endpoints of Application Service API v1.19.
 var endpoints = []endpoint{
-	{"PUT /transactions", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.PushTransaction(ctx, f.TxnID("auth"+time.Now().Format("150405.000000")), []byte(`{"events":[]}`), o...)
+	{"PUT /transactions", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustPushTransaction(ctx, f.TxnID("auth"+time.Now().Format("150405.000000")), []byte(`{"events":[]}`), o...)
 	}},
-	{"GET /users", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.QueryUser(ctx, f.Ghost("auth"), o...)
+	{"GET /users", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustQueryUser(ctx, f.Ghost("auth"), o...)
 	}},
-	{"GET /rooms", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.QueryAlias(ctx, f.Alias("auth"), o...)
+	{"GET /rooms", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustQueryAlias(ctx, f.Alias("auth"), o...)
 	}},
-	{"POST /ping", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.Ping(ctx, "", o...)
+	{"POST /ping", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustPing(ctx, "", o...)
 	}},
-	{"GET /thirdparty/protocol", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.Protocol(ctx, f.protocol(), o...)
+	{"GET /thirdparty/protocol", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustProtocol(ctx, f.protocol(), o...)
 	}},
-	{"GET /thirdparty/user", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.ThirdPartyUsers(ctx, f.protocol(), url.Values{}, o...)
+	{"GET /thirdparty/user", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustThirdPartyUsers(ctx, f.protocol(), url.Values{}, o...)
 	}},
-	{"GET /thirdparty/location", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.ThirdPartyLocations(ctx, f.protocol(), url.Values{}, o...)
+	{"GET /thirdparty/location", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustThirdPartyLocations(ctx, f.protocol(), url.Values{}, o...)
 	}},
-	{"GET /thirdparty/user?userid=", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.ThirdPartyUserByID(ctx, f.Ghost("auth"), o...)
+	{"GET /thirdparty/user?userid=", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustThirdPartyUserByID(ctx, f.Ghost("auth"), o...)
 	}},
-	{"GET /thirdparty/location?alias=", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) (csapi.Response, error) {
-		return f.Push.ThirdPartyLocationByAlias(ctx, f.Alias("auth"), o...)
+	{"GET /thirdparty/location?alias=", func(ctx context.Context, f *Fixture, o ...fakehs.CallOption) csapi.Response {
+		return f.Push.MustThirdPartyLocationByAlias(ctx, f.Alias("auth"), o...)
 	}},
 }
 
@@ -83,8 +82,7 @@ func (f *Fixture) implemented(ctx context.Context) []endpoint {
 			continue
 		}
 		if strings.HasPrefix(ep.name, "GET /thirdparty") {
-			resp, err := ep.call(ctx, f)
-			Expect(err).NotTo(HaveOccurred())
+			resp := ep.call(ctx, f)
 			if resp.Status == http.StatusNotFound && resp.ErrCode() != "M_NOT_FOUND" {
 				suites.Observe(ep.name+" not implemented", resp.String())
 				continue
@@ -97,8 +95,7 @@ func (f *Fixture) implemented(ctx context.Context) []endpoint {
 
 // Application Service API, "Authorisation" (renamed from "Authorization"
 // in v1.19): every endpoint checks the hs_token.
-var _ = Describe("AS authorisation of homeserver requests", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS authorisation of homeserver requests", func() {
 	const timeout = 60 * time.Second
 
 	It("answers 401 on every endpoint when the request carries no token", Label("AS-AUTH-01"), func(ctx SpecContext) {
@@ -119,8 +116,7 @@ var _ = Describe("AS authorisation of homeserver requests", Label("appservice"),
 		}
 		var failures []string
 		for _, name := range slices.Sorted(maps.Keys(cases)) {
-			resp, err := f.Push.PushTransaction(ctx, f.TxnID("disagree"), []byte(`{"events":[]}`), cases[name]...)
-			Expect(err).NotTo(HaveOccurred())
+			resp := f.Push.MustPushTransaction(ctx, f.TxnID("disagree"), []byte(`{"events":[]}`), cases[name]...)
 			suites.Observe(name, resp.String())
 			if resp.Status < 400 {
 				failures = append(failures, fmt.Sprintf("%s: answered %s", name, resp))
@@ -140,11 +136,10 @@ func (f *Fixture) everyEndpoint(ctx context.Context, how string, opt fakehs.Call
 	eps := f.implemented(ctx)
 	var failures []string
 	for _, ep := range eps {
-		resp, err := ep.call(ctx, f, opt)
-		Expect(err).NotTo(HaveOccurred())
+		resp := ep.call(ctx, f, opt)
 		suites.Observe(ep.name+" "+how, resp.String())
-		if m := want(); !must(m.Match(resp)) {
-			failures = append(failures, ep.name+": "+m.FailureMessage(resp))
+		if failure := failureOf(want(), resp); failure != "" {
+			failures = append(failures, ep.name+": "+failure)
 		}
 	}
 	if len(failures) > 0 {
@@ -152,4 +147,11 @@ func (f *Fixture) everyEndpoint(ctx context.Context, how string, opt fakehs.Call
 	}
 }
 
-func must(ok bool, err error) bool { return ok && err == nil }
+// failureOf is m's failure message for actual, "" when actual matches:
+// for specs that judge many answers and fail once, listing each failure.
+func failureOf(m types.GomegaMatcher, actual any) string {
+	if ok, err := m.Match(actual); ok && err == nil {
+		return ""
+	}
+	return m.FailureMessage(actual)
+}

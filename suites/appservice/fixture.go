@@ -21,11 +21,23 @@ import (
 	"github.com/asconform/asconform/suites"
 )
 
+// describe opens a container of AS specs, labelled appservice; each of its
+// specs first starts the environment and skips when it needs a capability
+// the AS has not declared. The last argument is the container's body.
+func describe(text string, args ...any) bool {
+	body := args[len(args)-1].(func())
+	args[len(args)-1] = func() {
+		BeforeEach(requireEnv, NodeTimeout(startTimeout))
+		body()
+	}
+	return Describe(text, append([]any{Label("appservice"), Offset(1)}, args...)...)
+}
+
 // Fixture is one spec's view: the fake homeserver's pusher for the AS, the
 // spec's own users and IDs, and the recording since the spec began.
 type Fixture struct {
 	Env    *Env
-	Push   *fakehs.AppService
+	Push   Driver
 	mark   int
 	unique string
 }
@@ -40,7 +52,7 @@ func NewFixture(ctx context.Context) *Fixture {
 		suites.HarnessError(err)
 	}
 	f := &Fixture{
-		Env: e, Push: e.HS.AppService(e.Reg.ID), mark: e.HS.Recorder().Len(),
+		Env: e, Push: Driver{e.HS.AppService(e.Reg.ID)}, mark: e.HS.Recorder().Len(),
 		unique: fmt.Sprintf("%d%d", time.Now().Unix()%100000, fixtures.Add(1)),
 	}
 	DeferCleanup(func(ctx SpecContext) {
@@ -50,6 +62,28 @@ func NewFixture(ctx context.Context) *Fixture {
 		}
 	})
 	return f
+}
+
+// forbid puts fakehs in strict mode for the rest of the spec: a
+// client-server request of the AS that rule calls unexpected is a bug. The
+// returned check fails the spec with each such request caught so far (its
+// reason, request line and answer); the end of the spec checks again.
+func (f *Fixture) forbid(rule fakehs.Rule) (check func()) {
+	hs := f.Env.HS
+	hs.Strict(rule)
+	check = func() {
+		GinkgoHelper()
+		if caught := hs.Unexpected(); len(caught) > 0 {
+			Fail(fmt.Sprintf("unexpected client-server requests of the AS (%d):\n%s", len(caught), strings.Join(caught, "\n")))
+		}
+	}
+	DeferCleanup(func() {
+		defer hs.Strict(nil)
+		if !CurrentSpecReport().Failed() {
+			check()
+		}
+	})
+	return check
 }
 
 // Exchanges is what passed through fakehs, both ways, since the spec began.
@@ -112,10 +146,7 @@ type Portal struct {
 func (f *Fixture) NewPortal(ctx context.Context, owner *csapi.Client) Portal {
 	GinkgoHelper()
 	bot := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
-	created, err := owner.CreateRoom(ctx, map[string]any{"preset": "public_chat", "invite": []string{bot}})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(created).To(match.HaveStatus(http.StatusOK))
-	id := created.Field("room_id")
+	id := createRoom(ctx, owner, map[string]any{"preset": "public_chat", "invite": []string{bot}})
 	Eventually(func() []string { return f.Env.HS.JoinedMembers(id) }).WithContext(ctx).WithTimeout(30*time.Second).
 		Should(ContainElement(bot), "the AS did not accept its bot's invite to %s", id)
 	return Portal{ID: id, Owner: owner}
@@ -129,11 +160,18 @@ func (f *Fixture) Room(ctx context.Context, owner *csapi.Client) Portal {
 	if has(harness.JoinsOnInvite) {
 		return f.NewPortal(ctx, owner)
 	}
-	created, err := owner.CreateRoom(ctx, map[string]any{"preset": "public_chat"})
+	id := createRoom(ctx, owner, map[string]any{"preset": "public_chat"})
+	suites.Observe("room", "the AS declares no "+harness.JoinsOnInvite+": its bot is not in the room")
+	return Portal{ID: id, Owner: owner}
+}
+
+// createRoom creates a room on fakehs as owner and returns its ID.
+func createRoom(ctx context.Context, owner *csapi.Client, body map[string]any) string {
+	GinkgoHelper()
+	created, err := owner.CreateRoom(ctx, body)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(created).To(match.HaveStatus(http.StatusOK))
-	suites.Observe("room", "the AS declares no "+harness.JoinsOnInvite+": its bot is not in the room")
-	return Portal{ID: created.Field("room_id"), Owner: owner}
+	return created.Field("room_id")
 }
 
 // Message is a synthetic m.room.message from sender in room, not in

@@ -22,35 +22,30 @@ import (
 
 // Application Service API, "Querying": the AS creates what it owns before
 // answering 200, and answers 404 for what it does not.
-var _ = Describe("AS answers to user and alias queries", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS answers to user and alias queries", func() {
 	const timeout = 60 * time.Second
 
 	It("registers a queried user of its namespace before answering 200", Label("AS-QRY-02", "AS-QRY-01"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.Ghost("asked")
-		resp, err := f.Push.QueryUser(ctx, ghost)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustQueryUser(ctx, ghost)
 		Expect(resp).To(match.HaveStatus(http.StatusOK))
-		Expect(f.Env.HS.UserExists(ghost)).To(BeTrue(), "answered 200 but %s does not exist on the homeserver", ghost)
+		Expect(ghost).To(BeRegisteredOn(f.Env.HS), "answered 200 but %s does not exist on the homeserver", ghost)
 		query := f.lastPush("/_matrix/app/v1/users/")
 		register := f.asCall("/register")
-		Expect(register.End.Before(query.End)).To(BeTrue(), "the AS registered the user only after answering the query")
+		Expect(register).To(EndBefore(query), "the AS registered the user only after answering the query")
 		suites.Observe("user query latency", query.Duration().Round(time.Millisecond))
 	}, NodeTimeout(timeout))
 
 	It("creates a room and binds a queried alias of its namespace before answering 200", Label("AS-QRY-03", "AS-QRY-01"), needs(harness.CreatesQueriedAliases), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alias := f.Alias("portal")
-		resp, err := f.Push.QueryAlias(ctx, alias)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustQueryAlias(ctx, alias)
 		Expect(resp).To(match.HaveStatus(http.StatusOK))
-		roomID, ok := f.Env.HS.ResolveAlias(alias)
-		Expect(ok).To(BeTrue(), "answered 200 but %s is not bound to a room", alias)
-		Expect(roomID).NotTo(BeEmpty())
+		Expect(alias).To(BeBoundOn(f.Env.HS), "answered 200 but %s is not bound to a room", alias)
 		query := f.lastPush("/_matrix/app/v1/rooms/")
-		Expect(f.asCall("/createRoom").End.Before(query.End)).To(BeTrue(), "room created after the answer")
-		Expect(f.asCall("/directory/room/").End.Before(query.End)).To(BeTrue(), "alias bound after the answer")
+		Expect(f.asCall("/createRoom")).To(EndBefore(query), "room created after the answer")
+		Expect(f.asCall("/directory/room/")).To(EndBefore(query), "alias bound after the answer")
 		suites.Observe("alias query latency", query.Duration().Round(time.Millisecond))
 	}, NodeTimeout(timeout))
 
@@ -66,8 +61,7 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 			suites.HarnessError(fmt.Errorf("registering %s beforehand: %v %v", ghost, pre, err))
 		}
 		mark := len(f.Exchanges())
-		resp, err := f.Push.QueryUser(ctx, ghost)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustQueryUser(ctx, ghost)
 		var registers []string
 		for _, e := range f.Exchanges()[mark:] {
 			if e.From == "appservice" && strings.HasSuffix(e.Path, "/register") {
@@ -82,27 +76,22 @@ var _ = Describe("AS answers to user and alias queries", Label("appservice"), fu
 		f := NewFixture(ctx)
 		user := "@" + f.Outside("stranger") + ":" + f.Server()
 		alias := "#" + f.Outside("elsewhere") + ":" + f.Server()
-		u, err := f.Push.QueryUser(ctx, user)
-		Expect(err).NotTo(HaveOccurred())
+		u := f.Push.MustQueryUser(ctx, user)
 		Expect(u).To(match.HaveStatus(http.StatusNotFound))
-		a, err := f.Push.QueryAlias(ctx, alias)
-		Expect(err).NotTo(HaveOccurred())
+		a := f.Push.MustQueryAlias(ctx, alias)
 		Expect(a).To(match.HaveStatus(http.StatusNotFound))
-		Expect(f.Env.HS.UserExists(user)).To(BeFalse())
-		_, bound := f.Env.HS.ResolveAlias(alias)
-		Expect(bound).To(BeFalse())
+		Expect(user).NotTo(BeRegisteredOn(f.Env.HS))
+		Expect(alias).NotTo(BeBoundOn(f.Env.HS))
 	}, NodeTimeout(timeout))
 })
 
 // Application Service API, "Pinging" and unknown routes (v1.6, v1.7).
-var _ = Describe("AS ping and unknown routes", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS ping and unknown routes", func() {
 	const timeout = 30 * time.Second
 
 	It("answers a ping with 200 and a JSON object", Label("AS-PING-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		resp, err := f.Push.Ping(ctx, "asc-ping-"+f.unique)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustPing(ctx, "asc-ping-"+f.unique)
 		Expect(resp).To(match.HaveStatus(http.StatusOK))
 		Expect(resp.Body).To(match.BeJSONObject(), "the ping answer's body")
 		suites.Observe("ping answer body", string(resp.Body))
@@ -110,22 +99,19 @@ var _ = Describe("AS ping and unknown routes", Label("appservice"), func() {
 
 	It("answers an unknown route with 404 M_UNRECOGNIZED", Label("AS-ERR-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		resp, err := f.Push.Do(ctx, http.MethodGet, "/_matrix/app/v1/asconform/no-such-endpoint", nil)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustDo(ctx, http.MethodGet, "/_matrix/app/v1/asconform/no-such-endpoint", nil)
 		Expect(resp).To(match.HaveError(http.StatusNotFound, "M_UNRECOGNIZED"))
 	}, NodeTimeout(timeout))
 
 	It("answers a known route called with the wrong method with 405 M_UNRECOGNIZED", Label("AS-ERR-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		resp, err := f.Push.Do(ctx, http.MethodDelete, "/_matrix/app/v1/transactions/"+f.TxnID("method"), nil)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustDo(ctx, http.MethodDelete, "/_matrix/app/v1/transactions/"+f.TxnID("method"), nil)
 		Expect(resp).To(match.HaveError(http.StatusMethodNotAllowed, "M_UNRECOGNIZED"))
 	}, NodeTimeout(timeout))
 })
 
 // Client-server API as the AS uses it.
-var _ = Describe("AS behaviour on the client-server API", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS behaviour on the client-server API", func() {
 
 	It("sends its as_token in the Authorization header, not the query string", Label("AS-AUTH-04"), needs(harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
 		f := NewFixture(ctx)
@@ -133,8 +119,7 @@ var _ = Describe("AS behaviour on the client-server API", Label("appservice"), f
 		portal := f.NewPortal(ctx, alice)
 		text := "relay me " + f.unique
 		msg := f.Message(portal.ID, alice.UserID(ctx), text)
-		_, err := f.Push.PushEvents(ctx, f.TxnID("relay"), msg)
-		Expect(err).NotTo(HaveOccurred())
+		f.Push.MustPushEvents(ctx, f.TxnID("relay"), msg)
 		Eventually(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(30 * time.Second).Should(Equal(1))
 		calls := f.ASCalls()
 		Expect(calls).NotTo(BeEmpty())
@@ -159,29 +144,27 @@ var _ = Describe("AS behaviour on the client-server API", Label("appservice"), f
 })
 
 // Application Service API, "Using /sync and /events".
-var _ = Describe("AS use of /sync and /events", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS use of /sync and /events", func() {
 
 	It("calls /sync or /events only as a virtual user named by user_id, never as its sender", Label("AS-ID-01", "AS-ID-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
+		check := f.forbid(func(c recorder.Exchange) string {
+			if syncOrEvents(c) && c.Query.Get("user_id") == "" {
+				return "/sync or /events called without user_id, as its sender user"
+			}
+			return ""
+		})
 		alice := f.User(ctx, "alice")
 		portal := f.Room(ctx, alice)
 		// Give the AS things to do: a message, a user and an alias query.
-		_, err := f.Push.PushEvents(ctx, f.TxnID("sync"), f.Message(portal.ID, alice.UserID(ctx), "sync "+f.unique))
-		Expect(err).NotTo(HaveOccurred())
-		_, err = f.Push.QueryUser(ctx, f.Ghost("sync"))
-		Expect(err).NotTo(HaveOccurred())
-		_, err = f.Push.QueryAlias(ctx, f.Alias("sync"))
-		Expect(err).NotTo(HaveOccurred())
+		f.Push.MustPushEvents(ctx, f.TxnID("sync"), f.Message(portal.ID, alice.UserID(ctx), "sync "+f.unique))
+		f.Push.MustQueryUser(ctx, f.Ghost("sync"))
+		f.Push.MustQueryAlias(ctx, f.Alias("sync"))
 		time.Sleep(3 * time.Second)
-		var calls, problems []string
+		var calls []string
 		for _, c := range f.ASCalls() {
-			if !strings.HasSuffix(c.Path, "/sync") && !strings.HasSuffix(c.Path, "/events") {
-				continue
-			}
-			calls = append(calls, c.Method+" "+c.Path+" user_id="+c.Query.Get("user_id"))
-			if c.Query.Get("user_id") == "" {
-				problems = append(problems, fmt.Sprintf("called %s %s without user_id (as its sender user)", c.Method, c.Path))
+			if syncOrEvents(c) {
+				calls = append(calls, c.Method+" "+c.Path+" user_id="+c.Query.Get("user_id"))
 			}
 		}
 		if len(calls) == 0 {
@@ -189,22 +172,27 @@ var _ = Describe("AS use of /sync and /events", Label("appservice"), func() {
 		} else {
 			suites.Observe("/sync and /events calls", calls)
 		}
-		if len(problems) > 0 {
-			Fail(fmt.Sprintf("%d of %d /sync or /events calls named no virtual user:\n%s", len(problems), len(calls), strings.Join(problems, "\n")))
-		}
+		check()
 	}, NodeTimeout(60*time.Second))
 })
 
 // Application Service API, "Identity assertion".
-var _ = Describe("AS identity assertion", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS identity assertion", func() {
 
 	It("names in user_id only users its users namespaces cover", Label("AS-ID-05"), needs(harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.User(ctx, "alice")
+		// Its own sender is the default identity: naming it is allowed
+		// (see the requirement's Question) and observed.
+		sender := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
+		check := f.forbid(func(c recorder.Exchange) string {
+			if id := c.Query.Get("user_id"); id != "" && !f.Env.Reg.InUsers(id) && id != sender {
+				return "asserted " + id + ", outside its users namespaces"
+			}
+			return ""
+		})
 		portal := f.NewPortal(ctx, alice)
-		_, err := f.Push.PushEvents(ctx, f.TxnID("assert"), f.Message(portal.ID, alice.UserID(ctx), "assert "+f.unique))
-		Expect(err).NotTo(HaveOccurred())
+		f.Push.MustPushEvents(ctx, f.TxnID("assert"), f.Message(portal.ID, alice.UserID(ctx), "assert "+f.unique))
 		asserted := func() []recorder.Exchange {
 			var out []recorder.Exchange
 			for _, c := range f.ASCalls() {
@@ -218,65 +206,58 @@ var _ = Describe("AS identity assertion", Label("appservice"), func() {
 		// failed attempt), then judge every identity it asserted.
 		Eventually(asserted).WithContext(ctx).WithTimeout(30*time.Second).ShouldNot(BeEmpty(), "the AS asserted no identity while echoing")
 		time.Sleep(time.Second)
-		// Its own sender is the default identity: naming it is allowed
-		// (see the requirement's Question) and observed.
-		sender := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
-		var problems []string
 		seen := map[string]bool{}
 		for _, c := range asserted() {
-			id := c.Query.Get("user_id")
-			seen[id] = true
-			if !f.Env.Reg.InUsers(id) && id != sender {
-				problems = append(problems, fmt.Sprintf("asserted %s, outside its users namespaces, on %s %s (answered %d)", id, c.Method, c.Path, c.Status))
-			}
+			seen[c.Query.Get("user_id")] = true
 		}
 		suites.Observe("user_id values asserted", slices.Sorted(maps.Keys(seen)))
 		suites.Observe("names its sender in user_id", seen[sender])
-		if len(problems) > 0 {
-			Fail(strings.Join(problems, "\n"))
-		}
+		check()
 	}, NodeTimeout(60*time.Second))
 })
 
 // Application Service API, "Server admin style permissions" (v1.17): on a
 // server without the legacy authentication API.
-var _ = Describe("AS registration on a server without legacy login", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS registration on a server without legacy login", func() {
 
 	It("registers a queried user with inhibit_login and never calls POST /login", Label("AS-LOGIN-01", "AS-LOGIN-02"), needs(harness.RegistersQueriedUsers), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.Env.HS.SetLegacyLogin(false)
 		DeferCleanup(func() { f.Env.HS.SetLegacyLogin(true) })
-		ghost := f.Ghost("nologin")
-		resp, err := f.Push.QueryUser(ctx, ghost)
-		Expect(err).NotTo(HaveOccurred())
-		// Give a login made after the answer time to arrive.
-		time.Sleep(time.Second)
-		var problems, seen []string
-		for _, c := range f.ASCalls() {
-			if !strings.HasSuffix(c.Path, "/register") && !strings.HasSuffix(c.Path, "/login") {
-				continue
-			}
-			seen = append(seen, fmt.Sprintf("%s %s %s -> %d", c.Method, c.Path, bytes.TrimSpace(c.Body), c.Status))
+		check := f.forbid(func(c recorder.Exchange) string {
 			var body struct {
 				InhibitLogin any `json:"inhibit_login"`
 			}
 			switch {
 			case strings.HasSuffix(c.Path, "/login") && c.Method == http.MethodPost:
-				problems = append(problems, fmt.Sprintf("called POST %s (answered %d %s)", c.Path, c.Status, bytes.TrimSpace(c.RespBody)))
+				return "a login on a server without the legacy authentication API"
 			case strings.HasSuffix(c.Path, "/register") && (json.Unmarshal(c.Body, &body) != nil || body.InhibitLogin != true):
-				problems = append(problems, fmt.Sprintf("registered without inhibit_login: true: %s (answered %d)", bytes.TrimSpace(c.Body), c.Status))
+				return "registered without inhibit_login: true"
+			}
+			return ""
+		})
+		ghost := f.Ghost("nologin")
+		resp := f.Push.MustQueryUser(ctx, ghost)
+		// Give a login made after the answer time to arrive.
+		time.Sleep(time.Second)
+		var seen []string
+		for _, c := range f.ASCalls() {
+			if strings.HasSuffix(c.Path, "/register") || strings.HasSuffix(c.Path, "/login") {
+				seen = append(seen, fmt.Sprintf("%s %s %s -> %d", c.Method, c.Path, bytes.TrimSpace(c.Body), c.Status))
 			}
 		}
 		suites.Observe("the AS's /register and /login calls", seen)
 		suites.Observe("user query answer", resp.String())
-		if len(problems) > 0 {
-			Fail("on a server without the legacy authentication API:\n" + strings.Join(problems, "\n"))
-		}
+		check()
 		Expect(resp).To(match.HaveStatus(http.StatusOK), "the query for %s", ghost)
-		Expect(f.Env.HS.UserExists(ghost)).To(BeTrue(), "answered 200 but %s does not exist on the homeserver", ghost)
+		Expect(ghost).To(BeRegisteredOn(f.Env.HS), "answered 200 but %s does not exist on the homeserver", ghost)
 	}, NodeTimeout(30*time.Second))
 })
+
+// syncOrEvents says whether a request is to /sync or /events.
+func syncOrEvents(c recorder.Exchange) bool {
+	return strings.HasSuffix(c.Path, "/sync") || strings.HasSuffix(c.Path, "/events")
+}
 
 // lastPush is the last request fakehs sent the AS on a path.
 func (f *Fixture) lastPush(prefix string) recorder.Exchange {

@@ -23,8 +23,7 @@ import (
 // Application Service API, "Third-party networks" (protocols.yaml and
 // definitions/protocol*.yaml, user.yaml, location.yaml): for an AS that
 // declares the protocol it bridges.
-var _ = Describe("AS third-party protocol metadata and lookups", Label("appservice"), needs(harness.ThirdPartyProtocol), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS third-party protocol metadata and lookups", needs(harness.ThirdPartyProtocol), func() {
 	const timeout = 30 * time.Second
 
 	It("serves its protocol's metadata with user and location fields, an icon, and a field type with a regexp and a placeholder for every field", Label("AS-3PE-02", "AS-3PE-03"), func(ctx SpecContext) {
@@ -89,8 +88,7 @@ var _ = Describe("AS third-party protocol metadata and lookups", Label("appservi
 	It("answers 404 for the metadata of a protocol it does not bridge", Label("AS-3PE-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		other := "asconform-no-such-protocol"
-		resp, err := f.Push.Protocol(ctx, other)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustProtocol(ctx, other)
 		suites.Observe("protocol "+other, resp.String())
 		Expect(resp).To(match.HaveStatus(http.StatusNotFound), "metadata of protocol %s, which it does not bridge", other)
 	}, NodeTimeout(timeout))
@@ -116,21 +114,20 @@ var _ = Describe("AS third-party protocol metadata and lookups", Label("appservi
 		}
 		lookups := []struct {
 			name, item string
-			call       func() (csapi.Response, error)
+			call       func() csapi.Response
 		}{
-			{"GET /thirdparty/user/" + p, "user", func() (csapi.Response, error) { return f.Push.ThirdPartyUsers(ctx, p, search("user_fields")) }},
-			{"GET /thirdparty/location/" + p, "location", func() (csapi.Response, error) {
-				return f.Push.ThirdPartyLocations(ctx, p, search("location_fields"))
+			{"GET /thirdparty/user/" + p, "user", func() csapi.Response { return f.Push.MustThirdPartyUsers(ctx, p, search("user_fields")) }},
+			{"GET /thirdparty/location/" + p, "location", func() csapi.Response {
+				return f.Push.MustThirdPartyLocations(ctx, p, search("location_fields"))
 			}},
-			{"GET /thirdparty/user?userid=", "user", func() (csapi.Response, error) { return f.Push.ThirdPartyUserByID(ctx, f.Ghost("remote")) }},
-			{"GET /thirdparty/location?alias=", "location", func() (csapi.Response, error) {
-				return f.Push.ThirdPartyLocationByAlias(ctx, f.Alias("remote"))
+			{"GET /thirdparty/user?userid=", "user", func() csapi.Response { return f.Push.MustThirdPartyUserByID(ctx, f.Ghost("remote")) }},
+			{"GET /thirdparty/location?alias=", "location", func() csapi.Response {
+				return f.Push.MustThirdPartyLocationByAlias(ctx, f.Alias("remote"))
 			}},
 		}
 		var failures []string
 		for _, l := range lookups {
-			resp, err := l.call()
-			Expect(err).NotTo(HaveOccurred())
+			resp := l.call()
 			suites.Observe(l.name, resp.String())
 			if problems := lookupProblems(resp, l.item); len(problems) > 0 {
 				failures = append(failures, l.name+": "+strings.Join(problems, "; "))
@@ -146,8 +143,7 @@ var _ = Describe("AS third-party protocol metadata and lookups", Label("appservi
 // JSON object, else the spec fails here.
 func (f *Fixture) protocolMetadata(ctx context.Context) map[string]any {
 	GinkgoHelper()
-	resp, err := f.Push.Protocol(ctx, f.protocol())
-	Expect(err).NotTo(HaveOccurred())
+	resp := f.Push.MustProtocol(ctx, f.protocol())
 	suites.Observe("protocol "+f.protocol(), resp.String())
 	Expect(resp).To(match.HaveStatus(http.StatusOK), "metadata of protocol %s, which the AS declares it bridges", f.protocol())
 	var meta map[string]any
@@ -162,41 +158,41 @@ func protocolProblems(meta map[string]any) []string {
 	var out []string
 	types, ok := meta["field_types"].(map[string]any)
 	if !ok {
-		out = append(out, fmt.Sprintf("field_types is %s, not an object", describe(meta["field_types"])))
+		out = append(out, fmt.Sprintf("field_types is %s, not an object", jsonKind(meta["field_types"])))
 	}
 	for name, ft := range types {
 		entry, ok := ft.(map[string]any)
 		if !ok {
-			out = append(out, fmt.Sprintf("field_types.%s is %s, not an object", name, describe(ft)))
+			out = append(out, fmt.Sprintf("field_types.%s is %s, not an object", name, jsonKind(ft)))
 			continue
 		}
 		for _, k := range []string{"regexp", "placeholder"} {
 			if _, ok := entry[k].(string); !ok {
-				out = append(out, fmt.Sprintf("field_types.%s.%s is %s, not a string", name, k, describe(entry[k])))
+				out = append(out, fmt.Sprintf("field_types.%s.%s is %s, not a string", name, k, jsonKind(entry[k])))
 			}
 		}
 	}
 	for _, key := range []string{"user_fields", "location_fields"} {
 		names, ok := meta[key].([]any)
 		if !ok {
-			out = append(out, fmt.Sprintf("%s is %s, not an array", key, describe(meta[key])))
+			out = append(out, fmt.Sprintf("%s is %s, not an array", key, jsonKind(meta[key])))
 			continue
 		}
 		for _, n := range names {
 			name, ok := n.(string)
 			switch {
 			case !ok:
-				out = append(out, fmt.Sprintf("%s lists %s, not a string", key, describe(n)))
+				out = append(out, fmt.Sprintf("%s lists %s, not a string", key, jsonKind(n)))
 			case types != nil && types[name] == nil:
 				out = append(out, fmt.Sprintf("%s lists %s, which has no entry in field_types", key, name))
 			}
 		}
 	}
 	if _, ok := meta["icon"].(string); !ok {
-		out = append(out, fmt.Sprintf("icon is %s, not a string", describe(meta["icon"])))
+		out = append(out, fmt.Sprintf("icon is %s, not a string", jsonKind(meta["icon"])))
 	}
 	if _, ok := meta["instances"].([]any); !ok {
-		out = append(out, fmt.Sprintf("instances is %s, not an array", describe(meta["instances"])))
+		out = append(out, fmt.Sprintf("instances is %s, not an array", jsonKind(meta["instances"])))
 	}
 	sort.Strings(out)
 	return out
@@ -228,30 +224,30 @@ func observeFieldTypes(meta map[string]any) {
 func instanceProblems(v any) []string {
 	list, ok := v.([]any)
 	if !ok {
-		return []string{fmt.Sprintf("instances is %s, not an array", describe(v))}
+		return []string{fmt.Sprintf("instances is %s, not an array", jsonKind(v))}
 	}
 	var out []string
 	owner := map[string]int{}
 	for i, item := range list {
 		inst, ok := item.(map[string]any)
 		if !ok {
-			out = append(out, fmt.Sprintf("instance %d is %s, not an object", i, describe(item)))
+			out = append(out, fmt.Sprintf("instance %d is %s, not an object", i, jsonKind(item)))
 			continue
 		}
 		if _, ok := inst["desc"].(string); !ok {
-			out = append(out, fmt.Sprintf("instance %d: desc is %s, not a string", i, describe(inst["desc"])))
+			out = append(out, fmt.Sprintf("instance %d: desc is %s, not a string", i, jsonKind(inst["desc"])))
 		}
 		if _, ok := inst["fields"].(map[string]any); !ok {
-			out = append(out, fmt.Sprintf("instance %d: fields is %s, not an object", i, describe(inst["fields"])))
+			out = append(out, fmt.Sprintf("instance %d: fields is %s, not an object", i, jsonKind(inst["fields"])))
 		}
 		if icon, present := inst["icon"]; present {
 			if _, ok := icon.(string); !ok {
-				out = append(out, fmt.Sprintf("instance %d: icon is %s, not a string", i, describe(icon)))
+				out = append(out, fmt.Sprintf("instance %d: icon is %s, not a string", i, jsonKind(icon)))
 			}
 		}
 		id, ok := inst["network_id"].(string)
 		if !ok {
-			out = append(out, fmt.Sprintf("instance %d: network_id is %s, not a string", i, describe(inst["network_id"])))
+			out = append(out, fmt.Sprintf("instance %d: network_id is %s, not a string", i, jsonKind(inst["network_id"])))
 			continue
 		}
 		if first, dup := owner[id]; dup {
@@ -279,30 +275,30 @@ func lookupProblems(resp csapi.Response, item string) []string {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return []string{fmt.Sprintf("answered 200 with %s, not an array", describe(v))}
+		return []string{fmt.Sprintf("answered 200 with %s, not an array", jsonKind(v))}
 	}
 	id := map[string]string{"user": "userid", "location": "alias"}[item]
 	var out []string
 	for i, e := range list {
 		obj, ok := e.(map[string]any)
 		if !ok {
-			out = append(out, fmt.Sprintf("item %d is %s, not a %s object", i, describe(e), item))
+			out = append(out, fmt.Sprintf("item %d is %s, not a %s object", i, jsonKind(e), item))
 			continue
 		}
 		for _, k := range []string{id, "protocol"} {
 			if _, ok := obj[k].(string); !ok {
-				out = append(out, fmt.Sprintf("item %d: %s is %s, not a string", i, k, describe(obj[k])))
+				out = append(out, fmt.Sprintf("item %d: %s is %s, not a string", i, k, jsonKind(obj[k])))
 			}
 		}
 		if _, ok := obj["fields"].(map[string]any); !ok {
-			out = append(out, fmt.Sprintf("item %d: fields is %s, not an object", i, describe(obj["fields"])))
+			out = append(out, fmt.Sprintf("item %d: fields is %s, not an object", i, jsonKind(obj["fields"])))
 		}
 	}
 	return out
 }
 
-// describe names a decoded JSON value's type for a failure message.
-func describe(v any) string {
+// jsonKind names a decoded JSON value's type for a failure message.
+func jsonKind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "missing or null"

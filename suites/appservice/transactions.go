@@ -19,16 +19,14 @@ import (
 
 // Application Service API, "Pushing events": what the AS does with the
 // transactions it is pushed, replays included (the seed's lost ACK).
-var _ = Describe("AS handling of pushed transactions", Label("appservice"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("AS handling of pushed transactions", func() {
 	const timeout = 90 * time.Second
 
 	It("acknowledges a transaction with 200 and a JSON object", Label("AS-TXN-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.User(ctx, "alice")
 		portal := f.Room(ctx, alice)
-		resp, err := f.Push.PushEvents(ctx, f.TxnID("ack"), f.Message(portal.ID, alice.UserID(ctx), "hello"))
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustPushEvents(ctx, f.TxnID("ack"), f.Message(portal.ID, alice.UserID(ctx), "hello"))
 		Expect(resp).To(match.HaveStatus(http.StatusOK))
 		Expect(resp.Body).To(match.BeJSONObject(), "the acknowledgement's body")
 		suites.Observe("acknowledgement body", string(resp.Body))
@@ -50,8 +48,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 				`","content":{"user_ids":["` + alice.UserID(ctx) + `"]}}]}`),
 		}
 		for name, body := range bodies {
-			resp, err := f.Push.PushTransaction(ctx, f.TxnID(name[:3]), body)
-			Expect(err).NotTo(HaveOccurred())
+			resp := f.Push.MustPushTransaction(ctx, f.TxnID(name[:3]), body)
 			Expect(resp).To(match.HaveStatus(http.StatusOK), name)
 		}
 	}, NodeTimeout(timeout))
@@ -65,8 +62,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		state := f.Message(portal.ID, alice.UserID(ctx), "state, not a message "+f.unique)
 		state.StateKey = new(string)
 		control := f.Message(portal.ID, alice.UserID(ctx), "a message "+f.unique)
-		resp, err := f.Push.PushEvents(ctx, f.TxnID("statekey"), state, control)
-		Expect(err).NotTo(HaveOccurred())
+		resp := f.Push.MustPushEvents(ctx, f.TxnID("statekey"), state, control)
 		Expect(resp).To(match.HaveStatus(http.StatusOK))
 		Eventually(func() int { return len(f.Echoes("a message " + f.unique)) }).WithContext(ctx).WithTimeout(30*time.Second).
 			Should(Equal(1), "the message after the state event was not echoed")
@@ -80,8 +76,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		f := NewFixture(ctx)
 		txnID := f.TxnID("ack-again")
 		for attempt := range 2 {
-			resp, err := f.Push.PushTransaction(ctx, txnID, []byte(`{"events":[]}`))
-			Expect(err).NotTo(HaveOccurred())
+			resp := f.Push.MustPushTransaction(ctx, txnID, []byte(`{"events":[]}`))
 			Expect(resp).To(match.HaveStatus(http.StatusOK), "attempt %d", attempt+1)
 		}
 	}, NodeTimeout(timeout))
@@ -113,8 +108,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
 			var out []csapi.Response
 			for range 3 {
-				resp, err := f.Push.PushTransaction(ctx, txnID, body)
-				Expect(err).NotTo(HaveOccurred())
+				resp := f.Push.MustPushTransaction(ctx, txnID, body)
 				out = append(out, resp)
 			}
 			return out
@@ -130,8 +124,7 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 				go func() {
 					defer wg.Done()
 					defer GinkgoRecover()
-					resp, err := f.Push.PushTransaction(ctx, txnID, body)
-					Expect(err).NotTo(HaveOccurred())
+					resp := f.Push.MustPushTransaction(ctx, txnID, body)
 					out[i] = resp
 				}()
 			}
@@ -142,15 +135,12 @@ var _ = Describe("AS handling of pushed transactions", Label("appservice"), func
 
 	It("acknowledges a transaction replayed after many others with 200 (observed: whether it acts once)", Label("AS-TXN-03", "AS-TXN-02"), func(ctx SpecContext) {
 		replayed(ctx, func(f *Fixture, txnID string, body []byte) []csapi.Response {
-			first, err := f.Push.PushTransaction(ctx, txnID, body)
-			Expect(err).NotTo(HaveOccurred())
+			first := f.Push.MustPushTransaction(ctx, txnID, body)
 			for i := range 50 {
-				resp, err := f.Push.PushTransaction(ctx, fmt.Sprintf("%s-between-%d", txnID, i), []byte(`{"events":[]}`))
-				Expect(err).NotTo(HaveOccurred())
+				resp := f.Push.MustPushTransaction(ctx, fmt.Sprintf("%s-between-%d", txnID, i), []byte(`{"events":[]}`))
 				Expect(resp).To(match.HaveStatus(http.StatusOK))
 			}
-			again, err := f.Push.PushTransaction(ctx, txnID, body)
-			Expect(err).NotTo(HaveOccurred())
+			again := f.Push.MustPushTransaction(ctx, txnID, body)
 			return []csapi.Response{first, again}
 		})
 	}, NodeTimeout(timeout))
