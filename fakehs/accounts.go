@@ -53,24 +53,15 @@ func (s *Server) register(c *call) reply {
 	if localpart == "" {
 		localpart = "u" + strings.ToLower(randomString(12))
 	}
-	if !validLocalpart(localpart) {
-		return fail(400, "M_INVALID_USERNAME", "invalid username "+localpart)
-	}
-	id := s.userID(localpart)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Checked before user-interactive authentication, as /register requires.
-	if rp := s.claimLocked(nil, id, false); rp.failed() {
+	id, rp := s.availableLocked(localpart)
+	if rp.failed() {
 		return rp
 	}
-	if s.users[id] != nil {
-		return fail(400, "M_USER_IN_USE", id+" is already taken")
-	}
 	if b.Auth == nil || b.Auth.Type != "m.login.dummy" {
-		return reply{status: 401, body: map[string]any{
-			"flows": []any{map[string]any{"stages": []string{"m.login.dummy"}}}, "params": map[string]any{},
-			"session": randomString(16),
-		}}
+		return uiaChallenge("m.login.dummy", randomString(16))
 	}
 	s.users[id] = &user{id: id, password: b.Password, devices: map[string]bool{}}
 	return s.registeredLocked(id, b)
@@ -79,20 +70,36 @@ func (s *Server) register(c *call) reply {
 // registerAvailable says whether a normal user could register the name
 // (spec: GET /register/available, M_EXCLUSIVE for an AS's namespace).
 func (s *Server) registerAvailable(c *call) reply {
-	localpart := c.r.URL.Query().Get("username")
-	if !validLocalpart(localpart) {
-		return fail(400, "M_INVALID_USERNAME", "invalid username "+localpart)
-	}
-	id := s.userID(localpart)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rp := s.claimLocked(nil, id, false); rp.failed() {
+	if _, rp := s.availableLocked(c.r.URL.Query().Get("username")); rp.failed() {
 		return rp
 	}
-	if s.users[id] != nil {
-		return fail(400, "M_USER_IN_USE", id+" is already taken")
-	}
 	return answer(map[string]any{"available": true})
+}
+
+// availableLocked is the user ID a normal user would get for localpart,
+// or why it cannot: an invalid name, another AS's exclusive namespace, or
+// taken.
+func (s *Server) availableLocked(localpart string) (string, reply) {
+	if !validLocalpart(localpart) {
+		return "", fail(400, "M_INVALID_USERNAME", "invalid username "+localpart)
+	}
+	id := s.userID(localpart)
+	if rp := s.claimLocked(nil, id, false); rp.failed() {
+		return "", rp
+	}
+	if s.users[id] != nil {
+		return "", fail(400, "M_USER_IN_USE", id+" is already taken")
+	}
+	return id, reply{}
+}
+
+// uiaChallenge asks for user-interactive authentication with one stage.
+func uiaChallenge(stage, session string) reply {
+	return reply{status: http.StatusUnauthorized, body: map[string]any{
+		"flows": []any{map[string]any{"stages": []string{stage}}}, "params": map[string]any{}, "session": session,
+	}}
 }
 
 // registerAS creates a user for an AS without password or captcha (spec:
@@ -296,9 +303,7 @@ func (s *Server) setProfileField(c *call) reply {
 // further into.
 func (s *Server) deactivate(c *call) reply {
 	if c.who.as == nil {
-		return reply{status: http.StatusUnauthorized, body: map[string]any{
-			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
-		}}
+		return uiaChallenge("m.login.password", "asconform-uia")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -371,9 +376,7 @@ func (s *Server) getDevices(c *call) reply {
 // authentication (v1.17); anyone else gets the challenge.
 func (s *Server) deleteDevice(c *call) reply {
 	if c.who.as == nil {
-		return reply{status: http.StatusUnauthorized, body: map[string]any{
-			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
-		}}
+		return uiaChallenge("m.login.password", "asconform-uia")
 	}
 	id := c.r.PathValue("deviceId")
 	s.mu.Lock()
@@ -407,9 +410,7 @@ func (s *Server) uploadCrossSigning(c *call) reply {
 		return fail(404, "M_NOT_FOUND", "unknown user")
 	}
 	if u.crossSigning && c.who.as == nil {
-		return reply{status: http.StatusUnauthorized, body: map[string]any{
-			"session": "asconform-uia", "flows": []map[string]any{{"stages": []string{"m.login.password"}}}, "params": map[string]any{},
-		}}
+		return uiaChallenge("m.login.password", "asconform-uia")
 	}
 	u.crossSigning = true
 	return answer(nil)

@@ -27,11 +27,20 @@ func massagedTS(c *call) (*int64, reply) {
 	return &ts, reply{}
 }
 
+// knownRoomLocked finds a room by its ID; name is how the request named
+// it, for the 404.
+func (s *Server) knownRoomLocked(id, name string) (*room, reply) {
+	if rm := s.rooms[id]; rm != nil {
+		return rm, reply{}
+	}
+	return nil, fail(404, "M_NOT_FOUND", "unknown room "+name)
+}
+
 // roomLocked finds a room the caller may act in.
 func (s *Server) roomLocked(c *call, id string) (*room, reply) {
-	rm := s.rooms[id]
-	if rm == nil {
-		return nil, fail(404, "M_NOT_FOUND", "unknown room "+id)
+	rm, rp := s.knownRoomLocked(id, id)
+	if rp.failed() {
+		return nil, rp
 	}
 	if rm.membership(c.who.userID) != "join" {
 		return nil, fail(403, "M_FORBIDDEN", c.who.userID+" is not in room "+id)
@@ -203,9 +212,9 @@ func (s *Server) join(c *call) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rm := s.rooms[roomID]
-	if rm == nil {
-		return fail(404, "M_NOT_FOUND", "unknown room "+target)
+	rm, rp := s.knownRoomLocked(roomID, target)
+	if rp.failed() {
+		return rp
 	}
 	me := c.who.userID
 	switch m := rm.membership(me); {
@@ -273,9 +282,9 @@ func (s *Server) leave(c *call) reply {
 	id := c.r.PathValue("roomId")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rm := s.rooms[id]
-	if rm == nil {
-		return fail(404, "M_NOT_FOUND", "unknown room "+id)
+	rm, rp := s.knownRoomLocked(id, id)
+	if rp.failed() {
+		return rp
 	}
 	me := c.who.userID
 	if m := rm.membership(me); m != "join" && m != "invite" {
@@ -461,8 +470,8 @@ func (s *Server) putAlias(c *call) reply {
 	if rp := s.aliasFreeLocked(c, roomAlias); rp.failed() {
 		return rp
 	}
-	if s.rooms[b.RoomID] == nil {
-		return fail(404, "M_NOT_FOUND", "unknown room "+b.RoomID)
+	if _, rp := s.knownRoomLocked(b.RoomID, b.RoomID); rp.failed() {
+		return rp
 	}
 	s.aliases[roomAlias] = &alias{roomID: b.RoomID, creator: c.who.userID}
 	s.notifyLocked()
@@ -533,8 +542,8 @@ func (s *Server) publish(c *call) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := publication{asID: c.who.as.reg.ID, networkID: c.r.PathValue("networkId"), roomID: c.r.PathValue("roomId")}
-	if s.rooms[p.roomID] == nil {
-		return fail(404, "M_NOT_FOUND", "unknown room "+p.roomID)
+	if _, rp := s.knownRoomLocked(p.roomID, p.roomID); rp.failed() {
+		return rp
 	}
 	if b.Visibility == "public" {
 		s.published[p] = true

@@ -91,10 +91,7 @@ var _ = describe("AS ping and unknown routes", func() {
 
 	It("answers a ping with 200 and a JSON object", Label("AS-PING-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		resp := f.Push.MustPing(ctx, "asc-ping-"+f.unique)
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
-		Expect(resp.Body).To(match.BeJSONObject(), "the ping answer's body")
-		suites.Observe("ping answer body", string(resp.Body))
+		expectOKWithObject(f.Push.MustPing(ctx, "asc-ping-"+f.unique), "ping answer")
 	}, NodeTimeout(timeout))
 
 	It("answers an unknown route with 404 M_UNRECOGNIZED", Label("AS-ERR-01"), func(ctx SpecContext) {

@@ -26,10 +26,7 @@ var _ = describe("AS handling of pushed transactions", func() {
 		f := NewFixture(ctx)
 		alice := f.User(ctx, "alice")
 		portal := f.Room(ctx, alice)
-		resp := f.Push.MustPushEvents(ctx, f.TxnID("ack"), f.Message(portal.ID, alice.UserID(ctx), "hello"))
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
-		Expect(resp.Body).To(match.BeJSONObject(), "the acknowledgement's body")
-		suites.Observe("acknowledgement body", string(resp.Body))
+		expectOKWithObject(f.Push.MustPushEvents(ctx, f.TxnID("ack"), f.Message(portal.ID, alice.UserID(ctx), "hello")), "acknowledgement")
 	}, NodeTimeout(timeout))
 
 	It("accepts large, ephemeral-only and unknown-type transactions", Label("AS-TXN-01"), func(ctx SpecContext) {
@@ -145,6 +142,15 @@ var _ = describe("AS handling of pushed transactions", func() {
 		})
 	}, NodeTimeout(timeout))
 })
+
+// expectOKWithObject checks that the AS answered 200 with a JSON object
+// (its "acknowledgement", its "ping answer"), and observes the body.
+func expectOKWithObject(resp csapi.Response, what string) {
+	GinkgoHelper()
+	Expect(resp).To(match.HaveStatus(http.StatusOK))
+	Expect(resp.Body).To(match.BeJSONObject(), "the %s's body", what)
+	suites.Observe(what+" body", string(resp.Body))
+}
 
 func mustJSON(v any) []byte {
 	data, err := json.Marshal(v)

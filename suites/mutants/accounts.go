@@ -37,14 +37,9 @@ func loginMutants() []Mutant {
 		},
 		{
 			Name: "register-missing-token-400", Bug: "AS registration without a token answers 400 M_UNKNOWN, not 401 M_MISSING_TOKEN",
-			Killers: []string{"HS-LOGIN-05"},
-			Because: `/register with no token: 400`,
-			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_MISSING_TOKEN" {
-					return http.StatusBadRequest, map[string]any{"errcode": "M_UNKNOWN", "error": "Appservice token must be provided"}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-LOGIN-05"},
+			Because:  `/register with no token: 400`,
+			Response: onErrcode("/register", "M_MISSING_TOKEN", http.StatusBadRequest, map[string]any{"errcode": "M_UNKNOWN", "error": "Appservice token must be provided"}),
 		},
 		{
 			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
@@ -71,25 +66,15 @@ func namespaceMutants() []Mutant {
 	return []Mutant{
 		{
 			Name: "exclusive-as-forbidden", Bug: "namespace clashes on register answer M_FORBIDDEN instead of M_EXCLUSIVE",
-			Killers: []string{"HS-NS-01", "HS-NS-02"},
-			Because: `400 with errcode M_EXCLUSIVE\s+Actual: 400 \{"errcode":"M_FORBIDDEN"`,
-			Response: onPath("/register", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_EXCLUSIVE" {
-					body["errcode"] = "M_FORBIDDEN"
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-NS-01", "HS-NS-02"},
+			Because:  `400 with errcode M_EXCLUSIVE\s+Actual: 400 \{"errcode":"M_FORBIDDEN"`,
+			Response: swapErrcode("/register", "M_EXCLUSIVE", "M_FORBIDDEN"),
 		},
 		{
 			Name: "aliases-not-exclusive", Bug: "anyone may create aliases in exclusive namespaces",
-			Killers: []string{"HS-NS-03", "HS-NS-04"},
-			Because: `400 with errcode M_EXCLUSIVE\s+Actual: 200`,
-			Response: onPath("/directory/room/", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_EXCLUSIVE" {
-					return http.StatusOK, map[string]any{}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-NS-03", "HS-NS-04"},
+			Because:  `400 with errcode M_EXCLUSIVE\s+Actual: 200`,
+			Response: onErrcode("/directory/room/", "M_EXCLUSIVE", http.StatusOK, map[string]any{}),
 		},
 		{
 			Name: "shared-namespace-reserved", Bug: "non-exclusive namespaces are treated as exclusive",
@@ -104,14 +89,9 @@ func namespaceMutants() []Mutant {
 		},
 		{
 			Name: "login-exclusive-forbidden", Bug: "an AS login outside its namespaces answers 403 M_FORBIDDEN, not M_EXCLUSIVE",
-			Killers: []string{"HS-NS-05"},
-			Because: `answered 403 .*M_FORBIDDEN`,
-			Response: onPath("/login", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_EXCLUSIVE" {
-					return http.StatusForbidden, map[string]any{"errcode": "M_FORBIDDEN", "error": "Invalid access_token"}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-NS-05"},
+			Because:  `answered 403 .*M_FORBIDDEN`,
+			Response: onErrcode("/login", "M_EXCLUSIVE", http.StatusForbidden, map[string]any{"errcode": "M_FORBIDDEN", "error": "Invalid access_token"}),
 		},
 		{
 			Name: "register-uia-before-exclusive", Bug: "registration starts user-interactive authentication before checking exclusive namespaces",
@@ -135,14 +115,9 @@ func namespaceMutants() []Mutant {
 		},
 		{
 			Name: "available-ignores-namespaces", Bug: "GET /register/available reports a name in an exclusive namespace as available",
-			Killers: []string{"HS-NS-09"},
-			Because: `M_EXCLUSIVE\s+Actual: 200 .*available`,
-			Response: onPath("/register/available", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_EXCLUSIVE" {
-					return http.StatusOK, map[string]any{"available": true}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-NS-09"},
+			Because:  `M_EXCLUSIVE\s+Actual: 200 .*available`,
+			Response: onErrcode("/register/available", "M_EXCLUSIVE", http.StatusOK, map[string]any{"available": true}),
 		},
 		{
 			Name: "registers-in-other-namespace", Bug: "an AS may register users in another AS's exclusive namespace",
@@ -182,14 +157,9 @@ func identityMutants() []Mutant {
 		},
 		{
 			Name: "user-id-outside-allowed", Bug: "user_id outside the namespace is accepted",
-			Killers: []string{"HS-ID-02"},
-			Because: `403 with errcode M_FORBIDDEN\s+Actual: 200`,
-			Response: onPath("/account/whoami", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_FORBIDDEN" {
-					return http.StatusOK, map[string]any{"user_id": "@someone:else"}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-ID-02"},
+			Because:  `403 with errcode M_FORBIDDEN\s+Actual: 200`,
+			Response: onErrcode("/account/whoami", "M_FORBIDDEN", http.StatusOK, map[string]any{"user_id": "@someone:else"}),
 		},
 		{
 			Name: "deactivate-pretends", Bug: "deactivation answers 200 but leaves the account usable",

@@ -46,14 +46,7 @@ func transactionMutants() []Mutant {
 			Killers: []string{"HS-TXN-03"},
 			Because: `events\[\d+\] lacks sender`,
 			Push: func(r *http.Request) {
-				editJSON(r, func(body map[string]any) {
-					events, _ := body["events"].([]any)
-					for _, ev := range events {
-						if m, ok := ev.(map[string]any); ok {
-							delete(m, "sender")
-						}
-					}
-				})
+				editJSON(r, func(body map[string]any) { deleteFromEach(body, "events", "sender") })
 			},
 		},
 		{
@@ -228,14 +221,7 @@ func ephemeralMutants() []Mutant {
 			Killers: []string{"HS-EPH-06", "HS-EPH-01"},
 			Because: `no m.typing with room_id \S+ arrived in an ephemeral array`,
 			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					eph, _ := body["ephemeral"].([]any)
-					for _, e := range eph {
-						if m, ok := e.(map[string]any); ok {
-							delete(m, "room_id")
-						}
-					}
-				})
+				editTransaction(r, func(body map[string]any) { deleteFromEach(body, "ephemeral", "room_id") })
 			},
 		},
 		{

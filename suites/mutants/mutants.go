@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,7 +30,7 @@ type Mutant struct {
 	Request func(*http.Request)
 	// Response rewrites the SUT's client-server answer to the request as
 	// the SUT received it (after Request).
-	Response func(req *http.Request, status int, body map[string]any) (int, map[string]any)
+	Response responseRewrite
 	// Push rewrites a request from the SUT before the fake AS sees it.
 	Push func(*http.Request)
 }
@@ -94,7 +95,32 @@ func byName[M named](list []M, name string) (M, bool) {
 	return list[i], true
 }
 
-func onPath(fragment string, f func(int, map[string]any) (int, map[string]any)) func(*http.Request, int, map[string]any) (int, map[string]any) {
+// responseRewrite is a Mutant's Response.
+type responseRewrite = func(*http.Request, int, map[string]any) (int, map[string]any)
+
+// onErrcode answers status and body instead wherever the SUT answers
+// errcode on a path containing fragment.
+func onErrcode(fragment, errcode string, status int, body map[string]any) responseRewrite {
+	return onPath(fragment, func(sutStatus int, sutBody map[string]any) (int, map[string]any) {
+		if sutBody["errcode"] == errcode {
+			return status, maps.Clone(body)
+		}
+		return sutStatus, sutBody
+	})
+}
+
+// swapErrcode rewrites answers on paths containing fragment that carry the
+// errcode from to carry to instead.
+func swapErrcode(fragment, from, to string) responseRewrite {
+	return onPath(fragment, func(status int, body map[string]any) (int, map[string]any) {
+		if body["errcode"] == from {
+			body["errcode"] = to
+		}
+		return status, body
+	})
+}
+
+func onPath(fragment string, f func(int, map[string]any) (int, map[string]any)) responseRewrite {
 	return func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
 		if !strings.Contains(r.URL.Path, fragment) {
 			return status, body
@@ -117,6 +143,16 @@ func moveTokenToQuery(r *http.Request) {
 		q := r.URL.Query()
 		q.Set("access_token", tok)
 		r.URL.RawQuery = q.Encode()
+	}
+}
+
+// deleteFromEach deletes field from each object of the array body[key].
+func deleteFromEach(body map[string]any, key, field string) {
+	list, _ := body[key].([]any)
+	for _, item := range list {
+		if m, ok := item.(map[string]any); ok {
+			delete(m, field)
+		}
 	}
 }
 

@@ -23,14 +23,9 @@ func queryMutants() []Mutant {
 		},
 		{
 			Name: "alias-404-joins-anyway", Bug: "a join succeeds although the AS denied the alias",
-			Killers: []string{"HS-QRY-04"},
-			Because: `404 with errcode M_NOT_FOUND\s+Actual: 200`,
-			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_NOT_FOUND" {
-					return http.StatusOK, map[string]any{"room_id": "!mutant:x"}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-QRY-04"},
+			Because:  `404 with errcode M_NOT_FOUND\s+Actual: 200`,
+			Response: onErrcode("/join/", "M_NOT_FOUND", http.StatusOK, map[string]any{"room_id": "!mutant:x"}),
 		},
 		{
 			Name: "query-timeout-not-found", Bug: "a join or invite whose query timed out is answered 404 instead of 408",
@@ -45,14 +40,9 @@ func queryMutants() []Mutant {
 		},
 		{
 			Name: "stray-alias-join-502", Bug: "a join by an alias no AS claims answers 502 instead of 404 M_NOT_FOUND",
-			Killers: []string{"HS-QRY-03"},
-			Because: `M_NOT_FOUND\s+Actual: 502`,
-			Response: onPath("/join/", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_NOT_FOUND" {
-					return http.StatusBadGateway, map[string]any{"errcode": "M_UNKNOWN", "error": "alias lookup failed"}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-QRY-03"},
+			Because:  `M_NOT_FOUND\s+Actual: 502`,
+			Response: onErrcode("/join/", "M_NOT_FOUND", http.StatusBadGateway, map[string]any{"errcode": "M_UNKNOWN", "error": "alias lookup failed"}),
 		},
 		{
 			Name: "queries-users-outside-namespaces", Bug: "the homeserver asks every AS about every invited user, in its namespace or not",
@@ -112,25 +102,15 @@ func pingMutants() []Mutant {
 		},
 		{
 			Name: "ping-any-as-token", Bug: "any AS may ping any other AS",
-			Killers: []string{"HS-PING-02"},
-			Because: `403 with errcode M_FORBIDDEN\s+Actual: 200`,
-			Response: onPath("/ping", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_FORBIDDEN" {
-					return http.StatusOK, map[string]any{"duration_ms": 1}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-PING-02"},
+			Because:  `403 with errcode M_FORBIDDEN\s+Actual: 200`,
+			Response: onErrcode("/ping", "M_FORBIDDEN", http.StatusOK, map[string]any{"duration_ms": 1}),
 		},
 		{
 			Name: "ping-url-not-set-as-failure", Bug: "a ping of an AS without url is answered 502 M_CONNECTION_FAILED, not 400 M_URL_NOT_SET",
-			Killers: []string{"HS-PING-03"},
-			Because: `pinging an AS whose registration has no url`,
-			Response: onPath("/ping", func(status int, body map[string]any) (int, map[string]any) {
-				if body["errcode"] == "M_URL_NOT_SET" {
-					return http.StatusBadGateway, map[string]any{"errcode": "M_CONNECTION_FAILED", "error": "mutant: no url"}
-				}
-				return status, body
-			}),
+			Killers:  []string{"HS-PING-03"},
+			Because:  `pinging an AS whose registration has no url`,
+			Response: onErrcode("/ping", "M_URL_NOT_SET", http.StatusBadGateway, map[string]any{"errcode": "M_CONNECTION_FAILED", "error": "mutant: no url"}),
 		},
 		{
 			Name: "ping-bad-status-code", Bug: "an AS error on ping is reported as M_UNKNOWN",
@@ -178,15 +158,4 @@ func directoryMutants() []Mutant {
 			}),
 		},
 	}
-}
-
-// swapErrcode rewrites answers on paths containing fragment that carry the
-// errcode from to carry to instead.
-func swapErrcode(fragment, from, to string) func(*http.Request, int, map[string]any) (int, map[string]any) {
-	return onPath(fragment, func(status int, body map[string]any) (int, map[string]any) {
-		if body["errcode"] == from {
-			body["errcode"] = to
-		}
-		return status, body
-	})
 }
