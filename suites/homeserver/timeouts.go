@@ -12,6 +12,7 @@ import (
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
@@ -26,7 +27,7 @@ import (
 var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPriority(2), Label("homeserver", "slow"), func() {
 	var (
 		txn, ping, alias, user  *Fixture
-		attempts                []Delivered
+		attempts                []scenarios.Delivered
 		attemptsErr             error
 		pinged, joined, invited csapi.Response
 		aliasQueries            []recorder.Exchange
@@ -59,10 +60,10 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		play(func() {
 			alice := txn.NewUser(ctx, "alice")
 			room := txn.NewBridgedRoom(ctx, alice, "bob")
-			txn.settle(ctx, room)
+			txn.Settle(ctx, room)
 			txn.AS.On(fakeas.Transactions).Block()
 			eventID := room.Say(ctx, alice, "anyone awake?")
-			attempts, attemptsErr = txn.waitForAckWithin(ctx, eventID, 3*time.Minute)
+			attempts, attemptsErr = txn.WaitForAckWithin(ctx, eventID, 3*time.Minute)
 		})
 		play(func() {
 			ping.ASClient.HTTP = patientHTTP
@@ -78,20 +79,19 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 			var err error
 			joined, err = alice.Join(ctx, alias.Alias("silent"))
 			Expect(err).NotTo(HaveOccurred())
-			aliasQueries = alias.hungUp(ctx, fakeas.Rooms)
+			aliasQueries = alias.HungUp(ctx, fakeas.Rooms)
 		})
 		play(func() {
 			alice := user.NewUser(ctx, "alice")
 			alice.HTTP = patientHTTP
-			room, err := alice.CreateRoom(ctx, nil)
-			Expect(err).NotTo(HaveOccurred())
-			elsewhere := user.newBridgedRoomOf(ctx, bystander, alice, "bystander")
+			roomID := alice.MustCreateRoom(ctx, nil)
+			elsewhere := user.BridgedRoomOf(ctx, bystander, alice, "bystander")
 			hung := user.AS.On(fakeas.Users).Always().Block()
 			var inviteErr error
 			answered := make(chan struct{})
 			go func() {
 				defer close(answered)
-				invited, inviteErr = alice.Invite(ctx, room.Field("room_id"), user.Ghost("silent"))
+				invited, inviteErr = alice.Invite(ctx, roomID, user.Ghost("silent"))
 			}()
 			// The other AS's event is sent while the query hangs, whether the
 			// homeserver asks before answering the invite or after.
@@ -99,14 +99,14 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 			case <-hung.Entered():
 				queryHung = true
 				sent := time.Now()
-				_, bystanderErr = bystander.waitForAckWithin(ctx, elsewhere.Say(ctx, alice, "meanwhile, elsewhere"), 3*time.Minute)
+				_, bystanderErr = bystander.WaitForAckWithin(ctx, elsewhere.Say(ctx, alice, "meanwhile, elsewhere"), 3*time.Minute)
 				bystanderDelay = time.Since(sent)
 			case <-time.After(wait(90 * time.Second)):
 			}
 			<-answered
 			Expect(inviteErr).NotTo(HaveOccurred())
 			if queryHung { // else none came in 90 s: waiting again shows nothing
-				userQueries = user.hungUp(ctx, fakeas.Users)
+				userQueries = user.HungUp(ctx, fakeas.Users)
 			}
 		})
 		wg.Wait()
@@ -119,7 +119,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		first, retry := attempts[0], attempts[1]
 		suites.Observe("homeserver gave up on the first attempt after", first.Exchange.Duration().Round(time.Millisecond))
 		suites.Observe("retry started after the first attempt by", retry.Exchange.Start.Sub(first.Exchange.Start).Round(time.Millisecond))
-		Expect(retriedAsSent(attempts)).To(Succeed())
+		Expect(attempts).To(scenarios.RetryAsSent())
 	})
 
 	It("answers 504 M_CONNECTION_TIMEOUT to a ping the AS does not answer in time", Label("HS-PING-06"), func() {
@@ -175,22 +175,6 @@ const heldUp = 10 * time.Second
 // patientHTTP outlasts a homeserver's own timeout towards the AS, so the
 // spec sees the homeserver's answer rather than its own client giving up.
 var patientHTTP = &http.Client{Timeout: 3 * time.Minute}
-
-// hungUp returns the queries of route rt once at least one is recorded: a
-// query is recorded when the homeserver hangs up on it, which may be just
-// after it answered the client, or, for a query made after answering (as
-// Synapse does for users), up to its own timeout later. It asserts
-// nothing: a homeserver that never asks (Dendrite does not query users on
-// invite) fails the specs judging the queries, not the scenario the other
-// specs of the container share.
-func (f *Fixture) hungUp(ctx context.Context, rt fakeas.Route) []recorder.Exchange {
-	deadline := time.Now().Add(wait(90 * time.Second))
-	for len(f.routed(rt)) == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(wait(200 * time.Millisecond))
-	}
-	time.Sleep(wait(time.Second))
-	return f.routed(rt)
-}
 
 // newSharedFixture is a fixture for a scenario that several specs of an
 // Ordered container judge: each spec attaches the transcript itself.
