@@ -215,10 +215,7 @@ func (f *Fixture) Shared(name string) string {
 func (f *Fixture) NewUser(ctx context.Context, name string) *csapi.Client {
 	GinkgoHelper()
 	anon := f.client(name, "")
-	resp, err := anon.Register(ctx, f.Outside(name), "pw-"+f.unique)
-	if err != nil || resp.Status != 200 {
-		suites.HarnessError(fmt.Errorf("registering test user %s: %v %v", name, resp, err))
-	}
+	resp := setUp("registering test user " + name)(anon.Register(ctx, f.Outside(name), "pw-"+f.unique))
 	token := resp.Field("access_token")
 	f.secrets[name+" access_token"] = token
 	c := f.client(name, token)
@@ -234,11 +231,19 @@ func (f *Fixture) RegisterGhost(ctx context.Context, name string) string {
 // RegisterGhostOf registers a user in a's namespace as a.
 func (f *Fixture) RegisterGhostOf(ctx context.Context, a *scenarios.AppService, name string) string {
 	GinkgoHelper()
-	resp, err := a.ASClient.RegisterAS(ctx, a.NamespacePrefix()+name+f.unique, true)
-	if err != nil || resp.Status != 200 {
-		suites.HarnessError(fmt.Errorf("registering ghost %s as the AS: %v %v", name, resp, err))
+	return setUp("registering ghost " + name + " as the AS")(a.ASClient.RegisterAS(ctx, a.NamespacePrefix()+name+f.unique, true)).Field("user_id")
+}
+
+// setUp judges a step the spec only builds on: anything but a 200 is an
+// error of the harness's setup, not a verdict on the SUT.
+func setUp(what string) func(csapi.Response, error) csapi.Response {
+	return func(resp csapi.Response, err error) csapi.Response {
+		GinkgoHelper()
+		if err != nil || resp.Status != http.StatusOK {
+			suites.HarnessError(fmt.Errorf("%s: %v %v", what, resp, err))
+		}
+		return resp
 	}
-	return resp.Field("user_id")
 }
 
 // NewBridgedRoom opens a bridged room of the spec's first fake AS, owned

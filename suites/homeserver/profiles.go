@@ -223,9 +223,9 @@ const extensionWait = 30 * time.Second
 // inhibit_login), and returns it with the device the registration made.
 func (f *Fixture) registerDeviceOf(ctx context.Context, a *scenarios.AppService, name string) (userID, deviceID string) {
 	GinkgoHelper()
-	registered, err := a.ASClient.RegisterAS(ctx, a.NamespacePrefix()+name+f.unique, false)
-	if err != nil || registered.Status != http.StatusOK || registered.Field("device_id") == "" {
-		suites.HarnessError(fmt.Errorf("registering %s with a device as the AS: %v %v", name, registered, err))
+	registered := setUp("registering " + name + " with a device as the AS")(a.ASClient.RegisterAS(ctx, a.NamespacePrefix()+name+f.unique, false))
+	if registered.Field("device_id") == "" {
+		suites.HarnessError(fmt.Errorf("registering %s with a device as the AS: no device_id in %v", name, registered))
 	}
 	return registered.Field("user_id"), registered.Field("device_id")
 }
