@@ -52,11 +52,6 @@ func (c *Client) MustRegisterAS(ctx context.Context, username string, inhibitLog
 	return c.must(c.RegisterAS(ctx, username, inhibitLogin))
 }
 
-// MustWhoAmI asks who the token (and any asserted identity) is.
-func (c *Client) MustWhoAmI(ctx context.Context, opts ...Option) Response {
-	return c.must(c.WhoAmI(ctx, opts...))
-}
-
 // MustTyping sets userID's typing notification in roomID.
 func (c *Client) MustTyping(ctx context.Context, roomID, userID string, typing bool) {
 	c.must(c.Typing(ctx, roomID, userID, typing))

@@ -65,7 +65,7 @@ func TestMustReportsTransportErrors(t *testing.T) {
 func TestMustExcerptsLongBodies(t *testing.T) {
 	srv, _ := server(t, 500, `{"error":"`+strings.Repeat("x", 2000)+`"}`)
 	var f failures
-	f.client(srv.URL).MustWhoAmI(guardCtx(t))
+	f.client(srv.URL).MustDo(guardCtx(t), "GET", "/_matrix/client/v3/account/whoami", nil)
 	if len(f.messages) != 1 || len(f.messages[0]) > 700 || !strings.Contains(f.messages[0], "(2012 bytes)") {
 		t.Fatalf("long body reported as %q", f.messages)
 	}
