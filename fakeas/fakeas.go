@@ -61,6 +61,9 @@ type Server struct {
 	ingress func(*http.Request)
 	scripts map[Route][]*Step
 	gates   []*Gate
+
+	expect     *expectation // set by Expect: the fake is strict
+	unexpected []string
 }
 
 // New starts a fake AS listening on listenAddr (e.g. "172.17.0.1:0").
@@ -239,6 +242,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		s.rec.Add(ex)
 	}
 
+	s.note(Request{Route: rt, Method: req.Method, Path: req.URL.Path, Param: param, Query: req.URL.Query(), Body: body})
 	resp, drop := s.decide(req.Context(), rt, param, methodOK, req, body)
 	if drop && req.Context().Err() != nil {
 		// A blocked or delayed call the homeserver stopped waiting for.

@@ -44,6 +44,7 @@ func (s *Server) Reset() {
 	}
 	s.gates = nil
 	s.scripts = map[Route][]*Step{}
+	s.expect, s.unexpected = nil, nil
 }
 
 func (s *Server) nextStep(rt Route) *Step {

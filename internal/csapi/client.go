@@ -30,6 +30,10 @@ type Client struct {
 	Name     string // party name in transcripts, e.g. "alice" or "appservice"
 	HTTP     *http.Client
 	Recorder *recorder.Recorder
+	// Fail ends the current test when a Must call goes wrong; callerSkip
+	// counts the frames from Fail's caller to the Must method's caller,
+	// so a report points at the spec's line. Nil panics with the message.
+	Fail func(message string, callerSkip int)
 
 	userID string
 }
@@ -60,9 +64,10 @@ func WithToken(token string) Option { return func(r *request) { r.token = &token
 
 // Response is a completed HTTP exchange.
 type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
+	Request string // method and path, e.g. "POST /_matrix/client/v3/join/%21r:hs"
+	Status  int
+	Header  http.Header
+	Body    []byte
 }
 
 // JSON decodes the body into v.
@@ -147,7 +152,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, opts ...
 	}
 	ex.Outcome = "answered"
 	c.record(ex)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	return Response{Request: method + " " + ex.Path, Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 }
 
 func (c *Client) record(ex recorder.Exchange) {

@@ -26,16 +26,14 @@ import (
 // Client-server API, "Appservice Login", "Account registration" and the
 // application-service extensions (identity assertion, timestamps): what the
 // AS's token and namespaces allow, and what they allow nobody else.
-var _ = Describe("Logging in and registering as the AS", Label("homeserver"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("Logging in and registering as the AS", func() {
 	const timeout = time.Minute
 
 	It("logs the AS in as one of its registered users with m.login.application_service", Label("HS-LOGIN-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.RegisterGhost(ctx, "visitor")
 		resp, err := f.ASClient.LoginAS(ctx, ghost)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp, err).To(match.HaveStatus(http.StatusOK))
 		Expect(resp).To(match.HaveJSONKeys("user_id", "access_token", "device_id"))
 		Expect(resp.Field("user_id")).To(Equal(ghost), "the login must be of the user named in the identifier")
 		whoami, err := f.client("visitor", resp.Field("access_token")).WhoAmI(ctx)
@@ -79,27 +77,23 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		anon := f.client("squatter", "")
 		// No auth dict at all: a server that started user-interactive
 		// authentication first would answer 401 with its flows.
-		resp, err := anon.Do(ctx, http.MethodPost, "/_matrix/client/v3/register", map[string]any{
+		Expect(anon.Do(ctx, http.MethodPost, "/_matrix/client/v3/register", map[string]any{
 			"username": f.GhostLocalpart("early"), "password": "pw-" + f.unique,
-		}, csapi.WithToken(""))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
+		}, csapi.WithToken(""))).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
 	}, NodeTimeout(timeout))
 
 	It("reports a username in an exclusive namespace as unavailable with M_EXCLUSIVE", Label("HS-NS-09"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		anon := f.client("asker", "")
-		resp, err := anon.Do(ctx, http.MethodGet, "/_matrix/client/v3/register/available?username="+url.QueryEscape(f.GhostLocalpart("wanted")), nil, csapi.WithToken(""))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
+		Expect(anon.Do(ctx, http.MethodGet, "/_matrix/client/v3/register/available?username="+url.QueryEscape(f.GhostLocalpart("wanted")), nil, csapi.WithToken(""))).
+			To(match.HaveError(http.StatusBadRequest, "M_EXCLUSIVE"))
 	}, NodeTimeout(timeout))
 
 	It("reports the asserted user to whoami called by the AS with ?user_id=", Label("HS-ID-08"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.RegisterGhost(ctx, "asserted")
 		resp, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp, err).To(match.HaveStatus(http.StatusOK))
 		Expect(resp.Field("user_id")).To(Equal(ghost), "whoami must name the user the AS asserted")
 	}, NodeTimeout(timeout))
 
@@ -107,25 +101,21 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		f := NewFixture(ctx)
 		ghost, device := f.registerWithDevice(ctx, "device")
 		as, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", device))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(as).To(match.HaveStatus(http.StatusOK))
+		Expect(as, err).To(match.HaveStatus(http.StatusOK))
 		Expect(as.Field("device_id")).To(Equal(device), "whoami with ?device_id= must name the device the AS asserted")
 	}, NodeTimeout(timeout))
 
 	It("answers 400 M_UNKNOWN_DEVICE to ?device_id= naming a device the asserted user does not have", Label("HS-ID-06"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost, _ := f.registerWithDevice(ctx, "nodevice")
-		unknown, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", "NOSUCHDEVICE"))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(unknown).To(match.HaveError(http.StatusBadRequest, "M_UNKNOWN_DEVICE"), "a device_id the user does not have")
+		Expect(f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("device_id", "NOSUCHDEVICE"))).To(match.HaveError(http.StatusBadRequest, "M_UNKNOWN_DEVICE"), "a device_id the user does not have")
 	}, NodeTimeout(timeout))
 
 	It("acts as no device when the AS names none: whoami with ?user_id= alone reports no device_id", Label("HS-ID-07"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost, device := f.registerWithDevice(ctx, "deviceless")
 		as, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(as).To(match.HaveStatus(http.StatusOK))
+		Expect(as, err).To(match.HaveStatus(http.StatusOK))
 		suites.Observe("whoami", as.String())
 		Expect(as.Field("device_id")).To(BeEmpty(), "whoami named a device although the AS asserted none (the user has device %s)", device)
 	}, NodeTimeout(timeout))
@@ -134,15 +124,11 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		f := NewFixture(ctx)
 		ghost := f.RegisterGhost(ctx, "devices")
 		path := "/_matrix/client/v3/devices/ASCBRIDGE"
-		created, err := f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge"}, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(created).To(match.HaveStatus(http.StatusCreated), "creating a new device must answer 201")
-		updated, err := f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge, renamed"}, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(updated).To(match.HaveStatus(http.StatusOK), "updating an existing device must answer 200")
-		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(listed).To(match.HaveStatus(http.StatusOK))
+		Expect(f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge"}, csapi.AsUser(ghost))).
+			To(match.HaveStatus(http.StatusCreated), "creating a new device must answer 201")
+		Expect(f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge, renamed"}, csapi.AsUser(ghost))).
+			To(match.HaveStatus(http.StatusOK), "updating an existing device must answer 200")
+		listed := f.ASClient.MustDo(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
 		Expect(deviceIDs(listed)).To(ContainElement("ASCBRIDGE"), "GET /devices of the user does not list the device the AS created")
 	}, NodeTimeout(timeout))
 
@@ -161,9 +147,8 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 	It("lets the AS delete a device of its user without user-interactive authentication", Label("HS-DEV-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost, device := f.registerWithDevice(ctx, "deleting")
-		resp, err := f.ASClient.Do(ctx, http.MethodDelete, "/_matrix/client/v3/devices/"+csapi.PathEscape(device), map[string]any{}, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK), "deleting a device as the AS must need no user-interactive authentication")
+		Expect(f.ASClient.Do(ctx, http.MethodDelete, "/_matrix/client/v3/devices/"+csapi.PathEscape(device), map[string]any{}, csapi.AsUser(ghost))).
+			To(match.HaveStatus(http.StatusOK), "deleting a device as the AS must need no user-interactive authentication")
 		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the deleted device is still listed")
@@ -191,9 +176,9 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		var newest []string
 		// A homeserver may persist asynchronously: the read gets a few seconds.
 		Eventually(func() []string {
+			// Expect, not MustDo: Eventually retries what Expect fails.
 			resp, err := alice.Do(ctx, http.MethodGet, "/_matrix/client/v3/rooms/"+csapi.PathEscape(room.ID)+"/messages", nil, csapi.Query("dir", "b"), csapi.Query("limit", "5"))
-			Expect(err).NotTo(HaveOccurred())
-			Expect(resp).To(match.HaveStatus(http.StatusOK))
+			Expect(resp, err).To(match.HaveStatus(http.StatusOK))
 			var page struct {
 				Chunk []matrix.ClientEvent `json:"chunk"`
 			}
@@ -240,8 +225,7 @@ var _ = Describe("Logging in and registering as the AS", Label("homeserver"), fu
 		room := f.NewBridgedRoom(ctx, alice, "member")
 		// The AS acts as its sender user, who is not in the room; its ghost is.
 		resp, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/rooms/"+csapi.PathEscape(room.ID)+"/joined_members", nil)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp, err).To(match.HaveStatus(http.StatusOK))
 		var members struct {
 			Joined map[string]any `json:"joined"`
 		}
@@ -298,9 +282,7 @@ func originServerTS(ctx SpecContext, c *csapi.Client, roomID, eventID string) in
 // inhibit_login), and returns it with the device the registration made.
 func (f *Fixture) registerWithDevice(ctx context.Context, name string) (userID, deviceID string) {
 	GinkgoHelper()
-	registered, err := f.ASClient.RegisterAS(ctx, f.GhostLocalpart(name), false)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(registered).To(match.HaveStatus(http.StatusOK))
+	registered := f.ASClient.MustRegisterAS(ctx, f.GhostLocalpart(name), false)
 	Expect(registered.Field("device_id")).NotTo(BeEmpty(), "registration without inhibit_login gave no device_id")
 	return registered.Field("user_id"), registered.Field("device_id")
 }

@@ -2,7 +2,6 @@ package homeserver
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -14,77 +13,47 @@ import (
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 
 // Application Service API: ephemeral data (v1.13), third-party networks,
 // and the room directory per network.
-var _ = Describe("Ephemeral data, third-party lookups and network directories", Label("homeserver"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("Ephemeral data, third-party lookups and network directories", func() {
 	const timeout = 60 * time.Second
 
-	It("pushes typing notifications in the ephemeral array, with the room_id, to an AS that opted in", Label("HS-EPH-01", "HS-EPH-04", "HS-EPH-06"), func(ctx SpecContext) {
+	// ephemeralRoom is the start of the ephemeral specs: alice's room
+	// bridged by the AS that opted in.
+	ephemeralRoom := func(ctx SpecContext) (*Fixture, *scenarios.AppService, *csapi.Client, scenarios.BridgedRoom) {
 		f := NewFixture(ctx)
 		f.needs("ephemeral data")
 		eph := f.EphemeralAS()
 		alice := f.NewUser(ctx, "alice")
-		room := f.newBridgedRoomOf(ctx, eph, alice, "bob")
-		typing, err := alice.Typing(ctx, room.ID, alice.UserID(ctx), true)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(typing).To(match.HaveStatus(http.StatusOK))
+		return f, eph, alice, f.BridgedRoomOf(ctx, eph, alice, "bob")
+	}
 
-		var found map[string]any
-		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
-		defer cancel()
-		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
-			for _, d := range eph.Deliveries() {
-				for _, raw := range d.Txn.Ephemeral {
-					var e map[string]any
-					if json.Unmarshal(raw, &e) == nil && e["type"] == "m.typing" && e["room_id"] == room.ID {
-						found = e
-						return true
-					}
-				}
-			}
-			return false
-		})
+	It("pushes typing notifications in the ephemeral array, with the room_id, to an AS that opted in", Label("HS-EPH-01", "HS-EPH-04", "HS-EPH-06"), func(ctx SpecContext) {
+		_, eph, alice, room := ephemeralRoom(ctx)
+		alice.MustTyping(ctx, room.ID, alice.UserID(ctx), true)
+		found, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.typing" && e["room_id"] == room.ID })
 		Expect(err).NotTo(HaveOccurred(), "no m.typing with room_id %s arrived in an ephemeral array", room.ID)
 		content, _ := found["content"].(map[string]any)
 		Expect(content["user_ids"]).To(ContainElement(alice.UserID(ctx)))
 	}, NodeTimeout(timeout))
 
 	It("pushes a read receipt in a room the AS is interested in, with its room_id, to an AS that opted in", Label("HS-EPH-05", "HS-EPH-06", "HS-EPH-08"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		f.needs("ephemeral data")
-		eph := f.EphemeralAS()
-		alice := f.NewUser(ctx, "alice")
-		room := f.newBridgedRoomOf(ctx, eph, alice, "bob")
+		_, eph, alice, room := ephemeralRoom(ctx)
 		read := room.Say(ctx, alice, "read me")
-		resp, err := alice.Receipt(ctx, room.ID, read)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(alice.Receipt(ctx, room.ID, read)).To(match.HaveStatus(http.StatusOK))
 
-		var receipt map[string]any
-		var types []string
-		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
-		defer cancel()
-		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
-			types = nil
-			for _, d := range eph.Deliveries() {
-				for _, raw := range d.Txn.Ephemeral {
-					var e map[string]any
-					_ = json.Unmarshal(raw, &e)
-					t, _ := e["type"].(string)
-					types = append(types, t)
-					if t == "m.receipt" && e["room_id"] == room.ID {
-						receipt = e
-					}
-				}
-			}
-			return receipt != nil
-		})
+		receipt, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.receipt" && e["room_id"] == room.ID })
 		Expect(err).NotTo(HaveOccurred(), "no m.receipt with room_id %s arrived in an ephemeral array", room.ID)
+		var types []string
+		for _, e := range scenarios.Ephemeral(eph.Deliveries()) {
+			t, _ := e["type"].(string)
+			types = append(types, t)
+		}
 		suites.Observe("ephemeral types received", strings.Join(types, ", "))
 		content, _ := receipt["content"].(map[string]any)
 		ofEvent, _ := content[read].(map[string]any)
@@ -96,28 +65,10 @@ var _ = Describe("Ephemeral data, third-party lookups and network directories", 
 	}, NodeTimeout(timeout))
 
 	It("pushes the presence of a user who shares a room with the AS's users to an AS that opted in", Label("HS-EPH-03"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		f.needs("ephemeral data")
-		eph := f.EphemeralAS()
-		alice := f.NewUser(ctx, "alice")
-		f.newBridgedRoomOf(ctx, eph, alice, "bob")
-		resp, err := alice.Do(ctx, http.MethodPut, "/_matrix/client/v3/presence/"+csapi.PathEscape(alice.UserID(ctx))+"/status",
+		_, eph, alice, _ := ephemeralRoom(ctx)
+		alice.MustDo(ctx, http.MethodPut, "/_matrix/client/v3/presence/"+csapi.PathEscape(alice.UserID(ctx))+"/status",
 			map[string]any{"presence": "online", "status_msg": "bridged"})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
-		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
-		defer cancel()
-		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool {
-			for _, d := range eph.Deliveries() {
-				for _, raw := range d.Txn.Ephemeral {
-					var e map[string]any
-					if json.Unmarshal(raw, &e) == nil && e["type"] == "m.presence" && e["sender"] == alice.UserID(ctx) {
-						return true
-					}
-				}
-			}
-			return false
-		})
+		_, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.presence" && e["sender"] == alice.UserID(ctx) })
 		Expect(err).NotTo(HaveOccurred(), "no m.presence of %s arrived in an ephemeral array", alice.UserID(ctx))
 	}, NodeTimeout(timeout))
 
@@ -125,29 +76,26 @@ var _ = Describe("Ephemeral data, third-party lookups and network directories", 
 		f := NewFixture(ctx)
 		f.needs("ephemeral data")
 		eph := f.EphemeralAS()
+		f.ExpectNoEphemeral() // also after the spec's own check
 		alice := f.NewUser(ctx, "alice")
 		// Both ASes have a ghost in the room; only eph opted in.
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		eve := f.RegisterGhostOf(ctx, eph, "eve")
 		_, err := alice.Invite(ctx, room.ID, eve)
 		Expect(err).NotTo(HaveOccurred())
-		joined, err := eph.ASClient.Join(ctx, room.ID, csapi.AsUser(eve))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(joined).To(match.HaveStatus(http.StatusOK))
+		eph.ASClient.MustJoin(ctx, room.ID, csapi.AsUser(eve))
 		_, err = alice.Typing(ctx, room.ID, alice.UserID(ctx), true)
 		Expect(err).NotTo(HaveOccurred())
 		// The opted-in AS seeing the typing bounds the wait for the other.
-		waitCtx, cancel := context.WithTimeout(ctx, wait(20*time.Second))
-		defer cancel()
-		_, err = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool { return hasEphemeral(eph.Deliveries()) })
+		_, err = eph.WaitForEphemeral(ctx, func(map[string]any) bool { return true })
 		Expect(err).NotTo(HaveOccurred(), "the opted-in AS got no ephemeral data either")
-		Expect(hasEphemeral(f.Deliveries())).To(BeFalse(), "an AS without receive_ephemeral got ephemeral data")
+		Expect(f.Deliveries()).To(scenarios.CarryNoEphemeral(), "an AS without receive_ephemeral got ephemeral data")
 	}, NodeTimeout(timeout))
 
 	It("hands a client's third-party user search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.needs("client-side third-party lookups")
-		protocol := harness.Protocol(f.number())
+		protocol := harness.Protocol(f.Number())
 		found := []map[string]any{{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}}}
 		f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
 			if strings.HasPrefix(in.Param, "protocol/") {
@@ -161,8 +109,7 @@ var _ = Describe("Ephemeral data, third-party lookups and network directories", 
 		})
 		alice := f.NewUser(ctx, "alice")
 		resp, err := alice.ThirdPartyUsers(ctx, protocol, map[string]string{"nick": "bob"})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp, err).To(match.HaveStatus(http.StatusOK))
 		var got []map[string]any
 		Expect(resp.JSON(&got)).To(Succeed())
 		Expect(got).To(HaveLen(1))
@@ -187,21 +134,9 @@ var _ = Describe("Ephemeral data, third-party lookups and network directories", 
 		Expect(err).NotTo(HaveOccurred())
 		suites.Observe("a normal user publishing", byUser.String())
 		Expect(byUser.Status).To(BeNumerically(">=", 400), "a normal user must not use the AS directory endpoint")
-		byAS, err := f.ASClient.SetAppServiceVisibility(ctx, "net1", room.ID, "public")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(byAS).To(match.HaveStatus(http.StatusOK))
+		Expect(f.ASClient.SetAppServiceVisibility(ctx, "net1", room.ID, "public")).To(match.HaveStatus(http.StatusOK))
 		listed, err := alice.PublicRooms(ctx, map[string]any{"include_all_networks": true, "limit": 500})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(listed).To(match.HaveStatus(http.StatusOK))
+		Expect(listed, err).To(match.HaveStatus(http.StatusOK))
 		Expect(string(listed.Body)).To(ContainSubstring(room.ID), "the published room is not in the directory of all networks")
 	}, NodeTimeout(timeout))
 })
-
-func hasEphemeral(ds []Delivered) bool {
-	for _, d := range ds {
-		if len(d.Txn.Ephemeral) > 0 {
-			return true
-		}
-	}
-	return false
-}

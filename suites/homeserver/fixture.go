@@ -2,7 +2,6 @@ package homeserver
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -17,7 +16,7 @@ import (
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/scenarios/match"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -25,25 +24,17 @@ import (
 // registration, and the spec's own clients. It attaches the spec's
 // transcript to the report when the spec ends.
 type Fixture struct {
-	Env         *Env
-	*AppService // the spec's first fake AS
+	Env                   *Env
+	*scenarios.AppService // the spec's first fake AS
 
 	hs harness.Deployment // the homeserver the spec talks to: Env's, or its own
 
-	services  []*AppService
+	services  []*scenarios.AppService
 	clients   []*csapi.Client
 	clientRec *recorder.Recorder // the spec's client-server requests
 	secrets   map[string]string
 	unique    string
 	shared    bool // judged by several specs, which attach the transcript
-}
-
-// AppService is one fake AS taken from the pool for a spec.
-type AppService struct {
-	AS       *fakeas.Server
-	Reg      matrix.Registration
-	ASClient *csapi.Client // acts as the AS with its as_token
-	mark     int           // the fake's exchanges before this spec
 }
 
 var fixtures atomic.Int64
@@ -83,43 +74,51 @@ func (f *Fixture) needs(feature string) {
 }
 
 // AnotherAS takes one more fake AS from the pool for this spec.
-func (f *Fixture) AnotherAS() *AppService { return f.adopt(f.Env.take()) }
+func (f *Fixture) AnotherAS() *scenarios.AppService { return f.adopt(f.Env.take()) }
 
 // EphemeralAS takes the fake AS whose registration has receive_ephemeral.
-func (f *Fixture) EphemeralAS() *AppService {
+func (f *Fixture) EphemeralAS() *scenarios.AppService {
 	if len(f.Env.pool) < ephemeralAS || !f.Env.pool[ephemeralAS-1].Registration().ReceiveEphemeral {
 		Skip(fmt.Sprintf("needs registration %d with receive_ephemeral: true (asconform registrations writes it)", ephemeralAS))
 	}
 	return f.adopt(f.Env.pool[ephemeralAS-1])
 }
 
-func (f *Fixture) adopt(fake *fakeas.Server) *AppService {
+func (f *Fixture) adopt(fake *fakeas.Server) *scenarios.AppService {
 	fake.Reset()
 	reg := fake.Registration()
 	n := len(f.services) + 1
-	a := &AppService{AS: fake, Reg: reg, mark: fake.Recorder().Len()}
-	a.ASClient = f.client(fmt.Sprintf("appservice%s", map[bool]string{true: "", false: fmt.Sprint(n)}[n == 1]), reg.ASToken)
+	client := f.client(fmt.Sprintf("appservice%s", map[bool]string{true: "", false: fmt.Sprint(n)}[n == 1]), reg.ASToken)
+	a := scenarios.NewAppService(fake, client, patience)
 	suffix := map[bool]string{true: "", false: fmt.Sprintf(" (AS %d)", n)}[n == 1]
 	f.secrets["as_token"+suffix], f.secrets["hs_token"+suffix] = reg.ASToken, reg.HSToken
 	f.services = append(f.services, a)
 	return a
 }
 
+// finish ends the spec's use of its fake ASes; a request a strict fake
+// did not expect fails the spec, once its transcript is attached.
 func (f *Fixture) finish(ctx SpecContext) {
-	for _, a := range f.services {
+	var unexpected []string
+	for i, a := range f.services {
+		for _, u := range a.AS.Unexpected() {
+			unexpected = append(unexpected, fmt.Sprintf("fake AS %d got %s", i+1, u))
+		}
 		a.AS.Reset()
 	}
-	if f.shared {
-		return
+	if !f.shared {
+		suites.AttachTranscript(f.Transcript(), f.secrets)
+		if CurrentSpecReport().Failed() || len(unexpected) > 0 {
+			suites.AttachSUTLog(f.hs.Logs(ctx))
+		}
 	}
-	suites.AttachTranscript(f.Transcript(), f.secrets)
-	if CurrentSpecReport().Failed() {
-		suites.AttachSUTLog(f.hs.Logs(ctx))
+	if len(unexpected) > 0 {
+		Fail("requests the spec's fake AS did not expect:\n" + strings.Join(unexpected, "\n"))
 	}
 }
 
 func (f *Fixture) client(name, token string) *csapi.Client {
-	c := &csapi.Client{BaseURL: f.hs.BaseURL(), Token: token, Name: name, Recorder: f.clientRec}
+	c := &csapi.Client{BaseURL: f.hs.BaseURL(), Token: token, Name: name, Recorder: f.clientRec, Fail: scenarios.FailSpec}
 	f.clients = append(f.clients, c)
 	return c
 }
@@ -205,37 +204,18 @@ func (f *Fixture) Alias(name string) string {
 // Outside is a localpart outside every fake AS's namespace, unique to this spec.
 func (f *Fixture) Outside(name string) string { return "plain_" + name + f.unique }
 
-func (f *Fixture) namespacePrefix() string { return f.AppService.namespacePrefix() }
-
-func (a *AppService) namespacePrefix() string {
-	var n int
-	_, _ = fmt.Sscanf(a.Reg.ID, "asconform-%d", &n)
-	if n == 0 { // external registrations: derive from the users regex
-		return strings.TrimPrefix(strings.SplitN(a.Reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
-	}
-	return harness.NamespacePrefix(n)
-}
+func (f *Fixture) namespacePrefix() string { return f.NamespacePrefix() }
 
 // Shared is a user ID in the fake AS's non-exclusive users namespace.
 func (f *Fixture) Shared(name string) string {
-	return harness.SharedPrefix(f.number()) + name + f.unique
-}
-
-// number is the pool number of the spec's first fake AS.
-func (f *Fixture) number() int {
-	var n int
-	_, _ = fmt.Sscanf(f.Reg.ID, "asconform-%d", &n)
-	return n
+	return harness.SharedPrefix(f.Number()) + name + f.unique
 }
 
 // NewUser registers a normal user and returns its client.
 func (f *Fixture) NewUser(ctx context.Context, name string) *csapi.Client {
 	GinkgoHelper()
 	anon := f.client(name, "")
-	resp, err := anon.Register(ctx, f.Outside(name), "pw-"+f.unique)
-	if err != nil || resp.Status != 200 {
-		suites.HarnessError(fmt.Errorf("registering test user %s: %v %v", name, resp, err))
-	}
+	resp := setUp("registering test user " + name)(anon.Register(ctx, f.Outside(name), "pw-"+f.unique))
 	token := resp.Field("access_token")
 	f.secrets[name+" access_token"] = token
 	c := f.client(name, token)
@@ -249,88 +229,34 @@ func (f *Fixture) RegisterGhost(ctx context.Context, name string) string {
 }
 
 // RegisterGhostOf registers a user in a's namespace as a.
-func (f *Fixture) RegisterGhostOf(ctx context.Context, a *AppService, name string) string {
+func (f *Fixture) RegisterGhostOf(ctx context.Context, a *scenarios.AppService, name string) string {
 	GinkgoHelper()
-	resp, err := a.ASClient.RegisterAS(ctx, a.namespacePrefix()+name+f.unique, true)
-	if err != nil || resp.Status != 200 {
-		suites.HarnessError(fmt.Errorf("registering ghost %s as the AS: %v %v", name, resp, err))
-	}
-	return resp.Field("user_id")
+	return setUp("registering ghost " + name + " as the AS")(a.ASClient.RegisterAS(ctx, a.NamespacePrefix()+name+f.unique, true)).Field("user_id")
 }
 
-// Delivered is a transaction the fake AS received, decoded.
-type Delivered struct {
-	TxnID    string
-	Exchange recorder.Exchange
-	Txn      matrix.Transaction
-}
-
-// Received returns what the fake AS got since the spec started.
-func (a *AppService) Received() []recorder.Exchange { return a.AS.Recorder().Since(a.mark) }
-
-// Deliveries returns the transactions received since the spec started, in
-// arrival order, retries included, whatever their method (BeTransaction
-// judges it).
-func (a *AppService) Deliveries() []Delivered {
-	var out []Delivered
-	for _, e := range a.Received() {
-		id, ok := strings.CutPrefix(e.Path, "/_matrix/app/v1/transactions/")
-		if !ok {
-			continue
+// setUp judges a step the spec only builds on: anything but a 200 is an
+// error of the harness's setup, not a verdict on the SUT.
+func setUp(what string) func(csapi.Response, error) csapi.Response {
+	return func(resp csapi.Response, err error) csapi.Response {
+		GinkgoHelper()
+		if err != nil || resp.Status != http.StatusOK {
+			suites.HarnessError(fmt.Errorf("%s: %v %v", what, resp, err))
 		}
-		d := Delivered{TxnID: id, Exchange: e}
-		_ = json.Unmarshal(e.Body, &d.Txn)
-		out = append(out, d)
+		return resp
 	}
-	return out
 }
 
-// deliveryTimeout bounds the wait for an event to reach the fake AS when
-// nothing fails on purpose; Synapse needs well under a second.
-const deliveryTimeout = 20 * time.Second
-
-// WaitForEvent waits until a transaction carrying eventID arrives.
-func (a *AppService) WaitForEvent(ctx context.Context, eventID string) (Delivered, matrix.ClientEvent, error) {
-	ctx, cancel := context.WithTimeout(ctx, wait(deliveryTimeout))
-	defer cancel()
-	var found Delivered
-	var event matrix.ClientEvent
-	var refused error
-	_, err := a.AS.Recorder().WaitFor(ctx, func([]recorder.Exchange) bool {
-		for _, d := range a.Deliveries() {
-			// The fake refuses only what breaks the protocol; the
-			// homeserver then holds its queue, so waiting on is useless.
-			if refused = a.refusal(d); refused != nil {
-				return true
-			}
-			for _, ev := range d.Txn.Events {
-				if ev.EventID == eventID {
-					found, event = d, ev
-					return true
-				}
-			}
-		}
-		return false
-	})
-	if refused == nil && err != nil {
-		refused = err
-	}
-	if refused != nil {
-		return found, event, fmt.Errorf("event %s did not reach the fake AS: %w", eventID, refused)
-	}
-	return found, event, nil
+// NewBridgedRoom opens a bridged room of the spec's first fake AS, owned
+// by owner, with a new ghost of the AS.
+func (f *Fixture) NewBridgedRoom(ctx context.Context, owner *csapi.Client, ghostName string) scenarios.BridgedRoom {
+	GinkgoHelper()
+	return f.BridgedRoomOf(ctx, f.AppService, owner, ghostName)
 }
 
-// refusal says why the fake AS refused a transaction (4xx), or nil.
-func (a *AppService) refusal(d Delivered) error {
-	if d.Exchange.Status < 400 || d.Exchange.Status >= 500 {
-		return nil
-	}
-	problems := match.TransactionProblems(d.Exchange)
-	if ok, _ := match.BeBearer(a.Reg.HSToken).Match(d.Exchange); !ok {
-		problems = append(problems, "the Authorization header does not carry its hs_token as a Bearer token")
-	}
-	return fmt.Errorf("the fake AS refused %s %s with %d: %s", d.Exchange.Method, d.Exchange.Path, d.Exchange.Status, strings.Join(problems, "; "))
+// BridgedRoomOf is NewBridgedRoom for fake AS a.
+func (f *Fixture) BridgedRoomOf(ctx context.Context, a *scenarios.AppService, owner *csapi.Client, ghostName string) scenarios.BridgedRoom {
+	GinkgoHelper()
+	return a.OpenBridgedRoom(ctx, owner, f.RegisterGhostOf(ctx, a, ghostName))
 }
 
 // Transcript merges the spec's client requests and the fake AS's received

@@ -13,8 +13,7 @@ import (
 )
 
 // Application Service API, "Identity assertion", and "Timestamp massaging".
-var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("Identity assertion and timestamp massaging", func() {
 	const timeout = 90 * time.Second
 
 	It("acts as a user in the AS's namespace named with ?user_id=", Label("HS-ID-01"), func(ctx SpecContext) {
@@ -23,8 +22,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 
 		who, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(room.Ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(who).To(match.HaveStatus(http.StatusOK))
+		Expect(who, err).To(match.HaveStatus(http.StatusOK))
 		Expect(who.Field("user_id")).To(Equal(room.Ghost))
 
 		eventID := room.Say(ctx, f.ASClient, "sent as the ghost", csapi.AsUser(room.Ghost))
@@ -36,9 +34,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 	It("refuses ?user_id= of a user outside the AS's namespace with 403 M_FORBIDDEN", Label("HS-ID-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")
-		resp, err := f.ASClient.WhoAmI(ctx, csapi.AsUser(alice.UserID(ctx)))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
+		Expect(f.ASClient.WhoAmI(ctx, csapi.AsUser(alice.UserID(ctx)))).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
 	}, NodeTimeout(timeout))
 
 	It("sets origin_server_ts from ?ts= on send, as seen by clients and in the transaction", Label("HS-TS-01"), func(ctx SpecContext) {
@@ -56,8 +52,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		Expect(got.JSON(&seen)).To(Succeed())
 		Expect(seen.OriginServerTS).To(Equal(remoteTS), "origin_server_ts seen by a client")
 
-		_, event, err := f.WaitForEvent(ctx, eventID)
-		Expect(err).NotTo(HaveOccurred())
+		_, event := f.ExpectEvent(ctx, eventID)
 		Expect(event.OriginServerTS).To(Equal(remoteTS), "origin_server_ts in the transaction")
 	}, NodeTimeout(timeout))
 
@@ -66,17 +61,13 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		// Bob needs the power to set the topic: give it to him.
-		levels, err := alice.SendState(ctx, room.ID, "m.room.power_levels", "", map[string]any{
+		alice.MustSendState(ctx, room.ID, "m.room.power_levels", "", map[string]any{
 			"users": map[string]any{alice.UserID(ctx): 100, room.Ghost: 50}, "state_default": 50,
 		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(levels).To(match.HaveStatus(http.StatusOK))
 		remoteTS := time.Now().Add(-time.Hour).UnixMilli()
-		set, err := f.ASClient.SendState(ctx, room.ID, "m.room.topic", "", map[string]any{"topic": "from the remote side"},
+		set := f.ASClient.MustSendState(ctx, room.ID, "m.room.topic", "", map[string]any{"topic": "from the remote side"},
 			csapi.AsUser(room.Ghost), csapi.TS(remoteTS))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(set).To(match.HaveStatus(http.StatusOK))
-		got := readEvent(ctx, alice, room.ID, set.Field("event_id"))
+		got := readEvent(ctx, alice, room.ID, set)
 		var ev struct {
 			OriginServerTS int64 `json:"origin_server_ts"`
 		}
@@ -87,9 +78,7 @@ var _ = Describe("Identity assertion and timestamp massaging", Label("homeserver
 	It("acts as the asserted user beyond messaging, e.g. setting the ghost's display name", Label("HS-ID-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.RegisterGhost(ctx, "named")
-		set, err := f.ASClient.SetDisplayName(ctx, ghost, "Bob (IRC)", csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(set).To(match.HaveStatus(http.StatusOK), "setting the asserted user's display name")
+		Expect(f.ASClient.SetDisplayName(ctx, ghost, "Bob (IRC)", csapi.AsUser(ghost))).To(match.HaveStatus(http.StatusOK), "setting the asserted user's display name")
 		alice := f.NewUser(ctx, "alice")
 		profile, err := alice.Profile(ctx, ghost)
 		Expect(err).NotTo(HaveOccurred())

@@ -15,15 +15,13 @@ import (
 
 // Client-server API, POST /_matrix/client/v1/appservice/{appserviceId}/ping,
 // and Application Service API, POST /_matrix/app/v1/ping (since v1.7).
-var _ = Describe("Pinging the application service", Label("homeserver"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("Pinging the application service", func() {
 	const timeout = 60 * time.Second
 
 	It("calls the AS's ping endpoint with the transaction_id and reports duration_ms", Label("HS-PING-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		resp, err := f.ASClient.PingAS(ctx, f.Reg.ID, "ping-"+f.unique)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveStatus(http.StatusOK))
+		Expect(resp, err).To(match.HaveStatus(http.StatusOK))
 		var body struct {
 			DurationMS *float64 `json:"duration_ms"`
 		}
@@ -31,7 +29,7 @@ var _ = Describe("Pinging the application service", Label("homeserver"), func() 
 		Expect(body.DurationMS).NotTo(BeNil(), "duration_ms is required: %s", resp)
 		suites.Observe("duration_ms", *body.DurationMS)
 
-		ping := f.only(fakeas.Ping)
+		ping := f.Only(fakeas.Ping)
 		Expect(ping.Method).To(Equal(http.MethodPost))
 		Expect(ping).To(match.BeBearer(f.Reg.HSToken))
 		var sent struct {
@@ -45,8 +43,7 @@ var _ = Describe("Pinging the application service", Label("homeserver"), func() 
 		f := NewFixture(ctx)
 		f.AS.On(fakeas.Ping).Fail()
 		resp, err := f.ASClient.PingAS(ctx, f.Reg.ID, "")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusBadGateway, "M_BAD_STATUS"))
+		Expect(resp, err).To(match.HaveError(http.StatusBadGateway, "M_BAD_STATUS"))
 		suites.Observe("answer", resp.String())
 	}, NodeTimeout(timeout))
 
@@ -54,9 +51,7 @@ var _ = Describe("Pinging the application service", Label("homeserver"), func() 
 		f := NewFixture(ctx)
 		Expect(f.AS.Pause()).To(Succeed())
 		DeferCleanup(func() { _ = f.AS.Resume() })
-		resp, err := f.ASClient.PingAS(ctx, f.Reg.ID, "")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusBadGateway, "M_CONNECTION_FAILED"))
+		Expect(f.ASClient.PingAS(ctx, f.Reg.ID, "")).To(match.HaveError(http.StatusBadGateway, "M_CONNECTION_FAILED"))
 	}, NodeTimeout(timeout))
 
 	It("answers 400 M_URL_NOT_SET to a ping of an AS whose registration has no url", Label("HS-PING-03"), func(ctx SpecContext) {
@@ -68,17 +63,13 @@ var _ = Describe("Pinging the application service", Label("homeserver"), func() 
 		f.OwnSUTWith(ctx, urlless)
 		f.secrets["url-less as_token"] = urlless.ASToken
 		client := f.client("url-less appservice", urlless.ASToken)
-		resp, err := client.PingAS(ctx, urlless.ID, "")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusBadRequest, "M_URL_NOT_SET"), "pinging an AS whose registration has no url")
+		Expect(client.PingAS(ctx, urlless.ID, "")).To(match.HaveError(http.StatusBadRequest, "M_URL_NOT_SET"), "pinging an AS whose registration has no url")
 	}, NodeTimeout(2*timeout))
 
 	It("refuses with 403 M_FORBIDDEN a ping of one AS made with another AS's token", Label("HS-PING-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		other := f.AnotherAS()
-		resp, err := other.ASClient.PingAS(ctx, f.Reg.ID, "")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(resp).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
+		Expect(other.ASClient.PingAS(ctx, f.Reg.ID, "")).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
 		Expect(f.Received()).To(BeEmpty(), "the pinged AS must not be called")
 	}, NodeTimeout(timeout))
 })

@@ -9,9 +9,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
@@ -25,15 +25,12 @@ import (
 // parallel run is not its length after whatever ran before it. The "slow" label lets a run leave them out (--label-filter='!slow').
 var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPriority(2), Label("homeserver", "slow"), func() {
 	var (
-		txn, ping, alias, user  *Fixture
-		attempts                []Delivered
-		attemptsErr             error
-		pinged, joined, invited csapi.Response
-		aliasQueries            []recorder.Exchange
-		userQueries             []recorder.Exchange
-		bystanderDelay          time.Duration
-		bystanderErr            error
-		queryHung               bool // the user query was outstanding when the other AS's event was sent
+		txn, ping, alias, user *Fixture
+		attempts               []scenarios.Delivered
+		attemptsErr            error
+		pinged, joined         csapi.Response
+		aliasQueries           []recorder.Exchange
+		userQuery              scenarios.UserQueryHung
 	)
 
 	BeforeAll(requireEnv, NodeTimeout(startTimeout))
@@ -57,57 +54,19 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 			}()
 		}
 		play(func() {
-			alice := txn.NewUser(ctx, "alice")
-			room := txn.NewBridgedRoom(ctx, alice, "bob")
-			txn.settle(ctx, room)
-			txn.AS.On(fakeas.Transactions).Block()
-			eventID := room.Say(ctx, alice, "anyone awake?")
-			attempts, attemptsErr = txn.waitForAckWithin(ctx, eventID, 3*time.Minute)
+			room := txn.NewBridgedRoom(ctx, txn.NewUser(ctx, "alice"), "bob")
+			txn.Settle(ctx, room)
+			attempts, attemptsErr = txn.UnansweredTransaction(ctx, room)
 		})
+		play(func() { pinged = ping.UnansweredPing(ctx) })
 		play(func() {
-			ping.ASClient.HTTP = patientHTTP
-			ping.AS.On(fakeas.Ping).Block()
-			var err error
-			pinged, err = ping.ASClient.PingAS(ctx, ping.Reg.ID, "")
-			Expect(err).NotTo(HaveOccurred())
-		})
-		play(func() {
-			alice := alias.NewUser(ctx, "alice")
-			alice.HTTP = patientHTTP
-			alias.AS.On(fakeas.Rooms).Always().Block()
-			var err error
-			joined, err = alice.Join(ctx, alias.Alias("silent"))
-			Expect(err).NotTo(HaveOccurred())
-			aliasQueries = alias.hungUp(ctx, fakeas.Rooms)
+			joined, aliasQueries = alias.UnansweredAliasQuery(ctx, alias.NewUser(ctx, "alice"), alias.Alias("silent"))
 		})
 		play(func() {
 			alice := user.NewUser(ctx, "alice")
-			alice.HTTP = patientHTTP
-			room, err := alice.CreateRoom(ctx, nil)
-			Expect(err).NotTo(HaveOccurred())
-			elsewhere := user.newBridgedRoomOf(ctx, bystander, alice, "bystander")
-			hung := user.AS.On(fakeas.Users).Always().Block()
-			var inviteErr error
-			answered := make(chan struct{})
-			go func() {
-				defer close(answered)
-				invited, inviteErr = alice.Invite(ctx, room.Field("room_id"), user.Ghost("silent"))
-			}()
-			// The other AS's event is sent while the query hangs, whether the
-			// homeserver asks before answering the invite or after.
-			select {
-			case <-hung.Entered():
-				queryHung = true
-				sent := time.Now()
-				_, bystanderErr = bystander.waitForAckWithin(ctx, elsewhere.Say(ctx, alice, "meanwhile, elsewhere"), 3*time.Minute)
-				bystanderDelay = time.Since(sent)
-			case <-time.After(wait(90 * time.Second)):
-			}
-			<-answered
-			Expect(inviteErr).NotTo(HaveOccurred())
-			if queryHung { // else none came in 90 s: waiting again shows nothing
-				userQueries = user.hungUp(ctx, fakeas.Users)
-			}
+			roomID := alice.MustCreateRoom(ctx, nil)
+			elsewhere := user.BridgedRoomOf(ctx, bystander, alice, "bystander")
+			userQuery = user.UnansweredUserQuery(ctx, roomID, user.Ghost("silent"), bystander, elsewhere)
 		})
 		wg.Wait()
 	}, NodeTimeout(5*time.Minute))
@@ -119,7 +78,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		first, retry := attempts[0], attempts[1]
 		suites.Observe("homeserver gave up on the first attempt after", first.Exchange.Duration().Round(time.Millisecond))
 		suites.Observe("retry started after the first attempt by", retry.Exchange.Start.Sub(first.Exchange.Start).Round(time.Millisecond))
-		Expect(retriedAsSent(attempts)).To(Succeed())
+		Expect(attempts).To(scenarios.RetryAsSent())
 	})
 
 	It("answers 504 M_CONNECTION_TIMEOUT to a ping the AS does not answer in time", Label("HS-PING-06"), func() {
@@ -135,10 +94,15 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		suites.Observe("queries sent", len(queries))
 	}
 
+	// asksAgain judges the queries of a call left unanswered (query names them).
+	asksAgain := func(f *Fixture, call string, answer csapi.Response, queries []recorder.Exchange, query string) {
+		observe(f, call, answer, queries)
+		Expect(queries).NotTo(BeEmpty(), "the homeserver never sent the %s query", query)
+		Expect(len(queries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
+	}
+
 	It("asks again when an alias query gets no answer", Label("HS-QRY-05"), func() {
-		observe(alias, "join", joined, aliasQueries)
-		Expect(aliasQueries).NotTo(BeEmpty(), "the homeserver never sent the alias query")
-		Expect(len(aliasQueries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
+		asksAgain(alias, "join", joined, aliasQueries, "alias")
 	})
 
 	It("answers the joining client 408 once the alias query times out", Label("HS-QRY-06"), func() {
@@ -147,50 +111,29 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 	})
 
 	It("asks again when a user query gets no answer", Label("HS-QRY-05"), func() {
-		observe(user, "invite", invited, userQueries)
-		Expect(userQueries).NotTo(BeEmpty(), "the homeserver never sent the users query")
-		Expect(len(userQueries)).To(BeNumerically(">=", 2), "the homeserver gave up after one unanswered query")
+		asksAgain(user, "invite", userQuery.Invited, userQuery.Queries, "users")
 	})
 
 	It("answers the inviting client 408 once the user query times out", Label("HS-QRY-06"), func() {
-		observe(user, "invite", invited, userQueries)
-		Expect(invited).To(match.HaveStatus(http.StatusRequestTimeout))
+		observe(user, "invite", userQuery.Invited, userQuery.Queries)
+		Expect(userQuery.Invited).To(match.HaveStatus(http.StatusRequestTimeout))
 	})
 
 	It("keeps delivering to another AS while one AS leaves a user query unanswered", Label("HS-TXN-09"), func() {
 		user.attach()
-		if !queryHung {
+		if !userQuery.Hung {
 			Skip("the homeserver never asked the AS about the invited user, so no query hung")
 		}
-		suites.Observe("delivery to another AS of an event sent while the query hung", bystanderDelay.Round(time.Millisecond))
-		Expect(bystanderErr).NotTo(HaveOccurred(), "the other AS never got the event sent while the query hung")
-		Expect(bystanderDelay).To(BeNumerically("<", wait(heldUp)), "delivery to another AS was held up %s while one AS left a user query unanswered", bystanderDelay.Round(time.Millisecond))
+		delay := userQuery.BystanderDelay.Round(time.Millisecond)
+		suites.Observe("delivery to another AS of an event sent while the query hung", delay)
+		Expect(userQuery.BystanderErr).NotTo(HaveOccurred(), "the other AS never got the event sent while the query hung")
+		Expect(userQuery.BystanderDelay).To(BeNumerically("<", wait(heldUp)), "delivery to another AS was held up %s while one AS left a user query unanswered", delay)
 	})
 })
 
 // heldUp is how long a delivery may take before it counts as held up
 // (HS-TXN-09's question); a homeserver left alone delivers in milliseconds.
 const heldUp = 10 * time.Second
-
-// patientHTTP outlasts a homeserver's own timeout towards the AS, so the
-// spec sees the homeserver's answer rather than its own client giving up.
-var patientHTTP = &http.Client{Timeout: 3 * time.Minute}
-
-// hungUp returns the queries of route rt once at least one is recorded: a
-// query is recorded when the homeserver hangs up on it, which may be just
-// after it answered the client, or, for a query made after answering (as
-// Synapse does for users), up to its own timeout later. It asserts
-// nothing: a homeserver that never asks (Dendrite does not query users on
-// invite) fails the specs judging the queries, not the scenario the other
-// specs of the container share.
-func (f *Fixture) hungUp(ctx context.Context, rt fakeas.Route) []recorder.Exchange {
-	deadline := time.Now().Add(wait(90 * time.Second))
-	for len(f.routed(rt)) == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(wait(200 * time.Millisecond))
-	}
-	time.Sleep(wait(time.Second))
-	return f.routed(rt)
-}
 
 // newSharedFixture is a fixture for a scenario that several specs of an
 // Ordered container judge: each spec attaches the transcript itself.

@@ -14,8 +14,7 @@ import (
 )
 
 // Application Service API, "Pushing events" (PUT /_matrix/app/v1/transactions/{txnId}).
-var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
-	BeforeEach(requireEnv, NodeTimeout(startTimeout))
+var _ = describe("Pushing events in transactions", func() {
 	const timeout = 90 * time.Second
 
 	It("pushes a room event to the AS with PUT /transactions/{txnId}, the hs_token as Bearer, and client-format events",
@@ -26,8 +25,7 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 			sent := time.Now()
 			eventID := room.Say(ctx, alice, "hello, bridge")
 
-			delivered, event, err := f.WaitForEvent(ctx, eventID)
-			Expect(err).NotTo(HaveOccurred())
+			delivered, event := f.ExpectEvent(ctx, eventID)
 			suites.Observe("send to arrival at the AS", delivered.Exchange.Start.Sub(sent).Round(time.Millisecond))
 			Expect(delivered.Exchange).To(match.BeTransaction())
 			Expect(delivered.Exchange).To(match.BeBearer(f.Reg.HSToken))
@@ -45,8 +43,7 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 		room := f.NewBridgedRoom(ctx, alice, "bob")
 		for _, text := range []string{"one", "two", "three"} {
 			// Waiting for each event keeps them in separate transactions.
-			_, _, err := f.WaitForEvent(ctx, room.Say(ctx, alice, text))
-			Expect(err).NotTo(HaveOccurred())
+			f.ExpectEvent(ctx, room.Say(ctx, alice, text))
 		}
 		seen := map[string]int{}
 		for _, d := range f.Deliveries() {
@@ -64,7 +61,7 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 		f.OwnSUT(ctx) // restarted below: the other specs keep the shared one
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
-		f.settle(ctx, room)
+		f.Settle(ctx, room)
 		// Only this homeserver's transactions (they carry the spec's room):
 		// the shared one numbers its own.
 		before := map[string]bool{}
@@ -74,9 +71,7 @@ var _ = Describe("Pushing events in transactions", Label("homeserver"), func() {
 			}
 		}
 		f.RestartSUT(ctx)
-		attempts, err := f.waitForAck(ctx, room.Say(ctx, alice, "after the restart"))
-		Expect(err).NotTo(HaveOccurred())
-		id := attempts[0].TxnID
+		id := f.ExpectAck(ctx, room.Say(ctx, alice, "after the restart"))[0].TxnID
 		suites.Observe("transactions acknowledged before the restart", len(before))
 		suites.Observe("transaction ID after the restart", id)
 		Expect(before).NotTo(HaveKey(id), "the event sent after the restart came under transaction ID %q, already acknowledged before the restart: an AS that recognises retries by ID drops it", id)
