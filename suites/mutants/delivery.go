@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -118,7 +119,9 @@ func transactionMutants() []Mutant {
 // retryMutants break retries and at-least-once delivery.
 func retryMutants() []Mutant {
 	retried, extra, twice, resent := newHistory(), newHistory(), newHistory(), newHistory()
-	var queries sync.WaitGroup // user queries outstanding
+	// User queries outstanding. A counter, not a WaitGroup: queries start
+	// while transactions are waiting, which WaitGroup forbids.
+	var queries atomic.Int64
 	return []Mutant{
 		{
 			Name: "retry-new-txn-id", Bug: "a retried transaction gets a new transaction ID",
@@ -195,18 +198,15 @@ func retryMutants() []Mutant {
 				if strings.HasPrefix(p, "/_matrix/app/v1/users/") {
 					// The query is outstanding until the homeserver hangs up.
 					queries.Add(1)
-					go func() { <-r.Context().Done(); queries.Done() }()
+					go func() { <-r.Context().Done(); queries.Add(-1) }()
 					return
 				}
 				if !strings.HasPrefix(p, "/_matrix/app/v1/transactions/") || r.Header.Get(copyHeader) != "" {
 					return
 				}
-				done := make(chan struct{})
-				go func() { queries.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-time.After(30 * time.Second):
-				case <-r.Context().Done():
+				deadline := time.Now().Add(30 * time.Second)
+				for queries.Load() > 0 && time.Now().Before(deadline) && r.Context().Err() == nil {
+					time.Sleep(20 * time.Millisecond)
 				}
 			},
 		},
