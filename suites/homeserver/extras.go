@@ -99,11 +99,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		found := []map[string]any{{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}}}
 		f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
 			if strings.HasPrefix(in.Param, "protocol/") {
-				return fakeas.Answer{Status: http.StatusOK, Body: map[string]any{
-					"user_fields": []string{"nick"}, "location_fields": []string{"channel"}, "icon": "mxc://x/y",
-					"field_types": map[string]any{"nick": map[string]string{"regexp": ".*", "placeholder": "nick"}, "channel": map[string]string{"regexp": ".*", "placeholder": "#c"}},
-					"instances":   []any{map[string]any{"desc": "Sample", "fields": map[string]string{}, "network_id": "net1"}},
-				}}
+				return fakeas.Answer{Status: http.StatusOK, Body: protocolMetadata("net1")}
 			}
 			return fakeas.Answer{Status: http.StatusOK, Body: found}
 		})
@@ -139,4 +135,62 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		Expect(listed, err).To(match.HaveStatus(http.StatusOK))
 		Expect(string(listed.Body)).To(ContainSubstring(room.ID), "the published room is not in the directory of all networks")
 	}, NodeTimeout(timeout))
+
+	It("gives clients the AS's protocol metadata with an instance_id on each instance, and lists a network's rooms by that instance_id",
+		Label("HS-3PE-02", "HS-DIR-03"), func(ctx SpecContext) {
+			f := NewFixture(ctx)
+			f.needs("client-side third-party lookups")
+			f.needs("the public room directory")
+			protocol := harness.Protocol(f.Number())
+			served := protocolMetadata("net1", "net2")
+			f.AS.On(fakeas.ThirdParty).Always().Respond(http.StatusOK, served)
+			alice := f.NewUser(ctx, "alice")
+
+			resp, err := alice.Do(ctx, http.MethodGet, "/_matrix/client/v3/thirdparty/protocol/"+csapi.PathEscape(protocol), nil)
+			Expect(resp, err).To(match.HaveStatus(http.StatusOK))
+			var got struct {
+				UserFields     []string         `json:"user_fields"`
+				LocationFields []string         `json:"location_fields"`
+				Instances      []map[string]any `json:"instances"`
+			}
+			Expect(resp.JSON(&got)).To(Succeed())
+			Expect(got.UserFields).To(Equal([]string{"nick"}), "the AS's user_fields were not passed on")
+			Expect(got.LocationFields).To(Equal([]string{"channel"}), "the AS's location_fields were not passed on")
+			Expect(got.Instances).To(HaveLen(2), "the AS served 2 instances")
+			instanceOf := map[string]string{} // network_id -> instance_id
+			for _, in := range got.Instances {
+				network, _ := in["network_id"].(string)
+				id, _ := in["instance_id"].(string)
+				Expect(id).NotTo(BeEmpty(), "instance %v has no instance_id", in)
+				Expect(in).To(HaveKeyWithValue("desc", "Sample "+network), "the instance's own fields were not passed on")
+				instanceOf[network] = id
+			}
+			suites.Observe("instance_ids", instanceOf)
+			Expect(instanceOf).To(HaveLen(2))
+			Expect(instanceOf["net1"]).NotTo(Equal(instanceOf["net2"]), "two instances share an instance_id")
+
+			room := f.NewBridgedRoom(ctx, alice, "bob")
+			Expect(f.ASClient.SetAppServiceVisibility(ctx, "net1", room.ID, "public")).To(match.HaveStatus(http.StatusOK))
+			listedIn := func(network string) bool {
+				listed, err := alice.PublicRooms(ctx, map[string]any{"third_party_instance_id": instanceOf[network], "limit": 500})
+				Expect(listed, err).To(match.HaveStatus(http.StatusOK))
+				return strings.Contains(string(listed.Body), room.ID)
+			}
+			Expect(listedIn("net1")).To(BeTrue(), "the room published in network net1 is not listed for net1's instance_id")
+			Expect(listedIn("net2")).To(BeFalse(), "the room published in network net1 is listed for net2's instance_id")
+		}, NodeTimeout(timeout))
 })
+
+// protocolMetadata is what a fake AS serves for its protocol, with one
+// instance per network.
+func protocolMetadata(networks ...string) map[string]any {
+	instances := []any{}
+	for _, n := range networks {
+		instances = append(instances, map[string]any{"desc": "Sample " + n, "fields": map[string]string{}, "network_id": n})
+	}
+	return map[string]any{
+		"user_fields": []string{"nick"}, "location_fields": []string{"channel"}, "icon": "mxc://x/y",
+		"field_types": map[string]any{"nick": map[string]string{"regexp": ".*", "placeholder": "nick"}, "channel": map[string]string{"regexp": ".*", "placeholder": "#c"}},
+		"instances":   instances,
+	}
+}

@@ -147,6 +147,35 @@ func directoryMutants() []Mutant {
 			},
 		},
 		{
+			Name: "protocol-instances-unnamed", Bug: "protocol metadata reaches clients without the instance_id of each instance",
+			Killers: []string{"HS-3PE-02"},
+			Because: `has no instance_id`,
+			Response: onPath("/thirdparty/protocol", func(status int, body map[string]any) (int, map[string]any) {
+				instances, _ := body["instances"].([]any)
+				for _, in := range instances {
+					if in, ok := in.(map[string]any); ok {
+						delete(in, "instance_id")
+					}
+				}
+				return status, body
+			}),
+		},
+		{
+			Name: "directory-ignores-instance", Bug: "publicRooms lists every network's rooms whatever third_party_instance_id names",
+			Killers: []string{"HS-DIR-03"},
+			Because: `is listed for net2's instance_id`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/publicRooms") {
+					editJSON(r, func(body map[string]any) {
+						if _, ok := body["third_party_instance_id"]; ok {
+							delete(body, "third_party_instance_id")
+							body["include_all_networks"] = true
+						}
+					})
+				}
+			},
+		},
+		{
 			Name: "directory-open-to-users", Bug: "any user may publish rooms in an AS's network directory",
 			Killers: []string{"HS-DIR-02"},
 			Because: `a normal user must not use the AS directory endpoint`,
