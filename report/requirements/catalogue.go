@@ -20,9 +20,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "HS-REG-02", Side: Homeserver, Level: Stated, Since: "v1.5",
-		Section: "Registration",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
-		Summary: "A users namespace only selects local users: events affecting users on other homeservers are not sent to the AS because such a user matches the regex (only if the room interests the AS for another reason). The spec states this as fact, with no keyword.",
+		Section:    "Registration",
+		URL:        "https://spec.matrix.org/v1.19/application-service-api/#registration",
+		Summary:    "A users namespace only selects local users: events affecting users on other homeservers are not sent to the AS because such a user matches the regex (only if the room interests the AS for another reason). The spec states this as fact, with no keyword.",
+		OutOfReach: "A second homeserver federating with the one under test, so that remote users can match a namespace; the flavors here run one homeserver without federation.",
 	},
 	{
 		ID: "HS-REG-03", Side: Homeserver, Level: Will, Since: "v1.0",
@@ -390,21 +391,24 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "HS-LOGIN-06", Side: Homeserver, Level: Must, Since: "v1.17",
-		Section: "Server admin style permissions",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "A server that does not offer the legacy authentication API still has to let application services create users through /register with m.login.application_service.",
+		Section:    "Server admin style permissions",
+		URL:        "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
+		Summary:    "A server that does not offer the legacy authentication API still has to let application services create users through /register with m.login.application_service.",
+		OutOfReach: "A homeserver without the legacy authentication API (authentication delegated to an OAuth 2.0 server, MSC3861). Synapse 1.160 offers that only with the Matrix Authentication Service, which neither Debian nor the Go module proxy serves here; Dendrite 0.13.8 has no such mode.",
 	},
 	{
 		ID: "HS-LOGIN-07", Side: Homeserver, Level: Must, Since: "v1.17",
-		Section: "Server admin style permissions",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "On such a server, an AS registration whose inhibit_login is not true is refused with 400 M_APPSERVICE_LOGIN_UNSUPPORTED.",
+		Section:    "Server admin style permissions",
+		URL:        "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
+		Summary:    "On such a server, an AS registration whose inhibit_login is not true is refused with 400 M_APPSERVICE_LOGIN_UNSUPPORTED.",
+		OutOfReach: "A homeserver without the legacy authentication API (authentication delegated to an OAuth 2.0 server, MSC3861). Synapse 1.160 offers that only with the Matrix Authentication Service, which neither Debian nor the Go module proxy serves here; Dendrite 0.13.8 has no such mode.",
 	},
 	{
 		ID: "HS-LOGIN-08", Side: Homeserver, Level: Must, Since: "v1.17",
-		Section: "Server admin style permissions",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "On such a server, /login with m.login.application_service is refused with 400 M_APPSERVICE_LOGIN_UNSUPPORTED.",
+		Section:    "Server admin style permissions",
+		URL:        "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
+		Summary:    "On such a server, /login with m.login.application_service is refused with 400 M_APPSERVICE_LOGIN_UNSUPPORTED.",
+		OutOfReach: "A homeserver without the legacy authentication API (authentication delegated to an OAuth 2.0 server, MSC3861). Synapse 1.160 offers that only with the Matrix Authentication Service, which neither Debian nor the Go module proxy serves here; Dendrite 0.13.8 has no such mode.",
 	},
 
 	// ---------------------------------------------------------------------

@@ -64,6 +64,9 @@ type Requirement struct {
 	// Question says where the spec is ambiguous on this statement; reports
 	// show it beside the verdict rather than deciding it silently.
 	Question string
+	// OutOfReach says what checking the statement needs that no flavor
+	// here offers; listings show it instead of a silent gap.
+	OutOfReach string
 }
 
 var byID = map[string]Requirement{}
