@@ -18,8 +18,13 @@ import (
 // ResolveImage returns the image to run. With no image named, it uses the
 // flavor's default, building it with the flavor's recipe when the recipe is
 // in reach (the recipe itself skips the work when the image is current).
-// progress receives the recipe's progress lines.
-func ResolveImage(ctx context.Context, f Flavor, image string, progress io.Writer) (string, error) {
+// progress receives the recipe's progress lines. An in-process flavor has
+// no image: "".
+func ResolveImage(ctx context.Context, flavor Flavor, image string, progress io.Writer) (string, error) {
+	f, ok := flavor.(ContainerFlavor)
+	if !ok {
+		return "", nil
+	}
 	if image != "" && image != f.DefaultImage() {
 		return image, nil
 	}

@@ -40,6 +40,18 @@ type Config struct {
 	outPerSide bool
 }
 
+// SUT is what a side of the run is against: a flavor the harness deploys
+// (from Image, for a container), or the SUT at URL (external mode).
+type SUT struct{ Flavor, Image, URL string }
+
+// SUT is what side is run against.
+func (c Config) SUT(side string) SUT {
+	if side == "appservice" {
+		return SUT{Flavor: c.ASFlavor, Image: c.ASImage, URL: c.ASURL}
+	}
+	return SUT{Flavor: c.Flavor, Image: c.Image, URL: c.URL}
+}
+
 // OutFor is the report directory of a run of side.
 func (c Config) OutFor(side string) string {
 	if c.outPerSide && side != "" {

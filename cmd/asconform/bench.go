@@ -19,8 +19,8 @@ import (
 	perf "github.com/asconform/asconform/suites/bench"
 )
 
-// bench measures the homeserver's start (fresh containers, with and without
-// Python bytecode) and its push latency and throughput to a fake AS at a
+// bench measures the homeserver's start (fresh containers, warm and as after
+// a fresh install) and its push latency and throughput to a fake AS at a
 // few send rates, and prints the figures. Everything it starts in Docker is
 // removed at the end, or by the reaper if the command dies. With -from it
 // prints a saved run again (and redraws its chart) without measuring.
@@ -31,7 +31,7 @@ func bench(args []string, stdout io.Writer) (err error) {
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
-	flavorName := fs.String("flavor", "synapse", "homeserver flavor (asconform list flavors); cold starts assume a Python homeserver")
+	flavorName := fs.String("flavor", "synapse", "homeserver flavor (asconform list flavors)")
 	image := fs.String("image", "", "container image (default: the flavor's image, built offline from ci/ when missing)")
 	serverName := fs.String("server-name", "asconform.test", "server name of the homeserver")
 	starts := fs.Int("starts", 3, "fresh-container starts of each kind (warm, cold), alternating; 0 skips the start benchmark")
@@ -68,9 +68,13 @@ func bench(args []string, stdout io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	flavor, err := harness.LookupFlavor(*flavorName)
+	found, err := harness.LookupFlavor(*flavorName)
 	if err != nil {
 		return err
+	}
+	flavor, ok := found.(harness.ContainerFlavor)
+	if !ok {
+		return fmt.Errorf("bench: flavor %q runs in process; bench measures a homeserver in a container", *flavorName)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -170,7 +174,7 @@ func printBench(stdout io.Writer, out benchOutput, svgPath string) error {
 		out.Flavor, out.Image, out.CPUs, out.GOMAXPROCS, out.Date)
 	fmt.Fprintf(stdout, "before: %s\n", out.Before)
 	if len(out.Starts) > 0 {
-		fmt.Fprintf(stdout, "\nStart: fresh container and database each; warm = the image as built, cold = same image with its Python bytecode ignored (PYTHONPYCACHEPREFIX=%s)\n", perf.NoBytecodeDir)
+		fmt.Fprintln(stdout, "\nStart: fresh container and database each; warm = the image as built, cold = same image started as after a fresh install (the caches it ships, such as compiled bytecode, ignored)")
 		fmt.Fprintln(stdout, "  ready = Docker StartedAt -> first 200 on /_matrix/client/versions (10 ms poll at the container's bridge address)")
 		fmt.Fprintln(stdout, "  total = harness.StartContainer: create, copy config, start, readiness (200 ms poll); stop = removing the container")
 		fmt.Fprintln(stdout, "  CPU = cores busy over total: the container / the rest of the machine (Docker, kernel, anyone else; this process excluded)")

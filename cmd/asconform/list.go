@@ -28,7 +28,7 @@ func list(args []string, stdout io.Writer) error {
 			if d, ok := f.(harness.CapabilityDeclarer); ok {
 				caps = "; declares " + d.Capabilities()
 			}
-			fmt.Fprintf(stdout, "%s\tdefault image %s (recipe %s)%s\n", name, f.DefaultImage(), f.Recipe(), caps)
+			fmt.Fprintf(stdout, "%s\t%s side, %s%s\n", name, f.Side(), deployedBy(f), caps)
 		}
 		return nil
 	case "profiles":
@@ -151,4 +151,12 @@ func printCoverage(w io.Writer, covered map[string][]string) {
 		}
 		fmt.Fprintf(w, "  %-10s %s\n", side, strings.Join(parts, ", "))
 	}
+}
+
+// deployedBy says how the harness runs a flavor's SUT.
+func deployedBy(f harness.Flavor) string {
+	if c, ok := f.(harness.ContainerFlavor); ok {
+		return fmt.Sprintf("default image %s (recipe %s)", c.DefaultImage(), c.Recipe())
+	}
+	return "in the test process (no Docker)"
 }

@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
 	"github.com/asconform/asconform/scenarios/match"
@@ -147,7 +146,7 @@ var _ = Describe("Ephemeral data, third-party lookups and network directories", 
 	It("hands a client's third-party user search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.needs("client-side third-party lookups")
-		protocol := harness.Protocol(f.number())
+		protocol := f.number().Protocol()
 		found := []map[string]any{{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}}}
 		f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
 			if strings.HasPrefix(in.Param, "protocol/") {

@@ -208,24 +208,22 @@ func (f *Fixture) Outside(name string) string { return "plain_" + name + f.uniqu
 func (f *Fixture) namespacePrefix() string { return f.AppService.namespacePrefix() }
 
 func (a *AppService) namespacePrefix() string {
-	var n int
-	_, _ = fmt.Sscanf(a.Reg.ID, "asconform-%d", &n)
-	if n == 0 { // external registrations: derive from the users regex
+	m, ok := fakeas.MemberOf(a.Reg.ID)
+	if !ok { // external registrations: derive from the users regex
 		return strings.TrimPrefix(strings.SplitN(a.Reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
 	}
-	return harness.NamespacePrefix(n)
+	return m.Prefix()
 }
 
 // Shared is a user ID in the fake AS's non-exclusive users namespace.
 func (f *Fixture) Shared(name string) string {
-	return harness.SharedPrefix(f.number()) + name + f.unique
+	return f.number().SharedPrefix() + name + f.unique
 }
 
 // number is the pool number of the spec's first fake AS.
-func (f *Fixture) number() int {
-	var n int
-	_, _ = fmt.Sscanf(f.Reg.ID, "asconform-%d", &n)
-	return n
+func (f *Fixture) number() fakeas.Member {
+	m, _ := fakeas.MemberOf(f.Reg.ID)
+	return m
 }
 
 // NewUser registers a normal user and returns its client.

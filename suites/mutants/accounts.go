@@ -3,12 +3,13 @@ package mutants
 import (
 	"cmp"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/asconform/asconform/fakeas"
 )
 
 // Mutants of AS login and registration, identity assertion and timestamps
@@ -125,8 +126,9 @@ func init() {
 				}
 				editJSON(r, func(body map[string]any) {
 					if id, ok := body["identifier"].(map[string]any); ok && body["type"] == "m.login.application_service" {
-						if user, _ := id["user"].(string); ghostOfSuite.MatchString(user) {
-							id["user"] = ghostOfSuite.ReplaceAllString(user, "@asc$1-bot:$2")
+						user, _ := id["user"].(string)
+						if ghost, ok := fakeas.ParseUser(user); ok && !ghost.Bot {
+							id["user"] = ghost.Member.BotID(ghost.Server)
 						}
 					}
 				})
@@ -263,9 +265,6 @@ func init() {
 		},
 	)
 }
-
-// ghostOfSuite matches the users of the suite's fake ASes' namespaces.
-var ghostOfSuite = regexp.MustCompile(`^@asc(\d+)_.*:(.*)$`)
 
 // noAuthMark carries a request's shape to its response's rewrite.
 const noAuthMark = "X-Asconform-Mutant-No-Auth"
