@@ -6,6 +6,7 @@
 //	asconform bench    measure the homeserver's start and push latency, or the suite's time
 //	asconform registrations  write registration files for external mode
 //	asconform container  write a container flavor's configuration, for scripts
+//	asconform docs     print (or rewrite) the README's sections made from code
 //	asconform matrix   line several runs up requirement by requirement
 //	asconform expectations update  rewrite a baseline from a run
 //	asconform clean    remove every Docker container and network asconform left
@@ -40,6 +41,7 @@ commands:
             bench suite: the suite's time, serial vs parallel, as it grows
   registrations  write the registration files to install on a homeserver you run (external mode)
   container  write a container flavor's configuration files and print its start (asconform container -h)
+  docs      print the README's generated sections (configuration, flavors); --write README.md rewrites them
   compare   compare results.json files of several runs side by side (asconform compare -h)
   matrix    a conformance matrix of several runs, requirement by requirement (asconform matrix -h)
   expectations update  rewrite an implementation's baseline from runs (asconform expectations -h)
@@ -70,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = registrations(args[1:], stdout)
 	case "container":
 		err = container(args[1:], stdout)
+	case "docs":
+		err = docs(args[1:], stdout)
 	case "compare":
 		err = compare(args[1:], stdout)
 	case "bench":

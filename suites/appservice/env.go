@@ -117,7 +117,7 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 	}
 	url := cfg.ASURL
 	reg.URL = &url
-	hs, err := fakehs.New(net.JoinHostPort(cfg.FakesListen, os.Getenv("ASCONFORM_FAKEHS_PORT")), fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
+	hs, err := fakehs.New(net.JoinHostPort(cfg.FakesListen, cfg.FakeHSPort), fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
 	if err != nil {
 		return nil, err
 	}
