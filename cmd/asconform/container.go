@@ -43,17 +43,19 @@ func container(args []string, stdout io.Writer) error {
 	regFiles := fs.String("registrations", "", "homeserver: registration files to install, comma separated")
 	asURL := fs.String("as-url", "", "application service: the URL the homeserver reaches it at (its registration is the flavor's own)")
 	hsURL := fs.String("hs-url", "", "application service: the homeserver's URL as the container sees it")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: asconform container --flavor NAME [flags] DIR\nwrites the flavor's files under DIR (DIR/conf/... for /conf/...) and prints its start as JSON")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	const usage = `usage: asconform container --flavor NAME [flags] DIR
+
+Writes the flavor's files under DIR (DIR/conf/... for /conf/...) and prints
+its start (entrypoint, command, port, environment, registrations) as JSON.
+`
+	rest, help, err := parseArgs(fs, args, usage, stdout)
+	if help || err != nil {
 		return err
 	}
-	if *name == "" || fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("container: --flavor and one directory are required")
+	if *name == "" || len(rest) != 1 {
+		return fmt.Errorf("container: --flavor and one directory are required\n%s", usage)
 	}
+	dir := rest[0]
 	found, err := harness.LookupFlavor(*name)
 	if err != nil {
 		return err
@@ -82,7 +84,7 @@ func container(args []string, stdout io.Writer) error {
 		return err
 	}
 	for path, content := range spec.Files {
-		p := filepath.Join(fs.Arg(0), filepath.FromSlash(path))
+		p := filepath.Join(dir, filepath.FromSlash(path))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}

@@ -36,10 +36,15 @@ func docEnd(name string) string { return "<!-- end of generated " + name + " -->
 func docs(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("docs", flag.ContinueOnError)
 	write := fs.String("write", "", "README file whose generated sections to rewrite")
-	if err := fs.Parse(args); err != nil {
+	const usage = "usage: asconform docs [--write README.md]\n\nPrints the README's sections generated from code, or rewrites them in the file.\n"
+	rest, help, err := parseArgs(fs, args, usage, stdout)
+	if help || err != nil {
 		return err
 	}
-	root, err := suites.SourceRoot()
+	if len(rest) > 0 {
+		return fmt.Errorf("docs: unexpected arguments %q", rest)
+	}
+	root, err := harness.SourceRoot()
 	if err != nil {
 		return err
 	}

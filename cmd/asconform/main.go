@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -55,42 +56,35 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// commands are the subcommands but run, which returns its own exit code.
+var commands = map[string]func(args []string, stdout io.Writer) error{
+	"list": list, "clean": clean, "registrations": registrations, "container": container,
+	"docs": docs, "compare": compare, "bench": bench, "matrix": matrixCmd,
+	"expectations": func(args []string, stdout io.Writer) error { return expectations(args, os.Stdin, stdout) },
+	"version": func(_ []string, stdout io.Writer) error {
+		_, err := fmt.Fprintf(stdout, "asconform %s (targets Matrix spec %s)\n", version, suites.SpecVersion)
+		return err
+	},
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "run":
+	if args[0] == "run" {
 		return runSuite(args[1:], stdout, stderr)
-	case "list":
-		err = list(args[1:], stdout)
-	case "clean":
-		err = clean(args[1:], stdout)
-	case "registrations":
-		err = registrations(args[1:], stdout)
-	case "container":
-		err = container(args[1:], stdout)
-	case "docs":
-		err = docs(args[1:], stdout)
-	case "compare":
-		err = compare(args[1:], stdout)
-	case "bench":
-		err = bench(args[1:], stdout)
-	case "matrix":
-		err = matrixCmd(args[1:], stdout)
-	case "expectations":
-		err = expectations(args[1:], os.Stdin, stdout)
-	case "version":
-		fmt.Fprintf(stdout, "asconform %s (targets Matrix spec %s)\n", version, suites.SpecVersion)
-	case "-h", "-help", "--help", "help":
+	}
+	if slices.Contains([]string{"-h", "-help", "--help", "help"}, args[0]) {
 		fmt.Fprint(stdout, usage)
-	default:
+		return 0
+	}
+	command, ok := commands[args[0]]
+	if !ok {
 		fmt.Fprintf(stderr, "asconform: unknown command %q\n%s", args[0], usage)
 		return 2
 	}
-	if err != nil {
+	if err := command(args[1:], stdout); err != nil {
 		fmt.Fprintln(stderr, "asconform:", err)
 		return 2
 	}
@@ -101,8 +95,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 func clean(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("clean", flag.ContinueOnError)
 	all := fs.Bool("all", false, "also remove the containers of runs still in progress")
-	if err := fs.Parse(args); err != nil {
+	rest, help, err := parseArgs(fs, args, "usage: asconform clean [--all]\n", stdout)
+	if help || err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("clean: unexpected arguments %q", rest)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
