@@ -185,25 +185,12 @@ func (r Report) htmlPage() htmlPage {
 	}
 	p.Matrix = buildMatrix(byReq)
 	if r.SUT.Side != "" {
-		counted := func(req requirements.Requirement) bool {
-			return req.Level != requirements.Historical && (r.SUT.Side == "both" || string(req.Side) == r.SUT.Side)
-		}
-		total := 0
-		for _, req := range requirements.All() {
-			if counted(req) {
-				total++
-			}
-		}
-		checked := 0
-		for id := range byReq {
-			if req, ok := requirements.Lookup(id); ok && counted(req) {
-				checked++
-			}
-		}
-		which := r.SUT.Side
+		coverage := CoverageOf(func(id string) bool { return len(byReq[id]) > 0 })
+		which, sides := r.SUT.Side, []requirements.Side{requirements.Side(r.SUT.Side)}
 		if which == "both" {
-			which = "homeserver and appservice"
+			which, sides = "homeserver and appservice", nil
 		}
+		checked, total := coverage.OfSides(sides...)
 		p.Coverage = fmt.Sprintf("%d of the %d %s requirements in the catalogue have a spec in this run.", checked, total, which)
 	}
 	return p

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/report/requirements"
 	"github.com/asconform/asconform/suites"
 )
@@ -123,30 +124,14 @@ func walkSpecs() ([]specInfo, error) {
 // printCoverage prints covered/total per side and level; historical
 // statements are listed but do not count.
 func printCoverage(w io.Writer, covered map[string][]string) {
-	type key struct {
-		side  requirements.Side
-		level requirements.Level
-	}
-	total, hit := map[key]int{}, map[key]int{}
-	var allTotal, allHit int
-	for _, r := range requirements.All() {
-		if r.Level == requirements.Historical {
-			continue
-		}
-		k := key{r.Side, r.Level}
-		total[k]++
-		allTotal++
-		if len(covered[r.ID]) > 0 {
-			hit[k]++
-			allHit++
-		}
-	}
+	coverage := report.CoverageOf(func(id string) bool { return len(covered[id]) > 0 })
+	allHit, allTotal := coverage.OfSides()
 	fmt.Fprintf(w, "coverage: %d/%d requirements of spec %s have at least one spec\n", allHit, allTotal, suites.SpecVersion)
 	for _, side := range []requirements.Side{requirements.Homeserver, requirements.AppService} {
 		var parts []string
 		for _, level := range requirements.Levels {
-			if k := (key{side, level}); total[k] > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d/%d", level, hit[k], total[k]))
+			if hit, total := coverage.Of(side, level); total > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d/%d", level, hit, total))
 			}
 		}
 		fmt.Fprintf(w, "  %-10s %s\n", side, strings.Join(parts, ", "))
