@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/asconform/asconform/harness"
@@ -190,29 +189,11 @@ func expectationsFor(root, flavor string) string {
 	return p
 }
 
-// repoRoot is the asconform source tree around the working directory, or
-// the working directory.
+// repoRoot is the asconform source tree, or the working directory.
 func repoRoot() string {
-	if root, err := SourceRoot(); err == nil {
+	if root, err := harness.SourceRoot(); err == nil {
 		return root
 	}
 	wd, _ := os.Getwd()
 	return wd
-}
-
-// SourceRoot is the asconform source tree around the working directory:
-// the nearest parent whose go.mod is asconform's.
-func SourceRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(data), "module github.com/asconform/asconform\n") {
-			return dir, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("%s is not inside the asconform source tree", wd)
-		}
-	}
 }

@@ -364,7 +364,7 @@ func verdict(rep report.Report, stdout, stderr io.Writer) int {
 // processes (Ginkgo's own parallel runner; process 1 starts the SUT that
 // all share); they write the report.
 func runParallel(r *aRun, filter string, procs int, verbose bool) error {
-	root, err := suites.SourceRoot()
+	root, err := harness.SourceRoot()
 	if err != nil {
 		return fmt.Errorf("--procs: run it from the asconform source tree: %w", err)
 	}
