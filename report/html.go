@@ -74,7 +74,7 @@ type matrixGroup struct {
 }
 
 type matrixRow struct {
-	reqView
+	RequirementView
 	Cells []matrixCell
 }
 
@@ -84,7 +84,8 @@ type matrixCell struct {
 	Spec    string
 }
 
-type reqView struct {
+// RequirementView is a requirement as the pages show it.
+type RequirementView struct {
 	ID       string
 	Known    bool
 	Level    string
@@ -107,7 +108,7 @@ type scenarioView struct {
 	Reason       string
 	ReasonLabel  string
 	Beyond       string // the miss is of a version after the newest the SUT claims
-	Requirements []reqView
+	Requirements []RequirementView
 	Observations []Observation
 	SUTLog       string
 	LogLines     int
@@ -209,12 +210,12 @@ func uniqueAnchor(seen map[string]int, res Result) string {
 	return a
 }
 
-func lookupView(id string) reqView {
+func lookupView(id string) RequirementView {
 	req, ok := requirements.Lookup(id)
 	if !ok {
-		return reqView{ID: id, Level: "?", Summary: "not in the requirements catalogue"}
+		return RequirementView{ID: id, Level: "?", Summary: "not in the requirements catalogue"}
 	}
-	return reqView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary, Question: req.Question}
+	return RequirementView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary, Question: req.Question}
 }
 
 // buildMatrix groups the checked requirements by side and spec section
@@ -229,7 +230,7 @@ func buildMatrix(byReq map[string][]matrixCell) []matrixGroup {
 	var groups []matrixGroup
 	at := map[string]int{}
 	for _, id := range ids {
-		row := matrixRow{reqView: lookupView(id), Cells: byReq[id]}
+		row := matrixRow{RequirementView: lookupView(id), Cells: byReq[id]}
 		side := "other"
 		if req, ok := requirements.Lookup(id); ok {
 			side = string(req.Side)

@@ -39,16 +39,9 @@ type MatrixGroup struct {
 
 // MatrixRow is one requirement across the runs.
 type MatrixRow struct {
-	ID       string
-	Known    bool
-	Level    string
-	Since    string
-	Section  string
-	URL      string
-	Summary  string
-	Question string
-	Cells    []MatrixCell // one per column
-	Differs  bool         // the runs that judged it disagree
+	RequirementView
+	Cells   []MatrixCell // one per column
+	Differs bool         // the runs that judged it disagree
 }
 
 // MatrixCell is a requirement's verdict in one run: the worst among the
@@ -127,8 +120,7 @@ func BuildMatrix(cols []MatrixColumn, generated time.Time) Matrix {
 	sort.Strings(sorted)
 	groupAt := map[string]int{}
 	for _, id := range sorted {
-		v := lookupView(id)
-		row := MatrixRow{ID: id, Known: v.Known, Level: v.Level, Since: v.Since, Section: v.Section, URL: v.URL, Summary: v.Summary, Question: v.Question}
+		row := MatrixRow{RequirementView: lookupView(id)}
 		side := ""
 		if req, ok := requirements.Lookup(id); ok {
 			side = string(req.Side)

@@ -29,3 +29,12 @@ func parseArgs(fs *flag.FlagSet, args []string, usage string, stdout io.Writer) 
 		rest, left = append(rest, left[0]), left[1:]
 	}
 }
+
+// parseFlags is parseArgs for a command that takes flags only.
+func parseFlags(fs *flag.FlagSet, args []string, usage string, stdout io.Writer) (help bool, err error) {
+	rest, help, err := parseArgs(fs, args, usage, stdout)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%s: unexpected arguments %q\n%s", fs.Name(), rest, usage)
+	}
+	return help, err
+}

@@ -61,14 +61,11 @@ func bench(args []string, stdout io.Writer) error {
 	svgPath := fs.String("svg", "", "write the push latency chart (SVG) to this file")
 	jsonPath := fs.String("json", "", "write every measured value (JSON) to this file")
 	from := fs.String("from", "", "print the run saved with -json in this file (and draw its -svg) instead of measuring")
-	rest, help, err := parseArgs(fs, args, benchUsage, stdout)
-	if help || err != nil {
+	if help, err := parseFlags(fs, args, benchUsage, stdout); help || err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return fmt.Errorf("bench: unexpected arguments %q", rest)
-	}
 	var out benchOutput
+	var err error
 	if *from != "" {
 		out, err = readBench(*from)
 	} else if f.rates, err = parseRates(*rates); err == nil {

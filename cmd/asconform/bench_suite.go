@@ -39,12 +39,8 @@ func benchSuite(args []string, stdout io.Writer) error {
 	flavor := fs.String("flavor", suites.Default("ASCONFORM_HS_FLAVOR"), "homeserver flavor")
 	image := fs.String("image", "", "container image (default: the flavor's)")
 	jsonPath := fs.String("json", "", "write the measured runs (JSON) to this file")
-	rest, help, err := parseArgs(fs, args, benchUsage, stdout)
-	if help || err != nil {
+	if help, err := parseFlags(fs, args, benchUsage, stdout); help || err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("bench suite: unexpected arguments %q", rest)
 	}
 	var procs []int
 	for _, p := range strings.Split(*procsList, ",") {

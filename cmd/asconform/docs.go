@@ -37,12 +37,8 @@ func docs(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("docs", flag.ContinueOnError)
 	write := fs.String("write", "", "README file whose generated sections to rewrite")
 	const usage = "usage: asconform docs [--write README.md]\n\nPrints the README's sections generated from code, or rewrites them in the file.\n"
-	rest, help, err := parseArgs(fs, args, usage, stdout)
-	if help || err != nil {
+	if help, err := parseFlags(fs, args, usage, stdout); help || err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("docs: unexpected arguments %q", rest)
 	}
 	root, err := harness.SourceRoot()
 	if err != nil {

@@ -95,12 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 func clean(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("clean", flag.ContinueOnError)
 	all := fs.Bool("all", false, "also remove the containers of runs still in progress")
-	rest, help, err := parseArgs(fs, args, "usage: asconform clean [--all]\n", stdout)
-	if help || err != nil {
+	if help, err := parseFlags(fs, args, "usage: asconform clean [--all]\n", stdout); help || err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("clean: unexpected arguments %q", rest)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
