@@ -93,8 +93,8 @@ func configurationTable(string) string {
 func flavorTable(root string) string {
 	var b strings.Builder
 	b.WriteString("| flavor | side | deployed | baseline |\n|---|---|---|---|\n")
-	for _, name := range harness.FlavorNames() {
-		f, _ := harness.LookupFlavor(name)
+	for _, f := range orderedFlavors() {
+		name := f.Name()
 		deployed := "in the test process (no Docker)"
 		if c, ok := f.(harness.ContainerFlavor); ok {
 			deployed = fmt.Sprintf("container; image `%s` built by `%s`", c.DefaultImage(), c.Recipe())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -23,8 +24,8 @@ func list(args []string, stdout io.Writer) error {
 	}
 	switch what {
 	case "flavors":
-		for _, name := range harness.FlavorNames() {
-			f, _ := harness.LookupFlavor(name)
+		for _, f := range orderedFlavors() {
+			name := f.Name()
 			caps := ""
 			if d, ok := f.(harness.CapabilityDeclarer); ok {
 				caps = "; declares " + d.Capabilities()
@@ -144,4 +145,24 @@ func deployedBy(f harness.Flavor) string {
 		return fmt.Sprintf("default image %s (recipe %s)", c.DefaultImage(), c.Recipe())
 	}
 	return "in the test process (no Docker)"
+}
+
+// orderedFlavors lists the flavors side by side, homeserver first: the
+// default, the other implementations, then the reference (in process).
+func orderedFlavors() []harness.Flavor {
+	var fs []harness.Flavor
+	for _, name := range harness.FlavorNames() {
+		f, _ := harness.LookupFlavor(name)
+		fs = append(fs, f)
+	}
+	key := func(f harness.Flavor) string {
+		side, def := "1", suites.Default("ASCONFORM_AS_FLAVOR")
+		if f.Side() == "homeserver" {
+			side, def = "0", suites.Default("ASCONFORM_HS_FLAVOR")
+		}
+		_, inProcess := f.(harness.InProcessFlavor)
+		return fmt.Sprintf("%s %t %t %s", side, inProcess, f.Name() != def, f.Name())
+	}
+	slices.SortStableFunc(fs, func(a, b harness.Flavor) int { return strings.Compare(key(a), key(b)) })
+	return fs
 }

@@ -376,9 +376,7 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 		if err != nil {
 			return nil, err
 		}
-		reg := fakeas.Member(n).Registration(serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
-		reg.ReceiveEphemeral = i == ephemeralAS
-		reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
+		reg := poolRegistration(i, n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)
@@ -392,12 +390,18 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 func ExternalRegistrations(serverName, host string, firstPort int) []matrix.Registration {
 	var regs []matrix.Registration
 	for i := 1; i <= poolSize+1; i++ {
-		reg := fakeas.Member(i).Registration(serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1))))
-		reg.ReceiveEphemeral = i == ephemeralAS
-		reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
-		regs = append(regs, reg)
+		regs = append(regs, poolRegistration(i, i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1)))))
 	}
 	return regs
+}
+
+// poolRegistration is the registration of the pool's i-th fake AS (from 1),
+// member n of the run: the ephemeralAS also receives ephemeral data.
+func poolRegistration(i, n int, serverName, url string) matrix.Registration {
+	reg := fakeas.Member(n).Registration(serverName, url)
+	reg.ReceiveEphemeral = i == ephemeralAS
+	reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
+	return reg
 }
 
 // profileWantsMSC3202 says whether the run's profile checks MSC3202, whose
