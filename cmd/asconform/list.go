@@ -110,7 +110,7 @@ func walkSpecs() ([]specInfo, error) {
 	for _, s := range suites.DryRunSpecs() {
 		info := specInfo{text: s.FullText(), needs: harness.NeededBy(s.Labels())}
 		for _, l := range s.Labels() {
-			if requirements.Validate(l) == nil {
+			if requirements.LooksLikeID(l) {
 				info.ids = append(info.ids, l)
 			}
 		}
