@@ -103,3 +103,35 @@ func TestConfigurationTableIsComplete(t *testing.T) {
 		}
 	}
 }
+
+// Every `asconform NAME` the code and the docs tell a user to run is a
+// command (an error text once named one that did not exist).
+func TestNamedCommandsExist(t *testing.T) {
+	root := filepath.Join("..", "..")
+	named := regexp.MustCompile("`asconform ([a-z][a-z-]*)")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "results") && path != root {
+			return filepath.SkipDir
+		}
+		ext := filepath.Ext(path)
+		if d.IsDir() || strings.HasSuffix(path, "_test.go") || ext != ".go" && ext != ".md" && ext != ".sh" {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range named.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := commands[m[1]]; !ok && m[1] != "run" {
+				t.Errorf("%s names `asconform %s`, which is no command", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
