@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates results/: runs asconform against every implementation it runs
-# here, then writes the conformance matrix over those runs and the
-# references. Adding an implementation is one line in RUNS.
+# Regenerates results/: runs asconform against every flavor (asconform list
+# flavors: each side's implementations, then its reference), then writes the
+# conformance matrix over those runs. A new flavor is published with no edit
+# here.
 #
 #   ci/publish-results.sh            run all, then write results/
 #   ci/publish-results.sh synapse    rerun only the named ones (the others'
@@ -9,20 +10,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# name | arguments of asconform run (the image's tag is the version shown)
-# Columns come in this order: each side's implementations, then its reference.
-RUNS=(
-  "synapse|--side homeserver --flavor synapse"
-  "dendrite|--side homeserver --flavor dendrite"
-  "fakehs|--side homeserver --flavor fakehs"
-  "mautrix-python|--side appservice --as-flavor mautrix-sample"
-  "mautrix-go|--side appservice --as-flavor mautrix-go"
-  "fakeas|--side appservice --as-flavor fakeas"
-)
-
 work=.publish # raw runs, not committed
 mkdir -p "$work"
 go build -ldflags "-X main.version=$(git describe --always --dirty)" -o "$work/asconform" ./cmd/asconform
+
+# name | arguments of asconform run (the image's tag is the version shown),
+# one per flavor in the order of asconform list flavors (the matrix's
+# columns). The mautrix-sample flavor is published as mautrix-python.
+RUNS=()
+while IFS=$'\t' read -r flavor about; do
+  name=$flavor
+  [[ $flavor == mautrix-sample ]] && name=mautrix-python
+  case $about in
+  "homeserver side"*) RUNS+=("$name|--side homeserver --flavor $flavor") ;;
+  "appservice side"*) RUNS+=("$name|--side appservice --as-flavor $flavor") ;;
+  esac
+done < <("$work/asconform" list flavors)
 
 args=()
 for entry in "${RUNS[@]}"; do

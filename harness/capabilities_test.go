@@ -47,10 +47,11 @@ func TestFlavorCapabilities(t *testing.T) {
 // The mautrix-go flavor runs the same bridge as the mautrix-python sample:
 // same registration shape and container contract, its own image recipe.
 func TestMautrixGoFlavor(t *testing.T) {
-	f, err := LookupFlavor("mautrix-go")
+	found, err := LookupFlavor("mautrix-go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := found.(ContainerFlavor)
 	if f.Side() != "appservice" || f.Recipe() != "ci/images/mautrix-go-sample/build.sh" {
 		t.Fatalf("side %s, recipe %s", f.Side(), f.Recipe())
 	}
@@ -67,5 +68,23 @@ func TestMautrixGoFlavor(t *testing.T) {
 	}
 	if spec.Port != 29333 || spec.Env["ASCONFORM_HS_URL"] != "http://hs:8008" || spec.Env["ASCONFORM_HS_DOMAIN"] != "example.test" || len(spec.Files["/conf/registration.yaml"]) == 0 {
 		t.Fatalf("container %+v", spec)
+	}
+}
+
+// A cold start of Synapse ignores the bytecode its image ships; a warm one
+// uses it.
+func TestSynapseColdStart(t *testing.T) {
+	f, err := LookupFlavor("synapse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cold := range []bool{false, true} {
+		spec, err := f.(ContainerFlavor).Container(Settings{ServerName: "example.test", ColdStart: cold})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ignored := spec.Env["PYTHONPYCACHEPREFIX"]; ignored != cold {
+			t.Errorf("cold start %v: env %v", cold, spec.Env)
+		}
 	}
 }

@@ -26,7 +26,7 @@ type Container struct {
 
 // ContainerOptions say what to start and how long to wait for it.
 type ContainerOptions struct {
-	Flavor       Flavor
+	Flavor       ContainerFlavor
 	Image        string
 	Settings     Settings
 	ReadyTimeout time.Duration

@@ -6,32 +6,21 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func init() { register(dendrite{}) }
+func init() { Register(dendrite{ciImage{"dendrite", "homeserver", "dendrite"}}) }
 
 // dendrite configures Dendrite (matrix-org/dendrite) as built by
 // ci/images/dendrite: the image's entrypoint generates Dendrite's default
 // config and a signing key, then merges the overrides written here over it,
 // so only what the suite needs differs from Dendrite's defaults.
-type dendrite struct{}
-
-func (dendrite) Name() string         { return "dendrite" }
-func (dendrite) Side() string         { return "homeserver" }
-func (dendrite) DefaultImage() string { return "localhost/asconform/dendrite:latest" }
-func (dendrite) Recipe() string       { return "ci/images/dendrite/build.sh" }
+type dendrite struct{ ciImage }
 
 const dendritePort = 8008
 
-func (dendrite) Container(s Settings) (ContainerSpec, error) {
+func (f dendrite) Container(s Settings) (ContainerSpec, error) {
 	files := map[string][]byte{}
-	regPaths := []string{}
-	for i, reg := range s.Registrations {
-		data, err := reg.Marshal()
-		if err != nil {
-			return ContainerSpec{}, fmt.Errorf("dendrite: registration %s: %w", reg.ID, err)
-		}
-		p := fmt.Sprintf("/conf/appservices/as%02d.yaml", i+1)
-		files[p] = data
-		regPaths = append(regPaths, p)
+	regPaths, err := f.registrationFiles(files, s.Registrations)
+	if err != nil {
+		return ContainerSpec{}, err
 	}
 	overrides := map[string]any{
 		"global": map[string]any{

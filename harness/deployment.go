@@ -80,3 +80,15 @@ func LastLines(log string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Running is a SUT running in the test process, seen as a deployment (use
+// a pointer: deployments are compared).
+type Running struct {
+	URL, Server string
+	Close       func() error
+}
+
+func (r Running) BaseURL() string             { return r.URL }
+func (r Running) ServerName() string          { return r.Server }
+func (r Running) Logs(context.Context) string { return "" }
+func (r Running) Stop(context.Context) error  { return r.Close() }

@@ -18,8 +18,13 @@ import (
 // ResolveImage returns the image to run. With no image named, it uses the
 // flavor's default, building it with the flavor's recipe when the recipe is
 // in reach (the recipe itself skips the work when the image is current).
-// progress receives the recipe's progress lines.
-func ResolveImage(ctx context.Context, f Flavor, image string, progress io.Writer) (string, error) {
+// progress receives the recipe's progress lines. An in-process flavor has
+// no image: "".
+func ResolveImage(ctx context.Context, flavor Flavor, image string, progress io.Writer) (string, error) {
+	f, ok := flavor.(ContainerFlavor)
+	if !ok {
+		return "", nil
+	}
 	if image != "" && image != f.DefaultImage() {
 		return image, nil
 	}
@@ -56,26 +61,37 @@ func ResolveImage(ctx context.Context, f Flavor, image string, progress io.Write
 	return last, nil
 }
 
-// findInRepo looks for rel in the working directory and its parents, so the
-// recipe is found from the repository root and from a suite's package dir.
+// findInRepo is rel in the asconform source tree.
 func findInRepo(rel string) (string, error) {
-	if root := os.Getenv("ASCONFORM_ROOT"); root != "" {
-		return filepath.Join(root, rel), nil
-	}
-	dir, err := os.Getwd()
+	root, err := SourceRoot()
 	if err != nil {
 		return "", err
 	}
-	for {
-		p := filepath.Join(dir, rel)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+	p := filepath.Join(root, rel)
+	if _, err := os.Stat(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// SourceRoot is the asconform source tree: $ASCONFORM_ROOT (for a binary
+// run outside it), else the nearest parent of the working directory whose
+// go.mod is asconform's.
+func SourceRoot() (string, error) {
+	if root := os.Getenv("ASCONFORM_ROOT"); root != "" {
+		return root, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(data), "module github.com/asconform/asconform\n") {
+			return dir, nil
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%s not found in %s or its parents", rel, dir)
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("%s is not inside the asconform source tree (set ASCONFORM_ROOT)", wd)
 		}
-		dir = parent
 	}
 }
 

@@ -1,36 +1,35 @@
 package harness
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 
 	"github.com/asconform/asconform/internal/matrix"
 )
 
-func init() { register(mautrixSample{}) }
+// The sample application service (ci/images/mautrix-sample/README.md has
+// the contract) on two frameworks: the same bridge, registration,
+// environment, port and behaviour.
+func init() {
+	Register(mautrixSample{ciImage{"mautrix-sample", "appservice", "mautrix-sample"}})
+	Register(mautrixSample{ciImage{"mautrix-go", "appservice", "mautrix-go-sample"}})
+}
 
-// mautrixSample is the sample application service on the mautrix-python
-// framework built by ci/images/mautrix-sample (its README has the contract).
-type mautrixSample struct{}
-
-func (mautrixSample) Name() string         { return "mautrix-sample" }
-func (mautrixSample) Side() string         { return "appservice" }
-func (mautrixSample) DefaultImage() string { return "localhost/asconform/mautrix-sample:latest" }
-func (mautrixSample) Recipe() string       { return "ci/images/mautrix-sample/build.sh" }
-func (mautrixSample) Capabilities() string { return sampleCapabilities }
+type mautrixSample struct{ ciImage }
 
 // sampleCapabilities is what both sample bridges do beyond the spec (their
 // READMEs under ci/images describe it); they bridge no third-party protocol.
 const sampleCapabilities = JoinsOnInvite + "," + EchoesMessages + "," + RegistersQueriedUsers + "," + CreatesQueriedAliases
 
-func (mautrixSample) Container(s Settings) (ContainerSpec, error) {
+func (mautrixSample) Capabilities() string { return sampleCapabilities }
+
+func (f mautrixSample) Container(s Settings) (ContainerSpec, error) {
 	if len(s.Registrations) != 1 || s.HomeserverURL == "" {
-		return ContainerSpec{}, errors.New("mautrix-sample: needs exactly one registration and the homeserver URL")
+		return ContainerSpec{}, fmt.Errorf("%s: needs exactly one registration and the homeserver URL", f.name)
 	}
 	reg, err := s.Registrations[0].Marshal()
 	if err != nil {
-		return ContainerSpec{}, fmt.Errorf("mautrix-sample: registration: %w", err)
+		return ContainerSpec{}, fmt.Errorf("%s: registration: %w", f.name, err)
 	}
 	return ContainerSpec{
 		Files: map[string][]byte{"/conf/registration.yaml": reg},
@@ -41,9 +40,13 @@ func (mautrixSample) Container(s Settings) (ContainerSpec, error) {
 	}, nil
 }
 
-// Registration is the registration the sample expects: ghosts and portal
-// aliases under "sample_", its bot "samplebot".
 func (mautrixSample) Registration(serverName, url string) matrix.Registration {
+	return SampleRegistration(serverName, url)
+}
+
+// SampleRegistration is the registration the sample bridge expects: ghosts
+// and portal aliases under "sample_", its bot "samplebot".
+func SampleRegistration(serverName, url string) matrix.Registration {
 	server := regexp.QuoteMeta(serverName)
 	off := false
 	return matrix.Registration{

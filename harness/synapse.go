@@ -5,36 +5,24 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 
 	"gopkg.in/yaml.v3"
 )
 
-func init() { register(synapse{}) }
+func init() { Register(synapse{ciImage{"synapse", "homeserver", "synapse"}}) }
 
 // synapse configures Synapse (element-hq/synapse). It writes a complete
 // config rather than patching a generated one, so the same flavor works for
 // our Debian-built image and for the published matrixdotorg/synapse image.
-type synapse struct{}
-
-func (synapse) Name() string         { return "synapse" }
-func (synapse) Side() string         { return "homeserver" }
-func (synapse) DefaultImage() string { return "localhost/asconform/synapse:latest" }
-func (synapse) Recipe() string       { return "ci/images/synapse/build.sh" }
+type synapse struct{ ciImage }
 
 const synapsePort = 8008
 
-func (synapse) Container(s Settings) (ContainerSpec, error) {
+func (f synapse) Container(s Settings) (ContainerSpec, error) {
 	files := map[string][]byte{}
-	var regPaths []string
-	for i, reg := range s.Registrations {
-		data, err := reg.Marshal()
-		if err != nil {
-			return ContainerSpec{}, fmt.Errorf("synapse: registration %s: %w", reg.ID, err)
-		}
-		p := fmt.Sprintf("/conf/appservices/as%02d.yaml", i+1)
-		files[p] = data
-		regPaths = append(regPaths, p)
+	regPaths, err := f.registrationFiles(files, s.Registrations)
+	if err != nil {
+		return ContainerSpec{}, err
 	}
 	lots := map[string]any{"per_second": 10000, "burst_count": 100000}
 	config := map[string]any{
@@ -90,8 +78,15 @@ func (synapse) Container(s Settings) (ContainerSpec, error) {
 	files["/conf/homeserver.yaml"] = cfg
 	files["/conf/log.yaml"] = []byte(synapseLogConfig)
 	files["/conf/signing.key"] = []byte(signingKey())
+	var env map[string]string
+	if s.ColdStart {
+		// Imports then look for .pyc files only under this empty directory
+		// (in the container's throwaway layer) and compile every module.
+		env = map[string]string{"PYTHONPYCACHEPREFIX": "/tmp/asconform-no-bytecode"}
+	}
 	return ContainerSpec{
 		Files:      files,
+		Env:        env,
 		Entrypoint: []string{"python3", "-m", "synapse.app.homeserver"},
 		Cmd:        []string{"--config-path", "/conf/homeserver.yaml"},
 		Port:       synapsePort,

@@ -74,7 +74,7 @@ type matrixGroup struct {
 }
 
 type matrixRow struct {
-	reqView
+	RequirementView
 	Cells []matrixCell
 }
 
@@ -84,7 +84,8 @@ type matrixCell struct {
 	Spec    string
 }
 
-type reqView struct {
+// RequirementView is a requirement as the pages show it.
+type RequirementView struct {
 	ID       string
 	Known    bool
 	Level    string
@@ -107,7 +108,7 @@ type scenarioView struct {
 	Reason       string
 	ReasonLabel  string
 	Beyond       string // the miss is of a version after the newest the SUT claims
-	Requirements []reqView
+	Requirements []RequirementView
 	Observations []Observation
 	SUTLog       string
 	LogLines     int
@@ -185,25 +186,12 @@ func (r Report) htmlPage() htmlPage {
 	}
 	p.Matrix = buildMatrix(byReq)
 	if r.SUT.Side != "" {
-		counted := func(req requirements.Requirement) bool {
-			return req.Level != requirements.Historical && (r.SUT.Side == "both" || string(req.Side) == r.SUT.Side)
-		}
-		total := 0
-		for _, req := range requirements.All() {
-			if counted(req) {
-				total++
-			}
-		}
-		checked := 0
-		for id := range byReq {
-			if req, ok := requirements.Lookup(id); ok && counted(req) {
-				checked++
-			}
-		}
-		which := r.SUT.Side
+		coverage := CoverageOf(func(id string) bool { return len(byReq[id]) > 0 })
+		which, sides := r.SUT.Side, []requirements.Side{requirements.Side(r.SUT.Side)}
 		if which == "both" {
-			which = "homeserver and appservice"
+			which, sides = "homeserver and appservice", nil
 		}
+		checked, total := coverage.OfSides(sides...)
 		p.Coverage = fmt.Sprintf("%d of the %d %s requirements in the catalogue have a spec in this run.", checked, total, which)
 	}
 	return p
@@ -222,12 +210,12 @@ func uniqueAnchor(seen map[string]int, res Result) string {
 	return a
 }
 
-func lookupView(id string) reqView {
+func lookupView(id string) RequirementView {
 	req, ok := requirements.Lookup(id)
 	if !ok {
-		return reqView{ID: id, Level: "?", Summary: "not in the requirements catalogue"}
+		return RequirementView{ID: id, Level: "?", Summary: "not in the requirements catalogue"}
 	}
-	return reqView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary, Question: req.Question}
+	return RequirementView{ID: id, Known: true, Level: string(req.Level), Since: req.Since, Section: req.Section, URL: req.URL, Summary: req.Summary, Question: req.Question}
 }
 
 // buildMatrix groups the checked requirements by side and spec section
@@ -242,7 +230,7 @@ func buildMatrix(byReq map[string][]matrixCell) []matrixGroup {
 	var groups []matrixGroup
 	at := map[string]int{}
 	for _, id := range ids {
-		row := matrixRow{reqView: lookupView(id), Cells: byReq[id]}
+		row := matrixRow{RequirementView: lookupView(id), Cells: byReq[id]}
 		side := "other"
 		if req, ok := requirements.Lookup(id); ok {
 			side = string(req.Side)

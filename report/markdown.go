@@ -6,9 +6,6 @@ import (
 	"strings"
 )
 
-// verdictOrder is the order verdicts are listed in summaries.
-var verdictOrder = []Verdict{Error, Fail, UnexpectedPass, NonStrict, ExpectedFailure, Informational, Skipped, Pass}
-
 // WriteMarkdown writes dir/summary.md: counts, then one row per spec,
 // failures first. It fits a CI job summary.
 func (r Report) WriteMarkdown(dir string) (string, error) {

@@ -39,16 +39,9 @@ type MatrixGroup struct {
 
 // MatrixRow is one requirement across the runs.
 type MatrixRow struct {
-	ID       string
-	Known    bool
-	Level    string
-	Since    string
-	Section  string
-	URL      string
-	Summary  string
-	Question string
-	Cells    []MatrixCell // one per column
-	Differs  bool         // the runs that judged it disagree
+	RequirementView
+	Cells   []MatrixCell // one per column
+	Differs bool         // the runs that judged it disagree
 }
 
 // MatrixCell is a requirement's verdict in one run: the worst among the
@@ -69,8 +62,20 @@ type LevelCount struct {
 	Failing []int
 }
 
-// cellRank orders verdicts worst first; a skip ranks after any judgement.
-var cellRank = map[Verdict]int{Error: 0, Fail: 1, UnexpectedPass: 2, NonStrict: 3, ExpectedFailure: 4, Informational: 5, Pass: 6, Skipped: 7}
+// cellRank orders verdicts as a matrix cell decides between them: worst
+// first (verdictOrder), but a skip after any judgement; no verdict last.
+func cellRank(v Verdict) int {
+	r, skip := verdictRank(v), verdictRank(Skipped)
+	switch {
+	case r < 0:
+		return len(verdictOrder) + 1
+	case r == skip:
+		return len(verdictOrder) - 1
+	case r > skip:
+		return r - 1
+	}
+	return r
+}
 
 // met says whether a verdict shows the requirement kept; judged whether
 // the run said anything about it either way.
@@ -101,7 +106,7 @@ func BuildMatrix(cols []MatrixColumn, generated time.Time) Matrix {
 				if f == nil {
 					f = &found{worst: res, anchor: a}
 					per[c][id] = f
-				} else if cellRank[res.Verdict] < cellRank[f.worst.Verdict] {
+				} else if cellRank(res.Verdict) < cellRank(f.worst.Verdict) {
 					f.worst, f.anchor = res, a
 				}
 				f.specs = append(f.specs, string(res.Verdict)+": "+res.Spec)
@@ -115,8 +120,7 @@ func BuildMatrix(cols []MatrixColumn, generated time.Time) Matrix {
 	sort.Strings(sorted)
 	groupAt := map[string]int{}
 	for _, id := range sorted {
-		v := lookupView(id)
-		row := MatrixRow{ID: id, Known: v.Known, Level: v.Level, Since: v.Since, Section: v.Section, URL: v.URL, Summary: v.Summary, Question: v.Question}
+		row := MatrixRow{RequirementView: lookupView(id)}
 		side := ""
 		if req, ok := requirements.Lookup(id); ok {
 			side = string(req.Side)
@@ -355,12 +359,7 @@ var matrixTemplate = template.Must(template.New("matrix").Funcs(template.FuncMap
 		}
 		return class
 	},
-	"rank": func(v Verdict) int {
-		if r, ok := cellRank[v]; ok {
-			return r
-		}
-		return 9
-	},
+	"rank": cellRank,
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

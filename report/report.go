@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -103,13 +104,19 @@ func (r Report) Unexpected() []Result {
 	return out
 }
 
+// verdictOrder lists verdicts worst first: the order of summaries, tallies
+// and sorted results.
+var verdictOrder = []Verdict{Error, Fail, UnexpectedPass, NonStrict, ExpectedFailure, Informational, Skipped, Pass}
+
+// verdictRank is v's place in verdictOrder.
+func verdictRank(v Verdict) int { return slices.Index(verdictOrder, v) }
+
 // Sorted returns the results failures first, then by side and spec text.
 func (r Report) Sorted() []Result {
 	out := append([]Result(nil), r.Results...)
-	rank := map[Verdict]int{Error: 0, Fail: 1, UnexpectedPass: 2, NonStrict: 3, ExpectedFailure: 4, Informational: 5, Skipped: 6, Pass: 7}
 	sort.SliceStable(out, func(i, j int) bool {
-		if rank[out[i].Verdict] != rank[out[j].Verdict] {
-			return rank[out[i].Verdict] < rank[out[j].Verdict]
+		if ri, rj := verdictRank(out[i].Verdict), verdictRank(out[j].Verdict); ri != rj {
+			return ri < rj
 		}
 		if out[i].Side != out[j].Side {
 			return out[i].Side < out[j].Side

@@ -13,7 +13,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/internal/recorder"
@@ -46,20 +45,16 @@ func (a *AppService) Wait(d time.Duration) time.Duration {
 // NamespacePrefix is the start of every user localpart and alias in the
 // AS's exclusive namespaces.
 func (a *AppService) NamespacePrefix() string {
-	if n := a.Number(); n != 0 {
-		return harness.NamespacePrefix(n)
+	if m, ok := a.Member(); ok {
+		return m.Prefix()
 	}
 	// External registrations: derive it from the users regex.
 	return strings.TrimPrefix(strings.SplitN(a.Reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
 }
 
-// Number is the harness's number of the registration, or 0 for one it did
-// not write.
-func (a *AppService) Number() int {
-	var n int
-	_, _ = fmt.Sscanf(a.Reg.ID, "asconform-%d", &n)
-	return n
-}
+// Member is the AS's place in the fake-AS pool; false for a registration
+// the pool did not make (external mode).
+func (a *AppService) Member() (fakeas.Member, bool) { return fakeas.MemberOf(a.Reg.ID) }
 
 // Delivered is a transaction the fake AS received, decoded.
 type Delivered struct {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/asconform/asconform/harness"
@@ -15,7 +15,7 @@ import (
 )
 
 // Config is read from the environment so that `go test` and the asconform
-// command configure a run the same way. README.md lists the variables.
+// command configure a run the same way (Variables lists them).
 type Config struct {
 	Flavor           string        // ASCONFORM_HS_FLAVOR
 	Image            string        // ASCONFORM_HS_IMAGE
@@ -36,8 +36,21 @@ type Config struct {
 	ASRegistration string // ASCONFORM_AS_REGISTRATION: its registration file (external mode)
 	ASExpectations string // expectations of the AS flavor (ASCONFORM_EXPECTATIONS overrides both)
 	ASCapabilities string // ASCONFORM_AS_CAPABILITIES: what the AS does beyond the spec (default: its flavor's declaration)
+	FakeHSPort     string // ASCONFORM_FAKEHS_PORT: external AS mode
 
 	outPerSide bool
+}
+
+// SUT is what a side of the run is against: a flavor the harness deploys
+// (from Image, for a container), or the SUT at URL (external mode).
+type SUT struct{ Flavor, Image, URL string }
+
+// SUT is what side is run against.
+func (c Config) SUT(side string) SUT {
+	if side == "appservice" {
+		return SUT{Flavor: c.ASFlavor, Image: c.ASImage, URL: c.ASURL}
+	}
+	return SUT{Flavor: c.Flavor, Image: c.Image, URL: c.URL}
 }
 
 // OutFor is the report directory of a run of side.
@@ -48,26 +61,78 @@ func (c Config) OutFor(side string) string {
 	return c.Out
 }
 
+// Variable is an ASCONFORM_ variable a user may set.
+type Variable struct {
+	Name string
+	// Default is the value when unset; About, when set, says what the
+	// default is where no one value is (a flavor's, per side, ...).
+	Default, About string
+	Meaning        string
+}
+
+// Variables are the variables a run reads. They are the one source of
+// their defaults, and of README.md's configuration table (asconform docs).
+var Variables = []Variable{
+	{Name: "ASCONFORM_HS_FLAVOR", Default: "synapse", Meaning: "homeserver implementation: how to configure and start it (`asconform list flavors`; `fakehs`: the reference, no Docker)"},
+	{Name: "ASCONFORM_HS_IMAGE", About: "the flavor's default", Meaning: "container image of the homeserver"},
+	{Name: "ASCONFORM_HS_URL", Meaning: "external mode: base URL of a running homeserver"},
+	{Name: "ASCONFORM_HS_SERVER_NAME", Default: "asconform.test", Meaning: "server name"},
+	{Name: "ASCONFORM_REGISTRATIONS", Meaning: "external mode: directory of registration files (`asconform registrations` writes them)"},
+	{Name: "ASCONFORM_FAKES_LISTEN", Default: "0.0.0.0", Meaning: "external mode: host the fake ASes (or fakehs) listen on"},
+	{Name: "ASCONFORM_OUT", About: "`asconform run`: `./report`; `go test`: `<repo>/report/<side>`", Meaning: "report directory (relative: to the working directory)"},
+	{Name: "ASCONFORM_EXPECTATIONS", About: "`expectations/<flavor>.yaml`; none in external mode", Meaning: "known failures"},
+	{Name: "ASCONFORM_READY_TIMEOUT", Default: "120s", Meaning: "how long the SUT may take to answer its readiness probe"},
+	{Name: "ASCONFORM_SPEC_VERSION", Meaning: "target an older release; later requirements are skipped"},
+	{Name: "ASCONFORM_AS_FLAVOR", Default: "mautrix-sample", Meaning: "application service under test (`fakeas`: the reference, no Docker)"},
+	{Name: "ASCONFORM_AS_IMAGE", About: "the AS flavor's default", Meaning: "its container image"},
+	{Name: "ASCONFORM_AS_CAPABILITIES", About: "the AS flavor's declaration", Meaning: "what the AS does beyond the spec (`none`, or e.g. `joins-on-invite,thirdparty-protocol=irc`; see \"Application services under test\")"},
+	{Name: "ASCONFORM_AS_URL", Meaning: "external mode for an AS you run: its URL"},
+	{Name: "ASCONFORM_AS_REGISTRATION", Meaning: "external AS mode: the registration file that AS uses"},
+	{Name: "ASCONFORM_FAKEHS_PORT", About: "any free port", Meaning: "external AS mode: the port fakehs listens on (where your AS expects its homeserver)"},
+	{Name: "ASCONFORM_MUTANT", Meaning: "run against a named mutant (`suites/mutants/`, `suites/appservice/mutants.go`)"},
+	{Name: "ASCONFORM_PROFILE", About: "none", Meaning: "also check opt-in profiles of unstable extensions, comma separated (`asconform list profiles`; see \"Profiles: unstable extensions\")"},
+	{Name: "ASCONFORM_DENDRITE", Meaning: "`go test ./suites/homeserver`: `off` skips the Dendrite run, `full` adds its slow specs"},
+	{Name: "ASCONFORM_CACHE", About: "`~/.cache/asconform`", Meaning: "image recipes (`ci/images/lib.sh`): where debootstrap's downloads are kept"},
+}
+
+// Setting is variable name's value, or its default when unset.
+func Setting(name string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return Default(name)
+}
+
+// Default is variable name's default value.
+func Default(name string) string {
+	i := slices.IndexFunc(Variables, func(v Variable) bool { return v.Name == name })
+	if i < 0 {
+		panic("suites: " + name + " is not in Variables")
+	}
+	return Variables[i].Default
+}
+
 // LoadConfig reads the environment and applies defaults.
 func LoadConfig() (Config, error) {
 	c := Config{
-		Flavor:           env("ASCONFORM_HS_FLAVOR", "synapse"),
-		Image:            os.Getenv("ASCONFORM_HS_IMAGE"),
-		URL:              os.Getenv("ASCONFORM_HS_URL"),
-		ServerName:       env("ASCONFORM_HS_SERVER_NAME", "asconform.test"),
-		RegistrationsDir: os.Getenv("ASCONFORM_REGISTRATIONS"),
-		FakesListen:      env("ASCONFORM_FAKES_LISTEN", "0.0.0.0"),
-		Out:              os.Getenv("ASCONFORM_OUT"),
-		Expectations:     os.Getenv("ASCONFORM_EXPECTATIONS"),
-		SpecVersion:      os.Getenv("ASCONFORM_SPEC_VERSION"),
-		Mutant:           os.Getenv("ASCONFORM_MUTANT"),
-		ASFlavor:         env("ASCONFORM_AS_FLAVOR", "mautrix-sample"),
-		ASImage:          os.Getenv("ASCONFORM_AS_IMAGE"),
-		ASURL:            os.Getenv("ASCONFORM_AS_URL"),
-		ASRegistration:   os.Getenv("ASCONFORM_AS_REGISTRATION"),
-		ASCapabilities:   os.Getenv("ASCONFORM_AS_CAPABILITIES"),
+		Flavor:           Setting("ASCONFORM_HS_FLAVOR"),
+		Image:            Setting("ASCONFORM_HS_IMAGE"),
+		URL:              Setting("ASCONFORM_HS_URL"),
+		ServerName:       Setting("ASCONFORM_HS_SERVER_NAME"),
+		RegistrationsDir: Setting("ASCONFORM_REGISTRATIONS"),
+		FakesListen:      Setting("ASCONFORM_FAKES_LISTEN"),
+		Out:              Setting("ASCONFORM_OUT"),
+		Expectations:     Setting("ASCONFORM_EXPECTATIONS"),
+		SpecVersion:      Setting("ASCONFORM_SPEC_VERSION"),
+		Mutant:           Setting("ASCONFORM_MUTANT"),
+		ASFlavor:         Setting("ASCONFORM_AS_FLAVOR"),
+		ASImage:          Setting("ASCONFORM_AS_IMAGE"),
+		ASURL:            Setting("ASCONFORM_AS_URL"),
+		ASRegistration:   Setting("ASCONFORM_AS_REGISTRATION"),
+		ASCapabilities:   Setting("ASCONFORM_AS_CAPABILITIES"),
+		FakeHSPort:       Setting("ASCONFORM_FAKEHS_PORT"),
 	}
-	profiles, err := parseProfiles(os.Getenv("ASCONFORM_PROFILE"))
+	profiles, err := parseProfiles(Setting("ASCONFORM_PROFILE"))
 	if err != nil {
 		return c, err
 	}
@@ -81,7 +146,7 @@ func LoadConfig() (Config, error) {
 	if c.SpecVersion != "" && !requirements.KnownVersion(c.SpecVersion) {
 		return c, fmt.Errorf("ASCONFORM_SPEC_VERSION %q is not a spec release this suite knows (e.g. v1.16)", c.SpecVersion)
 	}
-	d, err := time.ParseDuration(env("ASCONFORM_READY_TIMEOUT", "120s"))
+	d, err := time.ParseDuration(Setting("ASCONFORM_READY_TIMEOUT"))
 	if err != nil {
 		return c, fmt.Errorf("ASCONFORM_READY_TIMEOUT: %w", err)
 	}
@@ -102,7 +167,7 @@ func LoadConfig() (Config, error) {
 	if c.Expectations == "" && c.URL == "" {
 		c.Expectations = expectationsFor(root, c.Flavor)
 	}
-	c.ASExpectations = os.Getenv("ASCONFORM_EXPECTATIONS")
+	c.ASExpectations = Setting("ASCONFORM_EXPECTATIONS")
 	if c.ASExpectations == "" && c.ASURL == "" {
 		c.ASExpectations = expectationsFor(root, c.ASFlavor)
 	}
@@ -124,36 +189,11 @@ func expectationsFor(root, flavor string) string {
 	return p
 }
 
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// repoRoot is the asconform source tree around the working directory, or
-// the working directory.
+// repoRoot is the asconform source tree, or the working directory.
 func repoRoot() string {
-	if root, err := SourceRoot(); err == nil {
+	if root, err := harness.SourceRoot(); err == nil {
 		return root
 	}
 	wd, _ := os.Getwd()
 	return wd
-}
-
-// SourceRoot is the asconform source tree around the working directory:
-// the nearest parent whose go.mod is asconform's.
-func SourceRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(data), "module github.com/asconform/asconform\n") {
-			return dir, nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("%s is not inside the asconform source tree", wd)
-		}
-	}
 }

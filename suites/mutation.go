@@ -15,6 +15,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/report"
 )
 
@@ -123,7 +124,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			defer func() { <-sem }()
 			rep, log, err := run(m, t.TempDir())
 			if err != nil {
-				t.Errorf("mutant %s: no report (%v); output:\n%s", m.Name, err, tail(log, 20))
+				t.Errorf("mutant %s: no report (%v); output:\n%s", m.Name, err, harness.LastLines(log, 20))
 				return
 			}
 			for _, r := range rep.Results {
@@ -331,7 +332,7 @@ func ListSpecs(test string) ([]SpecInfo, error) {
 	log, _ := cmd.CombinedOutput()
 	data, err := os.ReadFile(out)
 	if err != nil {
-		return nil, fmt.Errorf("listing specs: %w\n%s", err, tail(string(log), 20))
+		return nil, fmt.Errorf("listing specs: %w\n%s", err, harness.LastLines(string(log), 20))
 	}
 	var specs []SpecInfo
 	return specs, json.Unmarshal(data, &specs)
@@ -359,11 +360,3 @@ var _ = ginkgo.ReportAfterSuite("asconform spec list", func(r ginkgo.Report) {
 		fmt.Fprintln(os.Stderr, "asconform: writing the spec list:", err)
 	}
 })
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

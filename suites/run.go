@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -234,7 +233,7 @@ var _ = ginkgo.BeforeEach(func() {
 	}
 	var ids []string
 	for _, l := range ginkgo.CurrentSpecReport().Labels() {
-		if requirementLabel.MatchString(l) {
+		if requirements.LooksLikeID(l) {
 			ids = append(ids, l)
 		}
 	}
@@ -289,14 +288,12 @@ func selected(s types.SpecReport) bool {
 	return s.LeafNodeType == types.NodeTypeIt && (s.State != types.SpecStateSkipped || s.Failure.Message != "")
 }
 
-var requirementLabel = regexp.MustCompile(`^(HS|AS|HIST)-[A-Z0-9]+-\d\d$`)
-
 // result turns one Ginkgo spec report into a graded result.
 func result(s types.SpecReport) report.Result {
 	res := report.Result{Spec: s.FullText(), Duration: s.RunTime}
 	for _, l := range s.Labels() {
 		switch {
-		case requirementLabel.MatchString(l):
+		case requirements.LooksLikeID(l):
 			res.Requirements = append(res.Requirements, l)
 		case l == string(requirements.Homeserver) || l == string(requirements.AppService):
 			res.Side = l

@@ -420,6 +420,41 @@ asc_finish_image() {
 		awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 }
 
+# asc_exit_if_built NAME: with REPO, HASH and VERSION_LABEL set, print the
+# image already built from this recipe and exit; else take NAME's build
+# lock and look again (a concurrent build may have finished meanwhile).
+# ASCONFORM_REBUILD=1 builds anyway.
+asc_exit_if_built() {
+	if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
+		asc_log "image for this recipe exists: $REF; skipping build"
+		printf '%s\n' "$REF"
+		exit 0
+	fi
+	asc_lock "$1"
+	if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
+		asc_log "image for this recipe was built meanwhile: $REF"
+		printf '%s\n' "$REF"
+		exit 0
+	fi
+}
+
+# asc_set_version VERSION WHAT: check that VERSION (of WHAT) can be a tag,
+# then set REF to $REPO:VERSION and OLD_ID to the image REF names before
+# the build (empty if none), for asc_finish_image.
+asc_set_version() {
+	[[ $1 =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || asc_die "unexpected $2 version '$1'"
+	REF=$REPO:$1
+	OLD_ID=$(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null || true)
+}
+
+# asc_gomod_version GOMOD MODULE: the version (without "v") GOMOD pins
+# MODULE at; go.sum makes it exact.
+asc_gomod_version() {
+	local v
+	v=$(awk -v m="$2" '$1 == m { print $2 }' "$1" | head -n1)
+	printf '%s\n' "${v#v}"
+}
+
 # asc_lock NAME: serialise concurrent builds of the same image.
 asc_lock() {
 	mkdir -p "$ASC_CACHE"

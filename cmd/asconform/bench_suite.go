@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/suites"
 )
 
 // suiteRun is one measured run of the homeserver suite.
@@ -33,16 +33,13 @@ type suiteRun struct {
 // sharing one SUT save.
 func benchSuite(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench suite", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
 	procsList := fs.String("procs", "1,4", "process counts to compare, comma separated (1 = serial, in process)")
 	steps := fs.String("steps", "HS-NS,HS-LOGIN,HS-ID,HS-TS;HS-PING,HS-QRY,HS-EPH,HS-3PE,HS-DIR;all",
 		"growing sets of specs: each step adds these areas (';' between steps); 'all' is the whole suite")
-	flavor := fs.String("flavor", "synapse", "homeserver flavor")
+	flavor := fs.String("flavor", suites.Default("ASCONFORM_HS_FLAVOR"), "homeserver flavor")
 	image := fs.String("image", "", "container image (default: the flavor's)")
 	jsonPath := fs.String("json", "", "write the measured runs (JSON) to this file")
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return nil
-	} else if err != nil {
+	if help, err := parseFlags(fs, args, benchUsage, stdout); help || err != nil {
 		return err
 	}
 	var procs []int
@@ -105,11 +102,7 @@ func benchSuite(args []string, stdout io.Writer) error {
 	}
 	printSuiteRuns(stdout, runs, procs)
 	if *jsonPath != "" {
-		data, err := json.MarshalIndent(runs, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(*jsonPath, data, 0o644)
+		return writeJSON(*jsonPath, runs)
 	}
 	return nil
 }

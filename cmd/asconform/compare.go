@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,23 +21,10 @@ specs where they differ first; with --out, also writes DIR/compare.html.
 // compare reads result files of earlier runs and lines them up spec by spec.
 func compare(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	out := fs.String("out", "", "directory to write compare.html to")
-	// Flags may come after the files too: "compare a.json b.json --out x".
-	var files []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, compareUsage)
-				return nil
-			}
-			return fmt.Errorf("compare: %v\n%s", err, compareUsage)
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		files, rest = append(files, rest[0]), rest[1:]
+	files, help, err := parseArgs(fs, args, compareUsage, stdout)
+	if help || err != nil {
+		return err
 	}
 	if len(files) < 2 {
 		return fmt.Errorf("compare: name at least two result files (results.json of earlier runs)\n%s", compareUsage)

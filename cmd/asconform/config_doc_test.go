@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/asconform/asconform/suites"
 )
 
 // notForUsers are the ASCONFORM_ variables the code reads that a user does
@@ -24,26 +26,36 @@ var notForUsers = map[string]string{
 	"ASCONFORM_SCREENSHOTS": "where ci/publish-results.sh has the browser test save the README's screenshots",
 }
 
-// TestConfigurationTableIsComplete keeps the README's configuration table
-// and the code that reads the variables in step: every ASCONFORM_ variable
-// the Go code names is in the table (or in notForUsers, with why), and every
-// variable in the table is read somewhere.
-func TestConfigurationTableIsComplete(t *testing.T) {
+// The README's generated sections (configuration table, flavors) are what
+// `go generate ./cmd/asconform` makes of the code now.
+func TestREADMEGeneratedSectionsAreCurrent(t *testing.T) {
 	root := filepath.Join("..", "..")
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, table, ok := strings.Cut(string(readme), "\n## Configuration\n")
-	if !ok {
-		t.Fatal("README.md has no Configuration section")
+	want, err := regenerate(string(readme), root)
+	if err != nil {
+		t.Fatal(err)
 	}
-	table, _, _ = strings.Cut(table, "\n## ")
-	variable := regexp.MustCompile(`ASCONFORM_[A-Z0-9_]+`)
-	documented := variable.FindAllString(table, -1)
+	if want != string(readme) {
+		t.Error("README.md's generated sections are stale: run go generate ./cmd/asconform")
+	}
+}
 
+// TestConfigurationTableIsComplete keeps suites.Variables (the README's
+// configuration table) and the code that reads the variables in step: every
+// ASCONFORM_ variable the Go code names is in the table (or in notForUsers,
+// with why), and every variable in either is read somewhere.
+func TestConfigurationTableIsComplete(t *testing.T) {
+	root := filepath.Join("..", "..")
+	variable := regexp.MustCompile(`ASCONFORM_[A-Z0-9_]+`)
+	var documented []string
+	for _, v := range suites.Variables {
+		documented = append(documented, v.Name)
+	}
 	read := map[string]string{} // variable -> a file naming it
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -52,7 +64,7 @@ func TestConfigurationTableIsComplete(t *testing.T) {
 		if d.IsDir() && (d.Name() == "images" || strings.HasPrefix(d.Name(), ".")) && path != root {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "config_doc_test.go") {
+		if d.IsDir() || filepath.Ext(path) != ".go" || filepath.Base(path) == "config_doc_test.go" || path == filepath.Join(root, "suites", "config.go") {
 			return nil
 		}
 		src, err := os.ReadFile(path)
@@ -67,19 +79,59 @@ func TestConfigurationTableIsComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	config, err := os.ReadFile(filepath.Join(root, "suites", "config.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// config.go reads the variables through Setting("NAME").
+	for _, m := range regexp.MustCompile(`Setting\("(ASCONFORM_[A-Z0-9_]+)"\)`).FindAllStringSubmatch(string(config), -1) {
+		read[m[1]] = "suites/config.go"
+	}
 	for v, path := range read {
 		if !slices.Contains(documented, v) && notForUsers[v] == "" {
-			t.Errorf("%s (read in %s) is missing from the README's configuration table", v, path)
+			t.Errorf("%s (read in %s) is missing from suites.Variables", v, path)
 		}
 	}
 	for _, v := range documented {
 		if read[v] == "" {
-			t.Errorf("the README's configuration table documents %s, which no Go code reads", v)
+			t.Errorf("suites.Variables documents %s, which no Go code reads", v)
 		}
 	}
 	for v := range notForUsers {
 		if read[v] == "" {
 			t.Errorf("notForUsers names %s, which no Go code reads", v)
 		}
+	}
+}
+
+// Every `asconform NAME` the code and the docs tell a user to run is a
+// command (an error text once named one that did not exist).
+func TestNamedCommandsExist(t *testing.T) {
+	root := filepath.Join("..", "..")
+	named := regexp.MustCompile("`asconform ([a-z][a-z-]*)")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "results") && path != root {
+			return filepath.SkipDir
+		}
+		ext := filepath.Ext(path)
+		if d.IsDir() || strings.HasSuffix(path, "_test.go") || ext != ".go" && ext != ".md" && ext != ".sh" {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range named.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := commands[m[1]]; !ok && m[1] != "run" {
+				t.Errorf("%s names `asconform %s`, which is no command", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,24 +35,12 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("expectations: the only subcommand is update\n%s", expectationsUsage)
 	}
 	fs := flag.NewFlagSet("expectations update", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	file := fs.String("file", "", "the expectations file to rewrite")
 	n := fs.Int("runs", 3, "consecutive runs a new failure must have failed in")
 	dry := fs.Bool("dry-run", false, "say what would change, write nothing")
-	var runs []string
-	for rest := args[1:]; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, expectationsUsage)
-				return nil
-			}
-			return fmt.Errorf("expectations: %v\n%s", err, expectationsUsage)
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		runs, rest = append(runs, rest[0]), rest[1:]
+	runs, help, err := parseArgs(fs, args[1:], expectationsUsage, stdout)
+	if help || err != nil {
+		return err
 	}
 	if *file == "" || len(runs) == 0 {
 		return fmt.Errorf("expectations: name the file (--file) and at least one run\n%s", expectationsUsage)

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/asconform/asconform/harness"
+	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/report/requirements"
 	"github.com/asconform/asconform/suites"
 )
@@ -22,13 +24,13 @@ func list(args []string, stdout io.Writer) error {
 	}
 	switch what {
 	case "flavors":
-		for _, name := range harness.FlavorNames() {
-			f, _ := harness.LookupFlavor(name)
+		for _, f := range orderedFlavors() {
+			name := f.Name()
 			caps := ""
 			if d, ok := f.(harness.CapabilityDeclarer); ok {
 				caps = "; declares " + d.Capabilities()
 			}
-			fmt.Fprintf(stdout, "%s\tdefault image %s (recipe %s)%s\n", name, f.DefaultImage(), f.Recipe(), caps)
+			fmt.Fprintf(stdout, "%s\t%s side, %s%s\n", name, f.Side(), deployedBy(f), caps)
 		}
 		return nil
 	case "profiles":
@@ -108,7 +110,7 @@ func walkSpecs() ([]specInfo, error) {
 	for _, s := range suites.DryRunSpecs() {
 		info := specInfo{text: s.FullText(), needs: harness.NeededBy(s.Labels())}
 		for _, l := range s.Labels() {
-			if requirements.Validate(l) == nil {
+			if requirements.LooksLikeID(l) {
 				info.ids = append(info.ids, l)
 			}
 		}
@@ -123,32 +125,44 @@ func walkSpecs() ([]specInfo, error) {
 // printCoverage prints covered/total per side and level; historical
 // statements are listed but do not count.
 func printCoverage(w io.Writer, covered map[string][]string) {
-	type key struct {
-		side  requirements.Side
-		level requirements.Level
-	}
-	total, hit := map[key]int{}, map[key]int{}
-	var allTotal, allHit int
-	for _, r := range requirements.All() {
-		if r.Level == requirements.Historical {
-			continue
-		}
-		k := key{r.Side, r.Level}
-		total[k]++
-		allTotal++
-		if len(covered[r.ID]) > 0 {
-			hit[k]++
-			allHit++
-		}
-	}
+	coverage := report.CoverageOf(func(id string) bool { return len(covered[id]) > 0 })
+	allHit, allTotal := coverage.OfSides()
 	fmt.Fprintf(w, "coverage: %d/%d requirements of spec %s have at least one spec\n", allHit, allTotal, suites.SpecVersion)
 	for _, side := range []requirements.Side{requirements.Homeserver, requirements.AppService} {
 		var parts []string
 		for _, level := range requirements.Levels {
-			if k := (key{side, level}); total[k] > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d/%d", level, hit[k], total[k]))
+			if hit, total := coverage.Of(side, level); total > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d/%d", level, hit, total))
 			}
 		}
 		fmt.Fprintf(w, "  %-10s %s\n", side, strings.Join(parts, ", "))
 	}
+}
+
+// deployedBy says how the harness runs a flavor's SUT.
+func deployedBy(f harness.Flavor) string {
+	if c, ok := f.(harness.ContainerFlavor); ok {
+		return fmt.Sprintf("default image %s (recipe %s)", c.DefaultImage(), c.Recipe())
+	}
+	return "in the test process (no Docker)"
+}
+
+// orderedFlavors lists the flavors side by side, homeserver first: the
+// default, the other implementations, then the reference (in process).
+func orderedFlavors() []harness.Flavor {
+	var fs []harness.Flavor
+	for _, name := range harness.FlavorNames() {
+		f, _ := harness.LookupFlavor(name)
+		fs = append(fs, f)
+	}
+	key := func(f harness.Flavor) string {
+		side, def := "1", suites.Default("ASCONFORM_AS_FLAVOR")
+		if f.Side() == "homeserver" {
+			side, def = "0", suites.Default("ASCONFORM_HS_FLAVOR")
+		}
+		_, inProcess := f.(harness.InProcessFlavor)
+		return fmt.Sprintf("%s %t %t %s", side, inProcess, f.Name() != def, f.Name())
+	}
+	slices.SortStableFunc(fs, func(a, b harness.Flavor) int { return strings.Compare(key(a), key(b)) })
+	return fs
 }

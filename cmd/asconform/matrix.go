@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,23 +27,11 @@ every cell links to the spec's transcript and diagram.
 // matrix builds the cross-implementation matrix from earlier runs.
 func matrixCmd(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	out := fs.String("out", "matrix", "directory to write the matrix and the runs' reports to")
 	keepJSON := fs.Bool("json", true, "also copy each run's results.json beside its report")
-	var runs []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, matrixUsage)
-				return nil
-			}
-			return fmt.Errorf("matrix: %v\n%s", err, matrixUsage)
-		}
-		rest = fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		runs, rest = append(runs, rest[0]), rest[1:]
+	runs, help, err := parseArgs(fs, args, matrixUsage, stdout)
+	if help || err != nil {
+		return err
 	}
 	if len(runs) == 0 {
 		return fmt.Errorf("matrix: name at least one run (a results.json or its directory)\n%s", matrixUsage)

@@ -17,18 +17,15 @@ func registrations(args []string, stdout io.Writer) error {
 	serverName := fs.String("server-name", "", "the homeserver's server name (required)")
 	host := fs.String("url-host", "", "host or address at which the homeserver reaches this machine (required)")
 	port := fs.Int("port", 29301, "port of the first fake AS; the others follow")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: asconform registrations --server-name NAME --url-host HOST [--port N] DIR")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	const usage = "usage: asconform registrations --server-name NAME --url-host HOST [--port N] DIR\n"
+	rest, help, err := parseArgs(fs, args, usage, stdout)
+	if help || err != nil {
 		return err
 	}
-	if *serverName == "" || *host == "" || fs.NArg() != 1 {
-		fs.Usage()
-		return fmt.Errorf("registrations: --server-name, --url-host and one directory are required")
+	if *serverName == "" || *host == "" || len(rest) != 1 {
+		return fmt.Errorf("registrations: --server-name, --url-host and one directory are required\n%s", usage)
 	}
-	dir := fs.Arg(0)
+	dir := rest[0]
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

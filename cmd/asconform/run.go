@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -22,8 +23,6 @@ import (
 	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/report/requirements"
 	"github.com/asconform/asconform/suites"
-	"github.com/asconform/asconform/suites/appservice"
-	"github.com/asconform/asconform/suites/homeserver"
 )
 
 // runSuite maps the command's flags onto the suites' environment variables
@@ -34,8 +33,8 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	side := fs.String("side", "homeserver", "which side to test: homeserver, appservice or both")
-	flavor := fs.String("flavor", "synapse", "homeserver implementation (see asconform list flavors; fakehs: the reference)")
-	asFlavor := fs.String("as-flavor", "mautrix-sample", "application service implementation (see asconform list flavors; fakeas: the reference)")
+	flavor := fs.String("flavor", suites.Default("ASCONFORM_HS_FLAVOR"), "homeserver implementation (see asconform list flavors; fakehs: the reference)")
+	asFlavor := fs.String("as-flavor", suites.Default("ASCONFORM_AS_FLAVOR"), "application service implementation (see asconform list flavors; fakeas: the reference)")
 	asImage := fs.String("as-image", "", "container image of the AS under test (default: the AS flavor's image)")
 	asCaps := fs.String("as-capabilities", "", "what the AS under test does beyond the spec, e.g. joins-on-invite,thirdparty-protocol=irc, or none (default: its flavor's declaration; specs needing an undeclared one are skipped)")
 	image := fs.String("image", "", "container image of the SUT (default: the flavor's image, built offline from ci/ when missing)")
@@ -59,8 +58,8 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "asconform: --side %q: want homeserver, appservice or both\n", *side)
 		return 2
 	}
-	for _, c := range []struct{ name, side, reference string }{{*flavor, "homeserver", homeserver.ReferenceFlavor}, {*asFlavor, "appservice", appservice.ReferenceFlavor}} {
-		if c.name == c.reference || *url != "" {
+	for _, c := range []struct{ name, side string }{{*flavor, "homeserver"}, {*asFlavor, "appservice"}} {
+		if *url != "" {
 			continue
 		}
 		f, err := harness.LookupFlavor(c.name)
@@ -147,20 +146,14 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 
 // sutName says what the run is against, for the first line.
 func sutName(cfg suites.Config, side string) string {
-	hs, as := cfg.Flavor, cfg.ASFlavor
-	if cfg.URL != "" {
-		hs = cfg.URL
+	name := func(side string) string {
+		sut := cfg.SUT(side)
+		return cmp.Or(sut.URL, sut.Flavor)
 	}
-	if cfg.ASURL != "" {
-		as = cfg.ASURL
+	if side == "both" {
+		return name("homeserver") + " and " + name("appservice")
 	}
-	switch side {
-	case "homeserver":
-		return hs
-	case "appservice":
-		return as
-	}
-	return hs + " and " + as
+	return name(side)
 }
 
 // aRun is one run's console, log and progress file.
@@ -215,13 +208,24 @@ func (r *aRun) close() {
 // and that every image the run needs is there, building it with its
 // flavor's recipe or pulling it: one cause of failure, one message.
 func prepareImages(r *aRun, cfg suites.Config, side string) error {
-	type need struct{ flavor, image, env string }
-	var needs []need
-	if side != "appservice" && cfg.URL == "" && cfg.Flavor != homeserver.ReferenceFlavor {
-		needs = append(needs, need{cfg.Flavor, cfg.Image, "ASCONFORM_HS_IMAGE"})
+	type need struct {
+		flavor harness.ContainerFlavor
+		image  string
+		env    string
 	}
-	if side != "homeserver" && cfg.ASURL == "" && cfg.ASFlavor != appservice.ReferenceFlavor {
-		needs = append(needs, need{cfg.ASFlavor, cfg.ASImage, "ASCONFORM_AS_IMAGE"})
+	var needs []need
+	for _, s := range []struct{ side, env string }{{"homeserver", "ASCONFORM_HS_IMAGE"}, {"appservice", "ASCONFORM_AS_IMAGE"}} {
+		sut := cfg.SUT(s.side)
+		if side != s.side && side != "both" || sut.URL != "" {
+			continue
+		}
+		f, err := harness.LookupFlavor(sut.Flavor)
+		if err != nil {
+			return err
+		}
+		if c, ok := f.(harness.ContainerFlavor); ok {
+			needs = append(needs, need{c, sut.Image, s.env})
+		}
 	}
 	if len(needs) == 0 {
 		return nil
@@ -232,10 +236,7 @@ func prepareImages(r *aRun, cfg suites.Config, side string) error {
 		return err
 	}
 	for _, n := range needs {
-		f, err := harness.LookupFlavor(n.flavor)
-		if err != nil {
-			return err
-		}
+		f := n.flavor
 		started := time.Now()
 		build := &buildWatch{con: r.con, log: r.log, name: f.Name()}
 		ref, err := harness.ResolveImage(ctx, f, n.image, build)
@@ -363,7 +364,7 @@ func verdict(rep report.Report, stdout, stderr io.Writer) int {
 // processes (Ginkgo's own parallel runner; process 1 starts the SUT that
 // all share); they write the report.
 func runParallel(r *aRun, filter string, procs int, verbose bool) error {
-	root, err := suites.SourceRoot()
+	root, err := harness.SourceRoot()
 	if err != nil {
 		return fmt.Errorf("--procs: run it from the asconform source tree: %w", err)
 	}

@@ -5,6 +5,7 @@ package requirements
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -85,6 +86,13 @@ func Lookup(id string) (Requirement, bool) {
 	r, ok := byID[id]
 	return r, ok
 }
+
+// idShape is the form of a requirement ID: side, area, number.
+var idShape = regexp.MustCompile(`^(HS|AS|HIST)-[A-Z0-9]+-\d\d$`)
+
+// LooksLikeID says whether a spec's label has the form of a requirement ID,
+// in the catalogue or not (Validate says which are).
+func LooksLikeID(label string) bool { return idShape.MatchString(label) }
 
 // Validate returns an error naming every ID that is not in the catalogue.
 func Validate(ids ...string) error {

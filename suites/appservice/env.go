@@ -28,9 +28,11 @@ type Env struct {
 	SUT harness.Deployment // the AS; BaseURL is where fakehs reaches it
 }
 
-const startTimeout = 25 * time.Minute
+const startTimeout = suites.StartTimeout
 
-var shared = suites.NewLazy(start)
+var shared = suites.NewEnvironment("appservice", suites.Starters[*Env]{
+	Check: mutantFits, External: startExternal, Deployed: startDeployed,
+})
 
 // requireEnv is each container's BeforeEach: it skips a spec that needs a
 // capability the AS has not declared, and starts the environment on first
@@ -43,65 +45,63 @@ func requireEnv(ctx SpecContext) {
 // Shared returns the suite's environment, starting it on first use.
 func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }
 
-func start(ctx context.Context) (*Env, error) {
-	cfg, err := suites.Settings()
+// mutantFits refuses a mutant the AS under test cannot carry: they are
+// bugs planted in the reference AS.
+func mutantFits(cfg suites.Config) error {
+	if cfg.Mutant == "" {
+		return nil
+	}
+	if _, err := lookupASMutant(cfg.Mutant); err != nil {
+		return fmt.Errorf("ASCONFORM_MUTANT=%s: %w; the application-service suite takes only its own mutants", cfg.Mutant, err)
+	}
+	if cfg.ASURL != "" || cfg.ASFlavor != ReferenceFlavor {
+		// Recorded in results.json as the run's mutant: refuse rather
+		// than report a run of an AS that did not carry it.
+		return fmt.Errorf("ASCONFORM_MUTANT=%s is a bug planted in the reference AS; the AS under test (%s) cannot carry it: set ASCONFORM_AS_FLAVOR=%s or unset ASCONFORM_MUTANT",
+			cfg.Mutant, cmp.Or(cfg.ASURL, cfg.ASFlavor), ReferenceFlavor)
+	}
+	return nil
+}
+
+// startDeployed starts the configured flavor's AS with fakehs as its
+// homeserver.
+func startDeployed(ctx context.Context, cfg suites.Config) (*Env, error) {
+	t, err := suites.Prepare(ctx, "appservice", cfg)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Mutant != "" {
-		if _, err := lookupASMutant(cfg.Mutant); err != nil {
-			return nil, fmt.Errorf("ASCONFORM_MUTANT=%s: %w; the application-service suite takes only its own mutants", cfg.Mutant, err)
-		}
-		if cfg.ASURL != "" || cfg.ASFlavor != ReferenceFlavor {
-			// Recorded in results.json as the run's mutant: refuse rather
-			// than report a run of an AS that did not carry it.
-			return nil, fmt.Errorf("ASCONFORM_MUTANT=%s is a bug planted in the reference AS; the AS under test (%s) cannot carry it: set ASCONFORM_AS_FLAVOR=%s or unset ASCONFORM_MUTANT",
-				cfg.Mutant, cmp.Or(cfg.ASURL, cfg.ASFlavor), ReferenceFlavor)
-		}
-	}
-	switch {
-	case cfg.ASURL != "":
-		return startExternal(ctx, cfg)
-	case cfg.ASFlavor == ReferenceFlavor:
-		return startReference(cfg)
-	}
-	flavor, image, gateway, err := suites.PrepareContainer(ctx, "appservice", cfg.ASFlavor, cfg.ASImage)
-	if err != nil {
-		return nil, err
-	}
-	maker, ok := flavor.(harness.RegistrationMaker)
+	maker, ok := t.Flavor.(harness.RegistrationMaker)
 	if !ok {
 		return nil, fmt.Errorf("flavor %q does not say which registration its AS expects", cfg.ASFlavor)
 	}
-	hs, err := fakehs.New(net.JoinHostPort(gateway, "0"), fakehs.Config{ServerName: cfg.ServerName})
+	hs, err := fakehs.New(net.JoinHostPort(t.Listen, "0"), fakehs.Config{ServerName: cfg.ServerName})
 	if err != nil {
 		return nil, err
 	}
 	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	// The AS's own URL is known only once its port is mapped: register it
-	// with a placeholder, then tell fakehs the real one.
+	// The AS's own URL is known only once it listens (a container's port
+	// mapped): register it with a placeholder, then tell fakehs the real one.
 	reg := maker.Registration(cfg.ServerName, "http://placeholder.invalid")
-	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: flavor.Name(), Image: image})
-	suites.Phase("starting %s (%s)", flavor.Name(), image)
+	name := t.Flavor.Name()
+	suites.DescribeSUT(suites.Deployed("appservice", t, nil))
+	suites.Phase("starting %s", t)
 	started := time.Now()
-	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
-		Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
-		Settings: harness.Settings{
-			ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg},
-			HomeserverURL: fmt.Sprintf("http://%s:%d", harness.HostAlias, hs.Port()),
-		},
+	sut, err := t.Start(ctx, harness.Settings{
+		ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg},
+		HomeserverURL: fmt.Sprintf("http://%s:%d", t.Advertise, hs.Port()),
 	})
 	if err != nil {
 		return nil, err
 	}
-	suites.AtEnd(ctr.Stop)
-	suites.Phase("%s answered after %.1fs", flavor.Name(), time.Since(started).Seconds())
-	url := ctr.BaseURL()
+	suites.AtEnd(sut.Stop)
+	suites.Phase("%s answered after %.1fs", name, time.Since(started).Seconds())
+	url := sut.BaseURL()
 	reg.URL = &url
 	if err := hs.SetRegistration(reg); err != nil {
 		return nil, err
 	}
-	return &Env{HS: hs, Reg: reg, SUT: ctr}, nil
+	suites.DescribeSUT(suites.Deployed("appservice", t, sut))
+	return &Env{HS: hs, Reg: reg, SUT: sut}, nil
 }
 
 // startExternal drives an AS the user runs, with the registration file it
@@ -117,7 +117,7 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 	}
 	url := cfg.ASURL
 	reg.URL = &url
-	hs, err := fakehs.New(net.JoinHostPort(cfg.FakesListen, os.Getenv("ASCONFORM_FAKEHS_PORT")), fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
+	hs, err := fakehs.New(net.JoinHostPort(cfg.FakesListen, cfg.FakeHSPort), fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
 	if err != nil {
 		return nil, err
 	}

@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
-	"github.com/asconform/asconform/report"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/mutants"
 )
@@ -26,35 +24,49 @@ import (
 // process: no Docker. It shows every AS spec able to pass.
 const ReferenceFlavor = "fakeas"
 
-func startReference(cfg suites.Config) (*Env, error) {
-	maker, _ := harness.LookupFlavor("mautrix-sample")
-	reg := maker.(harness.RegistrationMaker).Registration(cfg.ServerName, "http://placeholder.invalid")
+// The reference AS is a flavor like the others; it registers from here,
+// where its behaviour and its mutants are.
+func init() { harness.Register(referenceAS{}) }
+
+type referenceAS struct{}
+
+func (referenceAS) Name() string         { return ReferenceFlavor }
+func (referenceAS) Side() string         { return "appservice" }
+func (referenceAS) Capabilities() string { return referenceCapabilities }
+
+// Registration is the sample bridge's, whose behaviour it has.
+func (referenceAS) Registration(serverName, url string) matrix.Registration {
+	return harness.SampleRegistration(serverName, url)
+}
+
+// Start starts the reference AS for the registration and homeserver in s,
+// with the run's mutant, if any, planted in it.
+func (referenceAS) Start(s harness.Settings) (harness.Deployment, error) {
+	cfg, err := suites.Settings()
+	if err != nil {
+		return nil, err
+	}
+	reg := s.Registrations[0]
 	as, err := fakeas.New("127.0.0.1:0", reg)
 	if err != nil {
 		return nil, err
 	}
-	suites.AtEnd(func(context.Context) error { return as.Close() })
 	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
 	reg.URL = &url
 	as.SetRegistration(reg)
-	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
-	if err != nil {
-		return nil, err
-	}
-	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hs.URL(), Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}}
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: s.HomeserverURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}}
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
 	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
 	if cfg.Mutant != "" {
 		if b.mutant, err = lookupASMutant(cfg.Mutant); err != nil {
+			_ = as.Close()
 			return nil, err
 		}
 		b.plant(as)
 	}
-	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
-	return &Env{HS: hs, Reg: reg}, nil
+	return &harness.Running{URL: url, Server: s.ServerName, Close: as.Close}, nil
 }
 
 // bridge is the reference AS's behaviour: a bridge to the fictional

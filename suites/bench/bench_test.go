@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/matrix"
 )
 
@@ -144,27 +143,6 @@ func TestChartSVG(t *testing.T) {
 		t.Fatal(err)
 	}
 	wellFormed(t, buf.Bytes())
-}
-
-type stubFlavor struct{ harness.Flavor }
-
-func (stubFlavor) Container(harness.Settings) (harness.ContainerSpec, error) {
-	return harness.ContainerSpec{Port: 8008, Env: map[string]string{"KEEP": "1"}}, nil
-}
-
-func TestNoBytecode(t *testing.T) {
-	inner := stubFlavor{}
-	spec, err := NoBytecode{inner}.Container(harness.Settings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if spec.Env["PYTHONPYCACHEPREFIX"] != NoBytecodeDir || spec.Env["KEEP"] != "1" || spec.Port != 8008 {
-		t.Errorf("spec = %+v", spec)
-	}
-	orig, _ := inner.Container(harness.Settings{})
-	if _, changed := orig.Env["PYTHONPYCACHEPREFIX"]; changed {
-		t.Error("the wrapped flavor's env was modified")
-	}
 }
 
 // putTxn sends a transaction to a local fake AS as a homeserver would.

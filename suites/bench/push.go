@@ -24,7 +24,7 @@ import (
 
 // PushOptions configure the push benchmark.
 type PushOptions struct {
-	Flavor       harness.Flavor
+	Flavor       harness.ContainerFlavor
 	Image        string
 	ServerName   string
 	ReadyTimeout time.Duration
@@ -146,7 +146,7 @@ func StartPushEnv(ctx context.Context, opts PushOptions) (*PushEnv, error) {
 		return nil, err
 	}
 	env := &PushEnv{Fake: fake}
-	reg := harness.NewRegistration(1, opts.ServerName, fmt.Sprintf("http://%s:%d", harness.HostAlias, fake.Port()))
+	reg := fakeas.Member(1).Registration(opts.ServerName, fmt.Sprintf("http://%s:%d", harness.HostAlias, fake.Port()))
 	fake.SetRegistration(reg)
 	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
 		Flavor: opts.Flavor, Image: opts.Image, ReadyTimeout: opts.ReadyTimeout,
@@ -189,7 +189,7 @@ func (e *PushEnv) setUp(ctx context.Context, reg matrix.Registration, senders, w
 		e.Senders = append(e.Senders, &csapi.Client{BaseURL: base, HTTP: hc, Token: resp.Field("access_token")})
 	}
 	as := &csapi.Client{BaseURL: base, HTTP: hc, Token: reg.ASToken}
-	resp, err := as.RegisterAS(ctx, harness.NamespacePrefix(1)+"bench_ghost"+unique, true)
+	resp, err := as.RegisterAS(ctx, fakeas.Member(1).Prefix()+"bench_ghost"+unique, true)
 	if err := want200("register the AS ghost", resp, err); err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -20,38 +19,13 @@ import (
 
 // Start kinds.
 const (
-	Warm = "warm" // the image as built: Python bytecode present
-	Cold = "cold" // the same image with its bytecode ignored (see NoBytecode)
+	Warm = "warm" // the image as built
+	Cold = "cold" // the same image started as after a fresh install (harness.Settings.ColdStart)
 )
-
-// NoBytecodeDir is where a cold start's Python looks for, and writes, its
-// bytecode: an empty directory in the container's throwaway layer.
-const NoBytecodeDir = "/tmp/asconform-no-bytecode"
-
-// NoBytecode wraps a Python homeserver's flavor so that Python ignores the
-// bytecode shipped in the image: with PYTHONPYCACHEPREFIX set, imports look
-// for .pyc files only under that (empty) directory and compile every module
-// from source, as a first start from an image without bytecode would.
-type NoBytecode struct{ harness.Flavor }
-
-// Container is the wrapped flavor's spec with PYTHONPYCACHEPREFIX set.
-func (f NoBytecode) Container(s harness.Settings) (harness.ContainerSpec, error) {
-	spec, err := f.Flavor.Container(s)
-	if err != nil {
-		return spec, err
-	}
-	env := maps.Clone(spec.Env)
-	if env == nil {
-		env = map[string]string{}
-	}
-	env["PYTHONPYCACHEPREFIX"] = NoBytecodeDir
-	spec.Env = env
-	return spec, nil
-}
 
 // StartOptions say which homeserver to start and how often.
 type StartOptions struct {
-	Flavor       harness.Flavor
+	Flavor       harness.ContainerFlavor
 	Image        string
 	ServerName   string
 	PerKind      int // starts of each kind; kinds alternate warm, cold, warm, ...
@@ -101,11 +75,11 @@ func MeasureStarts(ctx context.Context, opts StartOptions) ([]StartResult, error
 	defer docker.Close()
 	var results []StartResult
 	for i := range 2 * opts.PerKind {
-		kind, flavor := Warm, opts.Flavor
+		kind := Warm
 		if i%2 == 1 {
-			kind, flavor = Cold, NoBytecode{opts.Flavor}
+			kind = Cold
 		}
-		r, err := startOnce(ctx, docker, flavor, opts, spec.Port)
+		r, err := startOnce(ctx, docker, kind == Cold, opts, spec.Port)
 		r.Seq, r.Kind = i+1, kind
 		if ctx.Err() != nil {
 			return results, fmt.Errorf("bench: interrupted during %s start %d: %w", kind, i+1, ctx.Err())
@@ -135,7 +109,7 @@ func noteSuffix(n string) string {
 	return " (" + n + ")"
 }
 
-func startOnce(ctx context.Context, docker *testcontainers.DockerClient, flavor harness.Flavor, opts StartOptions, port int) (StartResult, error) {
+func startOnce(ctx context.Context, docker *testcontainers.DockerClient, cold bool, opts StartOptions, port int) (StartResult, error) {
 	before, err := ownContainers(ctx, docker)
 	if err != nil {
 		return StartResult{}, err
@@ -147,8 +121,8 @@ func startOnce(ctx context.Context, docker *testcontainers.DockerClient, flavor 
 
 	m0, t0 := sampleCPU(), time.Now()
 	ctr, err := harness.StartContainer(ctx, harness.ContainerOptions{
-		Flavor: flavor, Image: opts.Image, ReadyTimeout: opts.ReadyTimeout,
-		Settings: harness.Settings{ServerName: opts.ServerName},
+		Flavor: opts.Flavor, Image: opts.Image, ReadyTimeout: opts.ReadyTimeout,
+		Settings: harness.Settings{ServerName: opts.ServerName, ColdStart: cold},
 	})
 	total, m1 := time.Since(t0), sampleCPU()
 	if err != nil {

@@ -19,7 +19,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/report"
@@ -40,8 +39,8 @@ const (
 type Env struct {
 	Deployment harness.Deployment
 	pool       []*fakeas.Server
-	// lacks names features the SUT does not model (the reference only);
-	// specs needing one are skipped there, saying so.
+	// lacks names features the SUT does not model (harness.Model); specs
+	// needing one are skipped there, saying so.
 	lacks map[string]bool
 	// private starts another homeserver like the shared one, with regs
 	// only (nil where the harness cannot: external mode).
@@ -51,13 +50,20 @@ type Env struct {
 	next int
 }
 
-var shared = suites.NewLazy(start)
+var shared = suites.NewEnvironment("homeserver", suites.Starters[*Env]{
+	External: func(ctx context.Context, cfg suites.Config) (*Env, error) {
+		e, err := startExternal(ctx, cfg)
+		return withMutant(cfg, e, err)
+	},
+	Deployed: func(ctx context.Context, cfg suites.Config) (*Env, error) {
+		e, err := startDeployed(ctx, cfg)
+		return withMutant(cfg, e, err)
+	},
+})
 
 func init() { suites.StartEagerly(shared) }
 
-// startTimeout bounds building the default image (minutes on a fresh
-// machine) plus starting the SUT; it is apart from each spec's own timeout.
-const startTimeout = 25 * time.Minute
+const startTimeout = suites.StartTimeout
 
 // requireEnv is each container's BeforeEach: it starts the environment on
 // first use, so a failure there is an error of the environment, not of a spec.
@@ -66,20 +72,8 @@ func requireEnv(ctx SpecContext) { shared.Require(ctx) }
 // Shared returns the suite's environment, starting it on first use.
 func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }
 
-func start(ctx context.Context) (*Env, error) {
-	cfg, err := suites.Settings()
-	if err != nil {
-		return nil, err
-	}
-	var e *Env
-	switch {
-	case cfg.URL != "":
-		e, err = startExternal(ctx, cfg)
-	case cfg.Flavor == ReferenceFlavor:
-		e, err = startReference(cfg)
-	default:
-		e, err = startContainer(ctx, cfg)
-	}
+// withMutant puts the run's mutant, if any, in a started environment.
+func withMutant(cfg suites.Config, e *Env, err error) (*Env, error) {
 	if err != nil || cfg.Mutant == "" {
 		return e, err
 	}
@@ -174,46 +168,59 @@ func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error 
 	return nil
 }
 
-func startContainer(ctx context.Context, cfg suites.Config) (*Env, error) {
+// startDeployed starts the configured flavor's homeserver with the pool
+// of fake ASes registered on it.
+func startDeployed(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if proc, total := suites.Parallel(); total > 1 {
 		return startShared(ctx, cfg, proc, total)
 	}
-	flavor, image, gateway, err := suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
+	e := &Env{}
+	t, err := e.prepare(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{private: containerStarter(cfg, flavor, image)}
-	regs, err := e.startFakes(cfg.ServerName, gateway, harness.HostAlias, 0)
+	regs, err := e.startFakes(cfg.ServerName, t.Listen, t.Advertise, 0)
 	if err != nil {
 		return nil, err
 	}
-	return e, e.deploy(ctx, cfg, flavor, image, regs)
+	return e, e.deploy(ctx, t, regs)
 }
 
-// deploy starts the shared homeserver in a container with regs installed.
-func (e *Env) deploy(ctx context.Context, cfg suites.Config, flavor harness.Flavor, image string, regs []matrix.Registration) error {
-	suites.DescribeSUT(report.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image})
-	suites.Phase("starting %s (%s)", flavor.Name(), image)
+// prepare readies the flavor and takes on what it says of itself: a model
+// of a server is waited for less and lacks some features.
+func (e *Env) prepare(ctx context.Context, cfg suites.Config) (harness.Target, error) {
+	t, err := suites.Prepare(ctx, "homeserver", cfg)
+	if err != nil {
+		return t, err
+	}
+	e.private = func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
+		return t.Start(ctx, harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()})
+	}
+	if m, ok := t.Flavor.(harness.Model); ok {
+		patience = m.TimeScale()
+		e.lacks = map[string]bool{}
+		for _, feature := range m.Unmodelled() {
+			e.lacks[feature] = true
+		}
+	}
+	return t, nil
+}
+
+// deploy starts the shared homeserver with regs installed.
+func (e *Env) deploy(ctx context.Context, t harness.Target, regs []matrix.Registration) error {
+	name := t.Flavor.Name()
+	suites.DescribeSUT(suites.Deployed("homeserver", t, nil))
+	suites.Phase("starting %s", t)
 	started := time.Now()
-	ctr, err := containerStarter(cfg, flavor, image)(ctx, regs)
+	d, err := e.private(ctx, regs)
 	if err != nil {
 		return err
 	}
-	suites.Phase("%s answered /versions after %.1fs", flavor.Name(), time.Since(started).Seconds())
-	suites.AtLastEnd(ctr.Stop)
-	e.Deployment = ctr
-	describeWithVersions(ctx, report.SUT{Side: "homeserver", Flavor: flavor.Name(), Image: image}, ctr.BaseURL())
+	suites.Phase("%s answered /versions after %.1fs", name, time.Since(started).Seconds())
+	suites.AtLastEnd(d.Stop)
+	e.Deployment = d
+	describeWithVersions(ctx, suites.Deployed("homeserver", t, d), d.BaseURL())
 	return nil
-}
-
-// containerStarter starts homeservers of the flavor's image in containers.
-func containerStarter(cfg suites.Config, flavor harness.Flavor, image string) func(context.Context, []matrix.Registration) (harness.Deployment, error) {
-	return func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
-		return harness.StartContainer(ctx, harness.ContainerOptions{
-			Flavor: flavor, Image: image, ReadyTimeout: cfg.ReadyTimeout,
-			Settings: harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()},
-		})
-	}
 }
 
 // sharedSUT is what process 1 of a parallel run tells the others.
@@ -236,19 +243,14 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		return nil, err
 	}
 	e := &Env{}
-	var flavor harness.Flavor
-	var image, gateway string
 	if proc == 1 {
 		suites.AtLastEnd(func(context.Context) error { return rv.Remove() })
 	}
 	// Every process may start a homeserver of a spec's own (OwnSUT).
-	flavor, image, gateway, err = suites.PrepareContainer(ctx, "homeserver", cfg.Flavor, cfg.Image)
-	if err == nil {
-		e.private = containerStarter(cfg, flavor, image)
-	}
+	t, err := e.prepare(ctx, cfg)
 	var mine fakesOf
 	if err == nil {
-		mine.Registrations, err = e.startFakes(cfg.ServerName, gateway, harness.HostAlias, (proc-1)*(poolSize+1))
+		mine.Registrations, err = e.startFakes(cfg.ServerName, t.Listen, t.Advertise, (proc-1)*(poolSize+1))
 	}
 	if err != nil {
 		mine.Error = err.Error()
@@ -287,7 +289,7 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		regs = append(regs, theirs.Registrations...)
 	}
 	if err == nil {
-		err = e.deploy(ctx, cfg, flavor, image, regs)
+		err = e.deploy(ctx, t, regs)
 	}
 	sut := sharedSUT{Error: fmt.Sprint(err)}
 	if err == nil {
@@ -299,61 +301,16 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 	return e, err
 }
 
-// ReferenceFlavor runs the suite against fakehs, a compliant homeserver in
-// the test process: no Docker, and a fast backoff so retry specs take
-// milliseconds. It shows every spec able to pass.
-const ReferenceFlavor = "fakehs"
-
-func startReference(cfg suites.Config) (*Env, error) {
-	patience = 0.1
-	e := &Env{lacks: map[string]bool{"ephemeral data": true, "client-side third-party lookups": true, "the public room directory": true}}
-	regs, err := e.startFakes(cfg.ServerName, "127.0.0.1", "127.0.0.1", 0)
-	if err != nil {
-		return nil, err
-	}
-	e.private = func(_ context.Context, regs []matrix.Registration) (harness.Deployment, error) {
-		return startReferenceHS(cfg, regs)
-	}
-	d, err := startReferenceHS(cfg, regs)
-	if err != nil {
-		return nil, err
-	}
-	suites.AtEnd(d.Stop)
-	describeWithVersions(context.Background(), report.SUT{Side: "homeserver", Flavor: ReferenceFlavor, URL: d.BaseURL()}, d.BaseURL())
-	e.Deployment = d
-	return e, nil
-}
-
-// startReferenceHS starts fakehs with regs, retrying fast: its backoff and
-// its timeout towards the AS are a fraction of a real server's.
-func startReferenceHS(cfg suites.Config, regs []matrix.Registration) (harness.Deployment, error) {
-	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{
-		ServerName: cfg.ServerName, Registrations: regs,
-		Backoff: 100 * time.Millisecond, HTTPClient: &http.Client{Timeout: 2 * time.Second},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return reference{hs}, nil
-}
+// ReferenceFlavor is the reference homeserver's flavor (fakehs, in the
+// test process): it shows every spec able to pass.
+const ReferenceFlavor = harness.ReferenceHomeserver
 
 // patience scales the waits of specs for what a SUT does by itself
-// (delivery, retries, late queries): the reference retries within
-// milliseconds, so its waits are a tenth of a real server's.
+// (delivery, retries, late queries): a model of a server (the reference)
+// retries within milliseconds and says by how much to scale them.
 var patience = 1.0
 
 func wait(d time.Duration) time.Duration { return time.Duration(float64(d) * patience) }
-
-// reference is fakehs seen as a deployment.
-type reference struct{ hs *fakehs.Server }
-
-func (r reference) BaseURL() string             { return r.hs.URL() }
-func (r reference) ServerName() string          { return r.hs.ServerName() }
-func (r reference) Logs(context.Context) string { return "" }
-func (r reference) Stop(context.Context) error  { return r.hs.Close() }
-
-// Restart stops and starts the reference, keeping its state and queues.
-func (r reference) Restart(context.Context, time.Duration) error { return r.hs.Restart() }
 
 // restarter is a deployment that can restart its SUT, keeping its data.
 type restarter interface {
@@ -419,9 +376,7 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 		if err != nil {
 			return nil, err
 		}
-		reg := harness.NewRegistration(n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
-		reg.ReceiveEphemeral = i == ephemeralAS
-		reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
+		reg := poolRegistration(i, n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)
@@ -435,12 +390,18 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 func ExternalRegistrations(serverName, host string, firstPort int) []matrix.Registration {
 	var regs []matrix.Registration
 	for i := 1; i <= poolSize+1; i++ {
-		reg := harness.NewRegistration(i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1))))
-		reg.ReceiveEphemeral = i == ephemeralAS
-		reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
-		regs = append(regs, reg)
+		regs = append(regs, poolRegistration(i, i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1)))))
 	}
 	return regs
+}
+
+// poolRegistration is the registration of the pool's i-th fake AS (from 1),
+// member n of the run: the ephemeralAS also receives ephemeral data.
+func poolRegistration(i, n int, serverName, url string) matrix.Registration {
+	reg := fakeas.Member(n).Registration(serverName, url)
+	reg.ReceiveEphemeral = i == ephemeralAS
+	reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
+	return reg
 }
 
 // profileWantsMSC3202 says whether the run's profile checks MSC3202, whose

@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
 	"github.com/asconform/asconform/scenarios"
@@ -95,7 +94,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 	It("hands a client's third-party user search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.needs("client-side third-party lookups")
-		protocol := harness.Protocol(f.Number())
+		protocol := f.number().Protocol()
 		found := []map[string]any{{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}}}
 		f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
 			if strings.HasPrefix(in.Param, "protocol/") {
@@ -141,7 +140,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 			f := NewFixture(ctx)
 			f.needs("client-side third-party lookups")
 			f.needs("the public room directory")
-			protocol := harness.Protocol(f.Number())
+			protocol := f.number().Protocol()
 			served := protocolMetadata("net1", "net2")
 			f.AS.On(fakeas.ThirdParty).Always().Respond(http.StatusOK, served)
 			alice := f.NewUser(ctx, "alice")

@@ -208,7 +208,13 @@ func (f *Fixture) namespacePrefix() string { return f.NamespacePrefix() }
 
 // Shared is a user ID in the fake AS's non-exclusive users namespace.
 func (f *Fixture) Shared(name string) string {
-	return harness.SharedPrefix(f.Number()) + name + f.unique
+	return f.number().SharedPrefix() + name + f.unique
+}
+
+// number is the pool place of the spec's first fake AS.
+func (f *Fixture) number() fakeas.Member {
+	m, _ := f.Member()
+	return m
 }
 
 // NewUser registers a normal user and returns its client.

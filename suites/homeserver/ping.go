@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
-	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
@@ -58,7 +57,7 @@ var _ = describe("Pinging the application service", func() {
 		f := NewFixture(ctx)
 		// A registration with url: null, on a homeserver of the spec's own:
 		// the shared one's registrations are fixed when it starts.
-		urlless := harness.NewRegistration(99, f.Server(), "")
+		urlless := fakeas.Member(99).Registration(f.Server(), "")
 		urlless.URL = nil
 		f.OwnSUTWith(ctx, urlless)
 		f.secrets["url-less as_token"] = urlless.ASToken

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/asconform/asconform/fakeas"
 )
 
 // loginMutants break AS registration and login (spec: Server admin style
@@ -51,8 +53,9 @@ func loginMutants() []Mutant {
 				}
 				editJSON(r, func(body map[string]any) {
 					if id, ok := body["identifier"].(map[string]any); ok && body["type"] == "m.login.application_service" {
-						if user, _ := id["user"].(string); ghostOfSuite.MatchString(user) {
-							id["user"] = ghostOfSuite.ReplaceAllString(user, "@asc$1-bot:$2")
+						user, _ := id["user"].(string)
+						if ghost, ok := fakeas.ParseUser(user); ok && !ghost.Bot {
+							id["user"] = ghost.Member.BotID(ghost.Server)
 						}
 					}
 				})
@@ -371,9 +374,6 @@ func timestampMutants() []Mutant {
 		},
 	}
 }
-
-// ghostOfSuite matches the users of the suite's fake ASes' namespaces.
-var ghostOfSuite = regexp.MustCompile(`^@asc(\d+)_.*:(.*)$`)
 
 // noAuthMark carries a request's shape to its response's rewrite.
 const noAuthMark = "X-Asconform-Mutant-No-Auth"

@@ -33,26 +33,11 @@ asc_require_docker
 HASH=$(asc_recipe_hash "$HERE")
 asc_log "recipe hash $HASH"
 
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe exists: $REF; skipping build"
-	printf '%s\n' "$REF"
-	exit 0
-fi
-
-asc_lock dendrite
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe was built meanwhile: $REF"
-	printf '%s\n' "$REF"
-	exit 0
-fi
+asc_exit_if_built dendrite
 command -v go >/dev/null 2>&1 || asc_die "building Dendrite needs Go on PATH (see builder/go.mod for the version), or name a ready image (asconform run --image ...)"
 
-# The version is the one go.mod pins (go.sum makes it exact).
-VERSION=$(awk -v m="$MODULE" '$1 == m { print $2 }' "$HERE/builder/go.mod" | head -n1)
-VERSION=${VERSION#v}
-[[ $VERSION =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || asc_die "no $MODULE version in builder/go.mod"
-REF=$REPO:$VERSION
-OLD_ID=$(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null || true)
+VERSION=$(asc_gomod_version "$HERE/builder/go.mod" "$MODULE")
+asc_set_version "$VERSION" "$MODULE (in builder/go.mod)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/asconform-dendrite.XXXXXX")
 asc_on_exit "rm -rf '$WORK'"

@@ -30,26 +30,11 @@ asc_require_docker
 HASH=$(asc_recipe_hash "$HERE")
 asc_log "recipe hash $HASH"
 
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe exists: $REF; skipping build"
-	printf '%s\n' "$REF"
-	exit 0
-fi
-
-asc_lock mautrix-go-sample
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe was built meanwhile: $REF"
-	printf '%s\n' "$REF"
-	exit 0
-fi
+asc_exit_if_built mautrix-go-sample
 command -v go >/dev/null 2>&1 || asc_die "building the mautrix-go sample needs Go on PATH (see builder/go.mod for the version), or name a ready image (asconform run --as-image ...)"
 
-# The version is the one go.mod pins (go.sum makes it exact).
-VERSION=$(awk '$1 == "maunium.net/go/mautrix" { print $2 }' "$HERE/builder/go.mod" | head -n1)
-VERSION=${VERSION#v}
-[[ $VERSION =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || asc_die "no maunium.net/go/mautrix version in builder/go.mod"
-REF=$REPO:$VERSION
-OLD_ID=$(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null || true)
+VERSION=$(asc_gomod_version "$HERE/builder/go.mod" maunium.net/go/mautrix)
+asc_set_version "$VERSION" "maunium.net/go/mautrix (in builder/go.mod)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/asconform-mautrix-go.XXXXXX")
 asc_on_exit "rm -rf '$WORK'"

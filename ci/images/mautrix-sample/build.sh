@@ -42,18 +42,7 @@ BASE_HASH=$({
 } | sha256sum | cut -c1-64)
 asc_log "recipe hash $HASH (base $BASE_HASH)"
 
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe exists: $REF; skipping build"
-	printf '%s\n' "$REF"
-	exit 0
-fi
-
-asc_lock mautrix-sample
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe was built meanwhile: $REF"
-	printf '%s\n' "$REF"
-	exit 0
-fi
+asc_exit_if_built mautrix-sample
 asc_log "building (cache dir $ASC_CACHE)"
 
 # Base image: debootstrap + apt-get install + clean + docker import.
@@ -67,10 +56,8 @@ VERSIONS=$(docker run --rm --network none --entrypoint /bin/sh "$ASC_BASE_REF" -
 	asc_die "could not import mautrix in $ASC_BASE_REF"
 VERSION=$(sed -n 1p <<<"$VERSIONS")
 DEB_VERSION=$(sed -n 2p <<<"$VERSIONS")
-[[ $VERSION =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || asc_die "unexpected mautrix version '$VERSION'"
+asc_set_version "$VERSION" mautrix
 asc_log "mautrix $VERSION (Debian python3-mautrix $DEB_VERSION)"
-REF=$REPO:$VERSION
-OLD_ID=$(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null || true)
 
 asc_step docker-build "$REF (includes a start-up self-test)"
 asc_docker_build "$HERE" "$REF" "$REPO:latest" -- \

@@ -5,18 +5,17 @@
 #   bash ci/images/mautrix-sample/e2e.sh
 #
 # Builds (or finds) both images, creates a private docker network, runs
-# Synapse (entrypoint python3 -m synapse.app.homeserver --config-path
-# /conf/homeserver.yaml, config written here with the keys harness/synapse.go
-# uses) and the sample AS, then drives them with curl from the host through
+# Synapse and the sample AS, each configured by its flavor (asconform
+# container: harness/synapse.go, harness/mautrix.go), then drives them with curl from the host through
 # ports published on 127.0.0.1. Checks print PASS/FAIL; probes print the raw
 # status and body the AS returned. Exits non-zero if a check failed. Every
 # container and network it made is removed on exit, failure or interrupt.
-# Needs: docker, curl, jq. Knobs: SYNAPSE_IMAGE, AS_IMAGE (skip the builds),
+# Needs: docker, curl, jq, go. Knobs: SYNAPSE_IMAGE, AS_IMAGE (skip the builds),
 # E2E_KEEP_LOGS=DIR (copy both container logs there).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for t in docker curl jq; do
+for t in docker curl jq go; do
 	command -v "$t" >/dev/null || { echo "e2e: $t is required" >&2; exit 2; }
 done
 
@@ -46,94 +45,50 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 DOMAIN=asconform.test
-AS_ID=sample
-AS_TOKEN=as_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-HS_TOKEN=hs_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-BOT=@samplebot:$DOMAIN
-ECHO=@sample_echo:$DOMAIN
 
 # ------------------------------------------------------------- configs ---
-mkdir -p "$tmp/hs/appservices" "$tmp/as"
-cat >"$tmp/as/registration.yaml" <<EOF
-id: $AS_ID
-url: http://$as:29333
-as_token: $AS_TOKEN
-hs_token: $HS_TOKEN
-sender_localpart: samplebot
-rate_limited: false
-namespaces:
-  users:
-    - exclusive: true
-      regex: '@sample_.*:asconform\\.test'
-  aliases:
-    - exclusive: true
-      regex: '#sample_.*:asconform\\.test'
-  rooms: []
-EOF
-cp "$tmp/as/registration.yaml" "$tmp/hs/appservices/as01.yaml"
-lots='{per_second: 10000, burst_count: 100000}'
-cat >"$tmp/hs/homeserver.yaml" <<EOF
-server_name: $DOMAIN
-pid_file: /data/homeserver.pid
-listeners:
-  - {port: 8008, type: http, tls: false, x_forwarded: false,
-     bind_addresses: ['0.0.0.0'], resources: [{names: [client], compress: false}]}
-database: {name: sqlite3, args: {database: /data/homeserver.db}}
-log_config: /conf/log.yaml
-media_store_path: /data/media_store
-signing_key_path: /conf/signing.key
-report_stats: false
-trusted_key_servers: []
-suppress_key_server_warning: true
-enable_registration: true
-enable_registration_without_verification: true
-macaroon_secret_key: $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-form_secret: $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-registration_shared_secret: $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-bcrypt_rounds: 4
-url_preview_enabled: false
-app_service_config_files: [/conf/appservices/as01.yaml]
-rc_message: $lots
-rc_registration: $lots
-rc_joins: {local: $lots, remote: $lots}
-rc_joins_per_room: $lots
-rc_invites: {per_room: $lots, per_user: $lots, per_issuer: $lots}
-rc_login: {address: $lots, account: $lots, failed_attempts: $lots}
-rc_admin_redaction: $lots
-rc_3pid_validation: $lots
-rc_presence: {per_user: $lots}
-rc_delayed_event_mgmt: $lots
-EOF
-cat >"$tmp/hs/log.yaml" <<'EOF'
-version: 1
-formatters:
-  plain: {format: '%(asctime)s %(levelname)s %(name)s: %(message)s'}
-handlers:
-  console: {class: logging.StreamHandler, formatter: plain}
-root: {level: INFO, handlers: [console]}
-disable_existing_loggers: false
-EOF
-printf 'ed25519 a_asc %s\n' "$(head -c 32 /dev/urandom | base64 -w0 | tr -d '=')" >"$tmp/hs/signing.key"
+# Each flavor's own configuration (harness/synapse.go, harness/mautrix.go),
+# written by `asconform container`; its JSON says how to start it.
+ROOT=$(cd "$HERE/../../.." && pwd)
+(cd "$ROOT" && go build -o "$tmp/asconform" ./cmd/asconform)
+AS_SPEC=$("$tmp/asconform" container --flavor mautrix-sample --server-name "$DOMAIN" \
+	--as-url "http://$as:29333" --hs-url "http://$hs:8008" "$tmp/as")
+HS_SPEC=$("$tmp/asconform" container --flavor synapse --server-name "$DOMAIN" \
+	--registrations "$tmp/as/conf/registration.yaml" "$tmp/hs")
+AS_ID=$(jq -r '.registrations[0].id' <<<"$AS_SPEC")
+AS_TOKEN=$(jq -r '.registrations[0].as_token' <<<"$AS_SPEC")
+HS_TOKEN=$(jq -r '.registrations[0].hs_token' <<<"$AS_SPEC")
+BOT=@$(jq -r '.registrations[0].sender_localpart' <<<"$AS_SPEC"):$DOMAIN
+ECHO=@sample_echo:$DOMAIN
 chmod -R a+rX "$tmp"
+
+# create NAME IMAGE SPEC: a container as SPEC says, its port published on
+# 127.0.0.1 (its files are copied in afterwards).
+create() {
+	local name=$1 image=$2 spec=$3 flags=() args=()
+	mapfile -t flags < <(jq -r '(.entrypoint[0] // empty | "--entrypoint", .),
+		(.env | to_entries[] | "-e", "\(.key)=\(.value)")' <<<"$spec")
+	mapfile -t args < <(jq -r '.entrypoint[1:][], .cmd[]' <<<"$spec")
+	docker create --pull never --name "$name" --network "$net" -p "127.0.0.1::$(jq -r .port <<<"$spec")" \
+		"${flags[@]}" "$image" "${args[@]}" >/dev/null
+}
+# port NAME SPEC: where the host reaches the container's port.
+port() { docker port "$1" "$(jq -r .port <<<"$2")/tcp" | head -n1; }
 
 # ---------------------------------------------------------- containers ---
 docker network create "$net" >/dev/null
-docker create --pull never --name "$hs" --network "$net" -p 127.0.0.1::8008 \
-	--entrypoint python3 "$SYN_REF" -m synapse.app.homeserver \
-	--config-path /conf/homeserver.yaml >/dev/null
-docker cp "$tmp/hs/." "$hs:/conf/"
-docker create --pull never --name "$as" --network "$net" -p 127.0.0.1::29333 \
-	-e ASCONFORM_HS_URL="http://$hs:8008" -e ASCONFORM_HS_DOMAIN="$DOMAIN" \
-	"$AS_REF" >/dev/null
-docker cp "$tmp/as/registration.yaml" "$as:/conf/registration.yaml"
+create "$hs" "$SYN_REF" "$HS_SPEC"
+docker cp "$tmp/hs/conf/." "$hs:/conf/"
+create "$as" "$AS_REF" "$AS_SPEC"
+docker cp "$tmp/as/conf/." "$as:/conf/"
 
 docker start "$hs" >/dev/null
-HS=http://$(docker port "$hs" 8008/tcp | head -n1)
+HS=http://$(port "$hs" "$HS_SPEC")
 
 # Time from `docker start` to the first HTTP answer of the AS.
 t0=$(date +%s%N)
 docker start "$as" >/dev/null
-AS=http://$(docker port "$as" 29333/tcp | head -n1)
+AS=http://$(port "$as" "$AS_SPEC")
 for ((i = 0; ; i++)); do
 	if curl -fsS -o /dev/null --max-time 1 "$AS/_matrix/mau/ready" 2>/dev/null; then break; fi
 	((i < 1500)) || { docker logs "$as" >&2; log "AS did not answer within 30 s"; exit 1; }

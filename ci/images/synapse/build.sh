@@ -27,18 +27,7 @@ asc_require_docker
 HASH=$(asc_recipe_hash "$HERE")
 asc_log "recipe hash $HASH"
 
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe exists: $REF; skipping build"
-	printf '%s\n' "$REF"
-	exit 0
-fi
-
-asc_lock synapse
-if [[ ${ASCONFORM_REBUILD:-0} != 1 ]] && asc_find_existing; then
-	asc_log "image for this recipe was built meanwhile: $REF"
-	printf '%s\n' "$REF"
-	exit 0
-fi
+asc_exit_if_built synapse
 asc_log "building (cache dir $ASC_CACHE)"
 
 # Base image: debootstrap + apt-get install + clean + docker import.
@@ -48,10 +37,8 @@ asc_step version "read the Synapse version"
 VERSION=$(docker run --rm --network none --entrypoint python3 "$ASC_BASE_REF" \
 	-c 'import synapse; print(synapse.__version__)') ||
 	asc_die "could not import synapse in $ASC_BASE_REF"
-[[ $VERSION =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] || asc_die "unexpected Synapse version '$VERSION'"
+asc_set_version "$VERSION" Synapse
 asc_log "Synapse $VERSION"
-REF=$REPO:$VERSION
-OLD_ID=$(docker image inspect --format '{{.Id}}' "$REF" 2>/dev/null || true)
 
 asc_step docker-build "$REF (includes warm-up start of Synapse)"
 asc_docker_build "$HERE" "$REF" "$REPO:latest" -- \
