@@ -55,6 +55,6 @@ rm -rf results
 if command -v chromium >/dev/null; then
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,1000 \
     --screenshot="$PWD/docs/matrix.png" "file://$PWD/results/index.html" 2>/dev/null
-  ASCONFORM_SCREENSHOTS="$PWD/docs" go test -count=1 -run TestPagesInBrowser ./report >/dev/null
+  ASCONFORM_SCREENSHOTS="$PWD/docs" go test -count=1 -run TestPagesInBrowser ./reports >/dev/null
 fi
 echo "results/ regenerated $(date -u +%Y-%m-%dT%H:%MZ) by $("$work/asconform" version)"

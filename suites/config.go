@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/report"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // Config is read from the environment so that `go test` and the asconform
@@ -173,7 +173,7 @@ func LoadConfig() (Config, error) {
 	}
 	// A broken baseline must stop the run, not silently count as empty.
 	for _, p := range []string{c.Expectations, c.ASExpectations} {
-		if _, err := report.LoadExpectations(p); err != nil {
+		if _, err := reports.LoadExpectations(p); err != nil {
 			return c, err
 		}
 	}

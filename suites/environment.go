@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // StartTimeout bounds building the default image (minutes on a fresh
@@ -79,8 +79,8 @@ func Prepare(ctx context.Context, side string, cfg Config) (harness.Target, erro
 
 // Deployed is what the report says of a SUT the harness started: its
 // image, or where it listens when it has none (in process).
-func Deployed(side string, t harness.Target, d harness.Deployment) report.SUT {
-	sut := report.SUT{Side: side, Flavor: t.Flavor.Name(), Image: t.Image}
+func Deployed(side string, t harness.Target, d harness.Deployment) reports.SUT {
+	sut := reports.SUT{Side: side, Flavor: t.Flavor.Name(), Image: t.Image}
 	if t.Image == "" && d != nil {
 		sut.URL = d.BaseURL()
 	}

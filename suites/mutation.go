@@ -16,7 +16,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // Mutation is a named bug, on either side: Killers are the requirement IDs
@@ -58,9 +58,9 @@ const (
 // timedOut recognises failures that only say a bound ran out.
 var timedOut = regexp.MustCompile(`(?i)node timeout occurred|context deadline exceeded|timed out after|interrupted by`)
 
-func cell(r report.Result, because *regexp.Regexp) string {
+func cell(r reports.Result, because *regexp.Regexp) string {
 	switch r.Verdict {
-	case report.Fail, report.NonStrict:
+	case reports.Fail, reports.NonStrict:
 		switch {
 		case because.MatchString(r.Message):
 			return cellKilled
@@ -68,11 +68,11 @@ func cell(r report.Result, because *regexp.Regexp) string {
 			return cellTimeout
 		}
 		return cellOther
-	case report.ExpectedFailure:
+	case reports.ExpectedFailure:
 		return cellBaseline
-	case report.Skipped:
+	case reports.Skipped:
 		return cellSkipped
-	case report.Error:
+	case reports.Error:
 		return cellError
 	}
 	return cellPassed
@@ -90,7 +90,7 @@ func cell(r report.Result, because *regexp.Regexp) string {
 //
 // It returns the specs killed for their reason in this run; CheckKilled
 // then checks, across every SUT's run, that no spec was left unshown.
-func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (report.Report, string, error)) (killedSpecs map[string]bool) {
+func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (reports.Report, string, error)) (killedSpecs map[string]bool) {
 	killedSpecs = map[string]bool{}
 	for _, m := range ms {
 		if m.Because == "" {
@@ -128,7 +128,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 				return
 			}
 			for _, r := range rep.Results {
-				if r.Verdict == report.Skipped && r.Message == "" {
+				if r.Verdict == reports.Skipped && r.Message == "" {
 					continue // left out by the label filter
 				}
 				c := cell(r, because)
@@ -307,13 +307,13 @@ func firstLine(s string) string {
 
 // CheckReference checks a reference run: every spec passes (or is
 // informational), or is skipped as not modelled by the reference.
-func CheckReference(t Checker, rep report.Report, what string) {
+func CheckReference(t Checker, rep reports.Report, what string) {
 	passed, skipped := 0, 0
 	for _, r := range rep.Results {
 		switch {
-		case r.Verdict == report.Pass || r.Verdict == report.Informational:
+		case r.Verdict == reports.Pass || r.Verdict == reports.Informational:
 			passed++
-		case r.Verdict == report.Skipped && strings.Contains(r.Message, "does not model"):
+		case r.Verdict == reports.Skipped && strings.Contains(r.Message, "does not model"):
 			skipped++
 		default:
 			t.Errorf("%s against the reference: %s %s", r.Spec, r.Verdict, r.Message)

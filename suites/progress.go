@@ -9,7 +9,7 @@ import (
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // ProgressEnv names the file the asconform command follows for its console:
@@ -55,7 +55,7 @@ var _ = ginkgo.ReportAfterEach(func(s types.SpecReport) {
 	}
 	res := graded(s)
 	unexpected := "0"
-	if res.Verdict == report.Fail || res.Verdict == report.Error || res.Verdict == report.UnexpectedPass {
+	if res.Verdict == reports.Fail || res.Verdict == reports.Error || res.Verdict == reports.UnexpectedPass {
 		unexpected = "1"
 	}
 	progress("spec", string(res.Verdict), unexpected, res.Spec)
@@ -63,16 +63,16 @@ var _ = ginkgo.ReportAfterEach(func(s types.SpecReport) {
 
 var (
 	expectationsOnce sync.Once
-	expectationsBy   map[string]report.Expectations
+	expectationsBy   map[string]reports.Expectations
 )
 
 // graded is a spec's result with the side's expectations applied.
-func graded(s types.SpecReport) report.Result {
+func graded(s types.SpecReport) reports.Result {
 	expectationsOnce.Do(func() {
 		c, _ := Settings()
-		expectationsBy = map[string]report.Expectations{}
+		expectationsBy = map[string]reports.Expectations{}
 		for side, path := range map[string]string{"homeserver": c.Expectations, "appservice": c.ASExpectations} {
-			e, err := report.LoadExpectations(path)
+			e, err := reports.LoadExpectations(path)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "asconform:", err)
 			}

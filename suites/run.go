@@ -17,8 +17,8 @@ import (
 
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/report"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // SpecVersion is the spec release the suites target.
@@ -46,7 +46,7 @@ var (
 	closers     []func(context.Context) error
 	lastClosers []func(context.Context) error
 
-	lastReport report.Report
+	lastReport reports.Report
 )
 
 // Settings returns the run's configuration.
@@ -119,12 +119,12 @@ func HarnessError(err error) {
 
 // Observe records a measured value in the spec's report.
 func Observe(name string, value any) {
-	ginkgo.AddReportEntry(entryObservation, report.Observation{Name: name, Value: fmt.Sprint(value)})
+	ginkgo.AddReportEntry(entryObservation, reports.Observation{Name: name, Value: fmt.Sprint(value)})
 }
 
 // AttachTranscript adds the spec's exchanges, secrets redacted.
 func AttachTranscript(exchanges []recorder.Exchange, secrets map[string]string) {
-	exchanges = report.Redact(exchanges, secrets)
+	exchanges = reports.Redact(exchanges, secrets)
 	// Numbered per spec, whatever the recorder counted across the run.
 	for i := range exchanges {
 		exchanges[i].Seq = i + 1
@@ -138,18 +138,18 @@ func AttachSUTLog(log string) {
 }
 
 // DescribeSUT names the SUT for the run's report; a run of both sides names both.
-func DescribeSUT(s report.SUT) {
+func DescribeSUT(s reports.SUT) {
 	sutMu.Lock()
 	defer sutMu.Unlock()
 	if sut.Side != "" && sut.Side != s.Side {
-		s = report.SUT{Side: "both", Flavor: sut.Flavor + " + " + s.Flavor, Image: strings.Trim(sut.Image+" + "+s.Image, " +"), URL: strings.Trim(sut.URL+" + "+s.URL, " +")}
+		s = reports.SUT{Side: "both", Flavor: sut.Flavor + " + " + s.Flavor, Image: strings.Trim(sut.Image+" + "+s.Image, " +"), URL: strings.Trim(sut.URL+" + "+s.URL, " +")}
 	}
 	sut = s
 }
 
 var (
 	sutMu sync.Mutex
-	sut   report.SUT
+	sut   reports.SUT
 )
 
 // T is the part of *testing.T the suites need.
@@ -222,7 +222,7 @@ var dryRun types.SpecReports
 func DryRunSpecs() types.SpecReports { return dryRun }
 
 // LastReport is the report of the last run in this process.
-func LastReport() report.Report { return lastReport }
+func LastReport() reports.Report { return lastReport }
 
 // Specs whose requirements all came after the targeted spec version are
 // skipped, with the reason in the report.
@@ -244,7 +244,7 @@ var _ = ginkgo.BeforeEach(func() {
 
 var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	if r.SuiteConfig.DryRun {
-		lastReport = report.Report{}
+		lastReport = reports.Report{}
 		dryRun = r.SpecReports
 		return
 	}
@@ -253,7 +253,7 @@ var _ = ginkgo.ReportAfterSuite("asconform report", func(r ginkgo.Report) {
 	sutMu.Lock()
 	sut.Mutant = c.Mutant
 	sut.Profile = strings.Join(c.Profiles, ",")
-	rep := report.Report{
+	rep := reports.Report{
 		Schema: 1, Tool: "asconform", SpecVersion: SpecVersion, SUT: sut,
 		Started: r.StartTime, Duration: r.RunTime,
 	}
@@ -289,8 +289,8 @@ func selected(s types.SpecReport) bool {
 }
 
 // result turns one Ginkgo spec report into a graded result.
-func result(s types.SpecReport) report.Result {
-	res := report.Result{Spec: s.FullText(), Duration: s.RunTime}
+func result(s types.SpecReport) reports.Result {
+	res := reports.Result{Spec: s.FullText(), Duration: s.RunTime}
 	for _, l := range s.Labels() {
 		switch {
 		case requirements.LooksLikeID(l):
@@ -305,7 +305,7 @@ func result(s types.SpecReport) report.Result {
 		case entryTranscript:
 			res.Transcript, _ = entryValue[[]recorder.Exchange](e)
 		case entryObservation:
-			if o, ok := entryValue[report.Observation](e); ok {
+			if o, ok := entryValue[reports.Observation](e); ok {
 				res.Observations = append(res.Observations, o)
 			}
 		case entrySUTLog:
@@ -317,26 +317,26 @@ func result(s types.SpecReport) report.Result {
 	informational := slices.Contains(s.Labels(), "informational")
 	switch {
 	case s.State == types.SpecStatePassed && informational:
-		res.Verdict = report.Informational
+		res.Verdict = reports.Informational
 	case s.State == types.SpecStatePassed:
-		res.Verdict = report.Pass
+		res.Verdict = reports.Pass
 	case s.State == types.SpecStateSkipped || s.State == types.SpecStatePending:
-		res.Verdict = report.Skipped
+		res.Verdict = reports.Skipped
 		res.Message = s.Failure.Message
 	default:
 		res.Message = s.Failure.Message
 		res.Location = s.Failure.Location.String()
 		if harnessErr || !judgesSUT(s) {
-			res.Verdict = report.Error
+			res.Verdict = reports.Error
 		} else {
-			res.Verdict = report.FailureVerdict(res.Requirements)
+			res.Verdict = reports.FailureVerdict(res.Requirements)
 		}
 	}
 	if err := requirements.Validate(res.Requirements...); err != nil {
-		res.Verdict, res.Message = report.Error, "spec labels: "+err.Error()
+		res.Verdict, res.Message = reports.Error, "spec labels: "+err.Error()
 	}
 	if len(res.Requirements) == 0 {
-		res.Verdict, res.Message = report.Error, "spec names no requirement ID"
+		res.Verdict, res.Message = reports.Error, "spec names no requirement ID"
 	}
 	return res
 }
@@ -368,7 +368,7 @@ func entryValue[V any](e types.ReportEntry) (V, bool) {
 }
 
 // PrintSummary prints one line per spec and the counts.
-func PrintSummary(w io.Writer, rep report.Report) {
+func PrintSummary(w io.Writer, rep reports.Report) {
 	fmt.Fprintf(w, "\nasconform %s against %s (%s)\n", SpecVersion, rep.SUT.Flavor, firstNonEmpty(rep.SUT.Image, rep.SUT.URL))
 	if rep.SUT.Profile != "" {
 		fmt.Fprintf(w, "profile: %s (opt-in unstable extensions)\n", rep.SUT.Profile)
@@ -381,7 +381,7 @@ func PrintSummary(w io.Writer, rep report.Report) {
 	}
 	counts := rep.Counts()
 	var parts []string
-	for _, v := range []report.Verdict{report.Pass, report.Fail, report.NonStrict, report.ExpectedFailure, report.UnexpectedPass, report.Informational, report.Skipped, report.Error} {
+	for _, v := range []reports.Verdict{reports.Pass, reports.Fail, reports.NonStrict, reports.ExpectedFailure, reports.UnexpectedPass, reports.Informational, reports.Skipped, reports.Error} {
 		if counts[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 		}

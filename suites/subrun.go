@@ -7,14 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // SubRun runs test function test of the current test binary in a child
 // process with extra environment, optionally only the specs a Ginkgo label
 // filter selects, and returns the child's report and output. Reference and
 // mutation runs use it: Ginkgo runs one suite per process.
-func SubRun(outDir, test string, env []string, labelFilter string) (report.Report, string, error) {
+func SubRun(outDir, test string, env []string, labelFilter string) (reports.Report, string, error) {
 	args := []string{"-test.run=^" + test + "$", "-test.timeout=10m"}
 	if labelFilter != "" {
 		args = append(args, "-ginkgo.label-filter="+labelFilter)
@@ -22,7 +22,7 @@ func SubRun(outDir, test string, env []string, labelFilter string) (report.Repor
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), env...), "ASCONFORM_OUT="+outDir)
 	log, _ := cmd.CombinedOutput() // a caught mutant fails the child by design
-	var rep report.Report
+	var rep reports.Report
 	data, err := os.ReadFile(filepath.Join(outDir, "results.json"))
 	if err == nil {
 		err = json.Unmarshal(data, &rep)

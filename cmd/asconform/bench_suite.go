@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -93,7 +93,7 @@ func benchSuite(args []string, stdout io.Writer) error {
 			}
 			r.Suite = rep.Duration
 			for _, res := range rep.Results {
-				if res.Verdict != report.Skipped {
+				if res.Verdict != reports.Skipped {
 					r.Specs++
 				}
 			}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // TestCIRecipe runs ci/asconform-ci.sh, the CI entry point for implementers,
@@ -42,7 +42,7 @@ func TestCIRecipe(t *testing.T) {
 		rep := r.checkReports(t)
 		passed := 0
 		for _, res := range rep.Results {
-			if res.Verdict == report.Pass && len(res.Requirements) > 0 && strings.HasPrefix(res.Requirements[0], "HS-NS-") {
+			if res.Verdict == reports.Pass && len(res.Requirements) > 0 && strings.HasPrefix(res.Requirements[0], "HS-NS-") {
 				passed++
 			}
 		}
@@ -61,7 +61,7 @@ expected_failures:
 		r := runCIRecipe(t, script, "ASCONFORM_FOCUS=HS-NS-02", "ASCONFORM_EXPECTATIONS="+baseline)
 		r.wantExit(t, 1)
 		rep := r.checkReports(t)
-		if u := rep.Unexpected(); len(u) != 1 || u[0].Verdict != report.UnexpectedPass {
+		if u := rep.Unexpected(); len(u) != 1 || u[0].Verdict != reports.UnexpectedPass {
 			t.Errorf("results.json: unexpected results %+v; want one unexpected-pass of HS-NS-02", u)
 		}
 		if junit := ciReadFile(t, filepath.Join(r.out, "junit.xml")); !strings.Contains(junit, "<failure") {
@@ -162,7 +162,7 @@ func (r ciRun) wantExit(t *testing.T, code int) {
 // checkReports checks what a run that got to run asconform leaves behind:
 // the four reports, the step summary, and no container or network of its
 // own; it returns results.json.
-func (r ciRun) checkReports(t *testing.T) report.Report {
+func (r ciRun) checkReports(t *testing.T) reports.Report {
 	t.Helper()
 	for _, name := range []string{"results.json", "junit.xml", "report.html", "summary.md"} {
 		if st, err := os.Stat(filepath.Join(r.out, name)); err != nil || st.Size() == 0 {
@@ -186,7 +186,7 @@ func (r ciRun) checkReports(t *testing.T) report.Report {
 			}
 		}
 	}
-	var rep report.Report
+	var rep reports.Report
 	if err := json.Unmarshal([]byte(ciReadFile(t, filepath.Join(r.out, "results.json"))), &rep); err != nil {
 		t.Fatalf("results.json: %v", err)
 	}

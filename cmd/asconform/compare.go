@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 const compareUsage = `usage: asconform compare [--out DIR] results.json results.json ...
@@ -29,15 +29,15 @@ func compare(args []string, stdout io.Writer) error {
 	if len(files) < 2 {
 		return fmt.Errorf("compare: name at least two result files (results.json of earlier runs)\n%s", compareUsage)
 	}
-	reports := make([]report.Report, len(files))
+	runs := make([]reports.Report, len(files))
 	for i, f := range files {
 		r, err := readResultsFile(f)
 		if err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
-		reports[i] = r
+		runs[i] = r
 	}
-	table := report.Compare(reports, compareRunNames(files))
+	table := reports.Compare(runs, compareRunNames(files))
 	table.Markdown(stdout)
 	if *out != "" {
 		p, err := table.WriteHTML(*out)
@@ -52,17 +52,17 @@ func compare(args []string, stdout io.Writer) error {
 // resultsSchema is the results.json schema this build reads.
 const resultsSchema = 1
 
-func readResultsFile(path string) (report.Report, error) {
+func readResultsFile(path string) (reports.Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return report.Report{}, err
+		return reports.Report{}, err
 	}
-	var r report.Report
+	var r reports.Report
 	if err := json.Unmarshal(data, &r); err != nil {
-		return report.Report{}, fmt.Errorf("%s is not an asconform results file: %w", path, err)
+		return reports.Report{}, fmt.Errorf("%s is not an asconform results file: %w", path, err)
 	}
 	if r.Schema != resultsSchema {
-		return report.Report{}, fmt.Errorf("%s has results schema %d; this asconform reads schema %d", path, r.Schema, resultsSchema)
+		return reports.Report{}, fmt.Errorf("%s has results schema %d; this asconform reads schema %d", path, r.Schema, resultsSchema)
 	}
 	return r, nil
 }

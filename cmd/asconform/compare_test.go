@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // writeResults writes a results.json into dir/name and returns its path.
-func writeResults(t *testing.T, dir, name string, r report.Report) string {
+func writeResults(t *testing.T, dir, name string, r reports.Report) string {
 	t.Helper()
 	p, err := r.WriteJSON(filepath.Join(dir, name))
 	if err != nil {
@@ -23,13 +23,13 @@ func writeResults(t *testing.T, dir, name string, r report.Report) string {
 
 func twoRuns(t *testing.T) (string, string) {
 	dir := t.TempDir()
-	a := writeResults(t, dir, "synapse-1.0", report.Report{Schema: 1, SUT: report.SUT{Flavor: "synapse"}, Results: []report.Result{
-		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: report.Pass},
-		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: report.Pass},
+	a := writeResults(t, dir, "synapse-1.0", reports.Report{Schema: 1, SUT: reports.SUT{Flavor: "synapse"}, Results: []reports.Result{
+		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: reports.Pass},
+		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: reports.Pass},
 	}})
-	b := writeResults(t, dir, "synapse-1.1", report.Report{Schema: 1, SUT: report.SUT{Flavor: "synapse"}, Results: []report.Result{
-		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: report.Pass},
-		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: report.Fail},
+	b := writeResults(t, dir, "synapse-1.1", reports.Report{Schema: 1, SUT: reports.SUT{Flavor: "synapse"}, Results: []reports.Result{
+		{Side: "homeserver", Spec: "same", Requirements: []string{"HS-TXN-01"}, Verdict: reports.Pass},
+		{Side: "homeserver", Spec: "regressed", Requirements: []string{"HS-ID-01"}, Verdict: reports.Fail},
 	}})
 	return a, b
 }

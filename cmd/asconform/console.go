@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -160,7 +160,7 @@ func (c *console) event(fields []string) {
 
 // table prints one line per spec, unexpected results first, each with its
 // one-line reason; errors of one cause are one line.
-func (c *console) table(rep report.Report) {
+func (c *console) table(rep reports.Report) {
 	fmt.Fprintf(c.w, "\nasconform %s against %s (%s)\n", suites.SpecVersion, rep.SUT.Flavor, firstNonEmpty(rep.SUT.Image, rep.SUT.URL))
 	if rep.SUT.Profile != "" {
 		fmt.Fprintf(c.w, "profile: %s (opt-in unstable extensions)\n", rep.SUT.Profile)
@@ -170,9 +170,9 @@ func (c *console) table(rep report.Report) {
 		res := results[i]
 		ids := strings.Join(res.Requirements, ",")
 		text := res.Spec
-		if res.Verdict == report.Error {
+		if res.Verdict == reports.Error {
 			same := 1
-			for i+same < len(results) && results[i+same].Verdict == report.Error && firstLine(results[i+same].Message) == firstLine(res.Message) {
+			for i+same < len(results) && results[i+same].Verdict == reports.Error && firstLine(results[i+same].Message) == firstLine(res.Message) {
 				same++
 			}
 			if same > 1 {
@@ -188,7 +188,7 @@ func (c *console) table(rep report.Report) {
 	}
 	var parts []string
 	counts := rep.Counts()
-	for _, v := range []report.Verdict{report.Pass, report.Fail, report.NonStrict, report.ExpectedFailure, report.UnexpectedPass, report.Informational, report.Skipped, report.Error} {
+	for _, v := range []reports.Verdict{reports.Pass, reports.Fail, reports.NonStrict, reports.ExpectedFailure, reports.UnexpectedPass, reports.Informational, reports.Skipped, reports.Error} {
 		if counts[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 		}
@@ -197,11 +197,11 @@ func (c *console) table(rep report.Report) {
 }
 
 // reasonOf is the one line that says why a result is not a plain pass.
-func reasonOf(res report.Result) string {
+func reasonOf(res reports.Result) string {
 	switch res.Verdict {
-	case report.Pass, report.Informational:
+	case reports.Pass, reports.Informational:
 		return ""
-	case report.ExpectedFailure, report.UnexpectedPass:
+	case reports.ExpectedFailure, reports.UnexpectedPass:
 		if res.Reason != "" {
 			return firstLine(res.Reason)
 		}
@@ -209,13 +209,13 @@ func reasonOf(res report.Result) string {
 	return firstLine(res.Message)
 }
 
-func (c *console) paint(v report.Verdict, s string) string {
+func (c *console) paint(v reports.Verdict, s string) string {
 	if !c.color {
 		return s
 	}
-	code := map[report.Verdict]string{
-		report.Pass: "32", report.Fail: "31", report.Error: "31", report.UnexpectedPass: "35",
-		report.NonStrict: "33", report.ExpectedFailure: "33", report.Skipped: "2", report.Informational: "36",
+	code := map[reports.Verdict]string{
+		reports.Pass: "32", reports.Fail: "31", reports.Error: "31", reports.UnexpectedPass: "35",
+		reports.NonStrict: "33", reports.ExpectedFailure: "33", reports.Skipped: "2", reports.Informational: "36",
 	}[v]
 	if code == "" {
 		return s

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 const expectationsUsage = `usage: asconform expectations update --file FILE [--runs N] [--dry-run] RUN ...
@@ -52,11 +52,11 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("expectations: %w", err)
 	}
-	e, err := report.LoadExpectations(*file)
+	e, err := reports.LoadExpectations(*file)
 	if err != nil {
 		return err
 	}
-	var reports []report.Report
+	var loaded []reports.Report
 	for _, r := range runs {
 		files, err := resultFiles(r)
 		if err != nil {
@@ -72,16 +72,16 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 		if e.Flavor != "" && rep.SUT.Flavor != e.Flavor {
 			return fmt.Errorf("expectations: %s is a run of %q, the file is for %q", files[0], rep.SUT.Flavor, e.Flavor)
 		}
-		reports = append(reports, rep)
+		loaded = append(loaded, rep)
 	}
-	plan := report.PlanBaseline(e, reports, *n)
+	plan := reports.PlanBaseline(e, loaded, *n)
 	for _, k := range plan.Dropped {
 		fmt.Fprintf(stdout, "drop  %s: passed in the latest run\n", entryName(k))
 	}
 	for _, f := range plan.Refused {
 		fmt.Fprintf(stdout, "refuse %q: failed in %d of the last %d run(s) given; not baselined (if truly flaky: intermittent: true with evidence)\n", f.Spec, f.FailedIn, f.Of)
 	}
-	next := report.Expectations{Flavor: e.Flavor, ExpectedFailures: plan.Kept}
+	next := reports.Expectations{Flavor: e.Flavor, ExpectedFailures: plan.Kept}
 	in := bufio.NewScanner(stdin)
 	for _, f := range plan.New {
 		fmt.Fprintf(stdout, "new   %q (%s, failed in each of the last %d runs): %s\n", f.Spec, f.Verdict, f.Of, f.Message)
@@ -97,23 +97,23 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 			fmt.Fprintln(stdout, "\n      left out: no reason given")
 			continue
 		}
-		next.ExpectedFailures = append(next.ExpectedFailures, report.KnownFailure{Spec: f.Spec, Reason: reason})
+		next.ExpectedFailures = append(next.ExpectedFailures, reports.KnownFailure{Spec: f.Spec, Reason: reason})
 	}
 	fmt.Fprintf(stdout, "%d kept, %d dropped, %d new proposed, %d refused\n", len(plan.Kept), len(plan.Dropped), len(plan.New), len(plan.Refused))
 	if *dry {
 		return nil
 	}
-	if err := os.WriteFile(*file, next.YAML(report.CommentHeader(data)), 0o644); err != nil {
+	if err := os.WriteFile(*file, next.YAML(reports.CommentHeader(data)), 0o644); err != nil {
 		return fmt.Errorf("expectations: %w", err)
 	}
-	if _, err := report.LoadExpectations(*file); err != nil {
+	if _, err := reports.LoadExpectations(*file); err != nil {
 		return fmt.Errorf("expectations: the rewritten file does not load back: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *file)
 	return nil
 }
 
-func entryName(k report.KnownFailure) string {
+func entryName(k reports.KnownFailure) string {
 	if k.Spec != "" {
 		return fmt.Sprintf("%q", k.Spec)
 	}

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/report"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports"
+	"github.com/asconform/asconform/reports/requirements"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -125,7 +125,7 @@ func walkSpecs() ([]specInfo, error) {
 // printCoverage prints covered/total per side and level; historical
 // statements are listed but do not count.
 func printCoverage(w io.Writer, covered map[string][]string) {
-	coverage := report.CoverageOf(func(id string) bool { return len(covered[id]) > 0 })
+	coverage := reports.CoverageOf(func(id string) bool { return len(covered[id]) > 0 })
 	allHit, allTotal := coverage.OfSides()
 	fmt.Fprintf(w, "coverage: %d/%d requirements of spec %s have at least one spec\n", allHit, allTotal, suites.SpecVersion)
 	for _, side := range []requirements.Side{requirements.Homeserver, requirements.AppService} {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 const matrixUsage = `usage: asconform matrix [--out DIR] [NAME=]RUN ...
@@ -36,7 +36,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 	if len(runs) == 0 {
 		return fmt.Errorf("matrix: name at least one run (a results.json or its directory)\n%s", matrixUsage)
 	}
-	var cols []report.MatrixColumn
+	var cols []reports.MatrixColumn
 	used := map[string]int{}
 	for _, arg := range runs {
 		name, path := splitRunArg(arg)
@@ -58,7 +58,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 				slug = fmt.Sprintf("%s-%d", slug, used[slug])
 				n = fmt.Sprintf("%s (%d)", n, used[slug])
 			}
-			cols = append(cols, report.MatrixColumn{Name: n, Report: r, Link: slug + "/report.html"})
+			cols = append(cols, reports.MatrixColumn{Name: n, Report: r, Link: slug + "/report.html"})
 		}
 	}
 	for _, c := range cols {
@@ -73,7 +73,7 @@ func matrixCmd(args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	m := report.BuildMatrix(cols, time.Now())
+	m := reports.BuildMatrix(cols, time.Now())
 	m.Tool = "asconform " + version
 	written, err := m.WriteMatrix(*out)
 	if err != nil {
@@ -125,7 +125,7 @@ func exists(p string) bool {
 	return err == nil
 }
 
-func columnName(r report.Report) string {
+func columnName(r reports.Report) string {
 	n := r.SUT.Flavor
 	if n == "" {
 		n = r.SUT.Side

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 func TestMatrixCommand(t *testing.T) {
@@ -50,22 +50,22 @@ func TestExpectationsUpdateCommand(t *testing.T) {
 	if err := os.WriteFile(file, []byte(header+"flavor: synapse\nexpected_failures:\n  - spec: \"fixed\"\n    reason: was broken\n  - spec: \"still\"\n    reason: still broken, with a reason to keep\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(name string, v map[string]report.Verdict) string {
-		r := report.Report{Schema: 1, SUT: report.SUT{Side: "homeserver", Flavor: "synapse"}}
+	run := func(name string, v map[string]reports.Verdict) string {
+		r := reports.Report{Schema: 1, SUT: reports.SUT{Side: "homeserver", Flavor: "synapse"}}
 		for spec, verdict := range v {
-			r.Results = append(r.Results, report.Result{Side: "homeserver", Spec: spec, Requirements: []string{"HS-TXN-01"}, Verdict: verdict, Message: "Expected 200\ngot 500"})
+			r.Results = append(r.Results, reports.Result{Side: "homeserver", Spec: spec, Requirements: []string{"HS-TXN-01"}, Verdict: verdict, Message: "Expected 200\ngot 500"})
 		}
 		return writeResults(t, dir, name, r)
 	}
-	r1 := run("r1", map[string]report.Verdict{"new": report.Fail, "flaky": report.Pass})
-	r2 := run("r2", map[string]report.Verdict{"new": report.Fail, "flaky": report.Fail, "fixed": report.UnexpectedPass, "still": report.ExpectedFailure})
+	r1 := run("r1", map[string]reports.Verdict{"new": reports.Fail, "flaky": reports.Pass})
+	r2 := run("r2", map[string]reports.Verdict{"new": reports.Fail, "flaky": reports.Fail, "fixed": reports.UnexpectedPass, "still": reports.ExpectedFailure})
 	var stdout bytes.Buffer
 	err := expectations([]string{"update", "--file", file, "--runs", "2", r1, r2}, strings.NewReader("Synapse answers 500 here.\n"), &stdout)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stdout.String())
 	}
 	got, _ := os.ReadFile(file)
-	e, err := report.LoadExpectations(file)
+	e, err := reports.LoadExpectations(file)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, got)
 	}
@@ -83,7 +83,7 @@ func TestExpectationsUpdateCommand(t *testing.T) {
 		}
 	}
 
-	other := writeResults(t, dir, "mautrix", report.Report{Schema: 1, SUT: report.SUT{Flavor: "mautrix-sample"}})
+	other := writeResults(t, dir, "mautrix", reports.Report{Schema: 1, SUT: reports.SUT{Flavor: "mautrix-sample"}})
 	for _, bad := range [][]string{{}, {"update"}, {"update", "--file", file}, {"update", "--file", file, other}, {"update", "--file", filepath.Join(dir, "none.yaml"), r1}} {
 		if err := expectations(bad, strings.NewReader(""), &stdout); err == nil {
 			t.Errorf("expectations %q: no error", bad)

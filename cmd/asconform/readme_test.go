@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // readmeCommands are the shell commands of README.md's sh code blocks, in
@@ -164,7 +164,7 @@ func runInClone(t *testing.T, dir, command string) string {
 }
 
 // checkReadmeRun checks what the user sees and finds after the command.
-func checkReadmeRun(t *testing.T, clone, command, output string) report.Report {
+func checkReadmeRun(t *testing.T, clone, command, output string) reports.Report {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(output, "\n"), "\n")
 	// go run turns the program's exit 1 and 2 alike into 1: the last line
@@ -199,12 +199,12 @@ func checkReadmeRun(t *testing.T, clone, command, output string) report.Report {
 // checkProcessesShared checks that specs of several processes ran, each
 // with its own fake ASes (process p's are numbered 7(p-1)+1 to 7p),
 // against the one homeserver process 1 started.
-func checkProcessesShared(t *testing.T, rep report.Report) {
+func checkProcessesShared(t *testing.T, rep reports.Report) {
 	t.Helper()
 	procs := map[int]bool{}
 	ascN := regexp.MustCompile(`asc(\d+)_`)
 	for _, res := range rep.Results {
-		if res.Verdict == report.Skipped {
+		if res.Verdict == reports.Skipped {
 			continue
 		}
 		if len(res.Transcript) == 0 {

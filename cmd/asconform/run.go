@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/report"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports"
+	"github.com/asconform/asconform/reports/requirements"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -343,8 +343,8 @@ func runSerial(r *aRun, filter string, verbose bool) {
 }
 
 // verdict turns a run's report into the command's exit code.
-func verdict(rep report.Report, stdout, stderr io.Writer) int {
-	errors := rep.Counts()[report.Error]
+func verdict(rep reports.Report, stdout, stderr io.Writer) int {
+	errors := rep.Counts()[reports.Error]
 	switch {
 	case len(rep.Results) == 0:
 		fmt.Fprintln(stderr, "asconform: no spec ran (check --focus and --spec)")

@@ -17,7 +17,7 @@ import (
 	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/matrix"
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -122,6 +122,6 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 		return nil, err
 	}
 	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: cfg.ASFlavor, URL: cfg.ASURL})
+	suites.DescribeSUT(reports.SUT{Side: "appservice", Flavor: cfg.ASFlavor, URL: cfg.ASURL})
 	return &Env{HS: hs, Reg: reg, SUT: nil}, nil
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/asconform/asconform/harness"
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/appservice"
 )
@@ -39,10 +39,10 @@ func TestMautrixGoSample(t *testing.T) {
 		// A spec needing a capability the flavor does not declare is
 		// skipped by design (the third-party ones: the sample bridges no
 		// protocol); any other skip or error is not.
-		if r.Verdict == report.Skipped && strings.HasPrefix(r.Message, "needs an AS that declares") {
+		if r.Verdict == reports.Skipped && strings.HasPrefix(r.Message, "needs an AS that declares") {
 			continue
 		}
-		if r.Verdict == report.Skipped || r.Verdict == report.Error {
+		if r.Verdict == reports.Skipped || r.Verdict == reports.Error {
 			t.Errorf("%s: %s %s", r.Spec, r.Verdict, r.Message)
 		}
 	}
@@ -81,13 +81,13 @@ func TestUndeclaredCapabilitiesSkip(t *testing.T) {
 	for _, r := range rep.Results {
 		n, needy := needs[r.Spec]
 		switch {
-		case needy && r.Verdict != report.Skipped:
+		case needy && r.Verdict != reports.Skipped:
 			t.Errorf("%s needs %v but was %s", r.Spec, n, r.Verdict)
 		case needy && !strings.Contains(r.Message, n[0]) || needy && !strings.Contains(r.Message, "ASCONFORM_AS_CAPABILITIES"):
 			t.Errorf("%s: the skip does not say what it needs: %q", r.Spec, r.Message)
 		case needy:
 			skipped++
-		case r.Verdict != report.Pass:
+		case r.Verdict != reports.Pass:
 			t.Errorf("%s needs no capability but was %s %s", r.Spec, r.Verdict, r.Message)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/matrix"
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/mutants"
 )
@@ -269,10 +269,10 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		if err != nil {
 			return nil, err
 		}
-		suites.DescribeSUT(report.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
+		suites.DescribeSUT(reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
 		e.Deployment, err = harness.ConnectExternal(ctx, sut.URL, sut.ServerName, cfg.ReadyTimeout)
 		if err == nil {
-			describeWithVersions(ctx, report.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL)
+			describeWithVersions(ctx, reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL)
 		}
 		return e, err
 	}
@@ -356,7 +356,7 @@ func startExternal(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	describeWithVersions(ctx, report.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL}, cfg.URL)
+	describeWithVersions(ctx, reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: cfg.URL}, cfg.URL)
 	suites.Phase("homeserver at %s answers (external mode, %d fake ASes)", cfg.URL, len(e.pool))
 	e.Deployment = d
 	return e, nil

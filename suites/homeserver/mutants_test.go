@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/homeserver"
 	"github.com/asconform/asconform/suites/mutants"
@@ -71,7 +71,7 @@ func TestMutantsAreKilled(t *testing.T) {
 			these = slices.DeleteFunc(slices.Clone(specs), func(s suites.SpecInfo) bool { return slices.Contains(s.Labels, "slow") })
 		}
 		t.Run(flavor, func(t *testing.T) {
-			for spec := range suites.KillAll(t, "homeserver", label, ms, these, shownByRealSUT, func(m suites.Mutation, out string) (report.Report, string, error) {
+			for spec := range suites.KillAll(t, "homeserver", label, ms, these, shownByRealSUT, func(m suites.Mutation, out string) (reports.Report, string, error) {
 				return suites.SubRun(out, "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + flavor, "ASCONFORM_MUTANT=" + m.Name, allProfiles}, filter(m))
 			}) {
 				killed[spec] = true
@@ -91,7 +91,7 @@ func withBaseline(t *testing.T, shown map[string]string, flavor string, specs []
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp, err := report.LoadExpectations(c.Expectations)
+	exp, err := reports.LoadExpectations(c.Expectations)
 	if err != nil {
 		t.Fatal(err)
 	}

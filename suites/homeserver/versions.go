@@ -6,14 +6,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
 )
 
 // describeWithVersions records the SUT with the spec versions it advertises
 // on /_matrix/client/versions, so a report can tell a miss of a release the
 // homeserver claims from one of a later release it never claimed.
-func describeWithVersions(ctx context.Context, sut report.SUT, baseURL string) {
+func describeWithVersions(ctx context.Context, sut reports.SUT, baseURL string) {
 	sut.Versions = advertisedVersions(ctx, baseURL)
 	suites.DescribeSUT(sut)
 }

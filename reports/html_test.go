@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"bytes"
@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
-func renderHTML(t *testing.T, r report.Report) string {
+func renderHTML(t *testing.T, r reports.Report) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := r.HTML(&b); err != nil {
@@ -277,8 +277,8 @@ func TestHTMLLargeTranscript(t *testing.T) {
 		})
 	}
 	ex[10].Path = "/_matrix/client/v3/" + strings.Repeat("very-long-segment/", 40) + "end"
-	r := report.Report{SUT: report.SUT{Side: "homeserver", Flavor: "synapse"}, Results: []report.Result{
-		{Side: "homeserver", Spec: "a long scenario", Requirements: []string{"HS-TXN-08"}, Verdict: report.Fail, Message: "x", Transcript: ex},
+	r := reports.Report{SUT: reports.SUT{Side: "homeserver", Flavor: "synapse"}, Results: []reports.Result{
+		{Side: "homeserver", Spec: "a long scenario", Requirements: []string{"HS-TXN-08"}, Verdict: reports.Fail, Message: "x", Transcript: ex},
 	}}
 	page := renderHTML(t, r)
 	if n := strings.Count(page, `<li><details id="s-`); n != 200 {
@@ -323,7 +323,7 @@ func TestHTMLLargeTranscript(t *testing.T) {
 
 func TestHTMLHugeBodyIsCut(t *testing.T) {
 	big := []byte(`{"events":[` + strings.Repeat(`{"type":"m.room.message"},`, 10000) + `{}]}`)
-	r := report.Report{Results: []report.Result{{Spec: "big", Verdict: report.Pass, Transcript: []recorder.Exchange{
+	r := reports.Report{Results: []reports.Result{{Spec: "big", Verdict: reports.Pass, Transcript: []recorder.Exchange{
 		{Seq: 1, From: "homeserver", To: "appservice", Method: "PUT", Path: "/t", Body: big, Status: 200},
 	}}}}
 	page := renderHTML(t, r)
@@ -334,7 +334,7 @@ func TestHTMLHugeBodyIsCut(t *testing.T) {
 }
 
 func TestHTMLEmptyReport(t *testing.T) {
-	page := renderHTML(t, report.Report{})
+	page := renderHTML(t, reports.Report{})
 	mustContain(t, "empty page", page, "No spec ran.", "No requirement was checked.")
 	assertBalanced(t, page)
 }

@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/report"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -47,49 +47,49 @@ func TestRequirementFixtures(t *testing.T) {
 }
 
 func TestApply(t *testing.T) {
-	exp := report.Expectations{ExpectedFailures: []report.KnownFailure{
+	exp := reports.Expectations{ExpectedFailures: []reports.KnownFailure{
 		{Spec: "Pushing events retries a failed transaction", Reason: "retries too late", Link: "https://example.org/issue/1"},
 		{Requirement: shouldID, Reason: "no backoff"},
 	}}
 	tests := []struct {
 		name    string
-		in      report.Result
-		verdict report.Verdict
+		in      reports.Result
+		verdict reports.Verdict
 		reason  []string // substrings of the resulting Reason; nil means unchanged
 	}{
 		{"baselined failure by spec text",
-			report.Result{Spec: "Pushing events retries a failed transaction", Requirements: []string{mustID}, Verdict: report.Fail, Message: "boom"},
-			report.ExpectedFailure, []string{"retries too late", "(https://example.org/issue/1)"}},
+			reports.Result{Spec: "Pushing events retries a failed transaction", Requirements: []string{mustID}, Verdict: reports.Fail, Message: "boom"},
+			reports.ExpectedFailure, []string{"retries too late", "(https://example.org/issue/1)"}},
 		{"baselined non-strict failure by requirement",
-			report.Result{Spec: "something else", Requirements: []string{mustID, shouldID}, Verdict: report.NonStrict},
-			report.ExpectedFailure, []string{"no backoff"}},
+			reports.Result{Spec: "something else", Requirements: []string{mustID, shouldID}, Verdict: reports.NonStrict},
+			reports.ExpectedFailure, []string{"no backoff"}},
 		{"baselined failure by requirement, strict verdict",
-			report.Result{Spec: "another", Requirements: []string{shouldID}, Verdict: report.Fail},
-			report.ExpectedFailure, []string{"no backoff"}},
+			reports.Result{Spec: "another", Requirements: []string{shouldID}, Verdict: reports.Fail},
+			reports.ExpectedFailure, []string{"no backoff"}},
 		{"baselined spec that passes",
-			report.Result{Spec: "Pushing events retries a failed transaction", Verdict: report.Pass},
-			report.UnexpectedPass, []string{"retries too late", "tighten the expectations file"}},
+			reports.Result{Spec: "Pushing events retries a failed transaction", Verdict: reports.Pass},
+			reports.UnexpectedPass, []string{"retries too late", "tighten the expectations file"}},
 		{"baselined requirement that passes",
-			report.Result{Spec: "x", Requirements: []string{shouldID}, Verdict: report.Pass},
-			report.UnexpectedPass, []string{"no backoff"}},
+			reports.Result{Spec: "x", Requirements: []string{shouldID}, Verdict: reports.Pass},
+			reports.UnexpectedPass, []string{"no backoff"}},
 		{"unrelated failure",
-			report.Result{Spec: "Pushing events delivers", Requirements: []string{mustID}, Verdict: report.Fail, Message: "boom"},
-			report.Fail, nil},
+			reports.Result{Spec: "Pushing events delivers", Requirements: []string{mustID}, Verdict: reports.Fail, Message: "boom"},
+			reports.Fail, nil},
 		{"unrelated pass",
-			report.Result{Spec: "Pushing events delivers", Requirements: []string{mustID}, Verdict: report.Pass},
-			report.Pass, nil},
+			reports.Result{Spec: "Pushing events delivers", Requirements: []string{mustID}, Verdict: reports.Pass},
+			reports.Pass, nil},
 		{"spec text must match exactly, not by prefix",
-			report.Result{Spec: "Pushing events retries a failed transaction twice", Verdict: report.Fail},
-			report.Fail, nil},
+			reports.Result{Spec: "Pushing events retries a failed transaction twice", Verdict: reports.Fail},
+			reports.Fail, nil},
 		{"requirement must match exactly",
-			report.Result{Spec: "y", Requirements: []string{shouldID + "0"}, Verdict: report.Fail},
-			report.Fail, nil},
+			reports.Result{Spec: "y", Requirements: []string{shouldID + "0"}, Verdict: reports.Fail},
+			reports.Fail, nil},
 		{"a harness error is never excused",
-			report.Result{Spec: "Pushing events retries a failed transaction", Verdict: report.Error, Message: "docker went away"},
-			report.Error, nil},
+			reports.Result{Spec: "Pushing events retries a failed transaction", Verdict: reports.Error, Message: "docker went away"},
+			reports.Error, nil},
 		{"a skipped spec stays skipped",
-			report.Result{Spec: "Pushing events retries a failed transaction", Verdict: report.Skipped},
-			report.Skipped, nil},
+			reports.Result{Spec: "Pushing events retries a failed transaction", Verdict: reports.Skipped},
+			reports.Skipped, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,8 +114,8 @@ func TestApply(t *testing.T) {
 		})
 	}
 	t.Run("no expectations change nothing", func(t *testing.T) {
-		in := report.Result{Spec: "s", Verdict: report.Fail}
-		if got := (report.Expectations{}).Apply(in); !reflect.DeepEqual(got, in) {
+		in := reports.Result{Spec: "s", Verdict: reports.Fail}
+		if got := (reports.Expectations{}).Apply(in); !reflect.DeepEqual(got, in) {
 			t.Errorf("got %+v", got)
 		}
 	})
@@ -140,11 +140,11 @@ expected_failures:
   - requirement: `+shouldID+`
     reason: no backoff
 `)
-		e, err := report.LoadExpectations(p)
+		e, err := reports.LoadExpectations(p)
 		if err != nil {
 			t.Fatalf("LoadExpectations: %v", err)
 		}
-		want := report.Expectations{Flavor: "synapse", ExpectedFailures: []report.KnownFailure{
+		want := reports.Expectations{Flavor: "synapse", ExpectedFailures: []reports.KnownFailure{
 			{Spec: "Pushing events retries a failed transaction", Reason: "retries too late", Link: "https://example.org/issue/1"},
 			{Requirement: shouldID, Reason: "no backoff"},
 		}}
@@ -153,13 +153,13 @@ expected_failures:
 		}
 	})
 	t.Run("no path means no expectations", func(t *testing.T) {
-		e, err := report.LoadExpectations("")
+		e, err := reports.LoadExpectations("")
 		if err != nil || len(e.ExpectedFailures) != 0 {
 			t.Fatalf("got %+v, %v", e, err)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
-		if _, err := report.LoadExpectations(filepath.Join(t.TempDir(), "nope.yaml")); err == nil {
+		if _, err := reports.LoadExpectations(filepath.Join(t.TempDir(), "nope.yaml")); err == nil {
 			t.Fatal("a missing expectations file was accepted")
 		}
 	})
@@ -181,7 +181,7 @@ expected_failures:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := writeFile(t, tt.doc)
-			_, err := report.LoadExpectations(p)
+			_, err := reports.LoadExpectations(p)
 			if err == nil {
 				t.Fatalf("accepted:\n%s", tt.doc)
 			}
@@ -198,32 +198,32 @@ func TestFailureVerdict(t *testing.T) {
 	tests := []struct {
 		name string
 		ids  []string
-		want report.Verdict
+		want reports.Verdict
 	}{
-		{"MUST", []string{mustID}, report.Fail},
-		{"MUST NOT", []string{mustNotID}, report.Fail},
-		{"schema rule", []string{schemaID}, report.Fail},
-		{"SHOULD only", []string{shouldID}, report.NonStrict},
-		{"SHOULD NOT only", []string{shouldNotID}, report.NonStrict},
-		{"SHOULD and SHOULD NOT", []string{shouldID, shouldNotID}, report.NonStrict},
-		{"SHOULD then MUST", []string{shouldID, mustID}, report.Fail},
-		{"MUST then SHOULD", []string{mustID, shouldID}, report.Fail},
-		{"historical", []string{historicID}, report.Fail},
-		{"unknown ID", []string{unknownID}, report.Fail},
-		{"SHOULD with an unknown ID", []string{shouldID, unknownID}, report.Fail},
-		{"no IDs", nil, report.Fail},
-		{"empty list", []string{}, report.Fail},
+		{"MUST", []string{mustID}, reports.Fail},
+		{"MUST NOT", []string{mustNotID}, reports.Fail},
+		{"schema rule", []string{schemaID}, reports.Fail},
+		{"SHOULD only", []string{shouldID}, reports.NonStrict},
+		{"SHOULD NOT only", []string{shouldNotID}, reports.NonStrict},
+		{"SHOULD and SHOULD NOT", []string{shouldID, shouldNotID}, reports.NonStrict},
+		{"SHOULD then MUST", []string{shouldID, mustID}, reports.Fail},
+		{"MUST then SHOULD", []string{mustID, shouldID}, reports.Fail},
+		{"historical", []string{historicID}, reports.Fail},
+		{"unknown ID", []string{unknownID}, reports.Fail},
+		{"SHOULD with an unknown ID", []string{shouldID, unknownID}, reports.Fail},
+		{"no IDs", nil, reports.Fail},
+		{"empty list", []string{}, reports.Fail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := report.FailureVerdict(tt.ids); got != tt.want {
+			if got := reports.FailureVerdict(tt.ids); got != tt.want {
 				t.Errorf("FailureVerdict(%v) = %s, want %s", tt.ids, got, tt.want)
 			}
 		})
 	}
 }
 
-func specs(rs []report.Result) []string {
+func specs(rs []reports.Result) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.Spec)
@@ -231,18 +231,18 @@ func specs(rs []report.Result) []string {
 	return out
 }
 
-func mixedReport() report.Report {
-	return report.Report{Results: []report.Result{
-		{Side: "homeserver", Spec: "b pass", Verdict: report.Pass},
-		{Side: "homeserver", Spec: "b fail", Verdict: report.Fail},
-		{Side: "homeserver", Spec: "skip", Verdict: report.Skipped},
-		{Side: "homeserver", Spec: "a fail", Verdict: report.Fail},
-		{Side: "appservice", Spec: "z fail", Verdict: report.Fail},
-		{Side: "homeserver", Spec: "expected", Verdict: report.ExpectedFailure},
-		{Side: "homeserver", Spec: "unexpected pass", Verdict: report.UnexpectedPass},
-		{Side: "homeserver", Spec: "should", Verdict: report.NonStrict},
-		{Side: "homeserver", Spec: "harness", Verdict: report.Error},
-		{Side: "homeserver", Spec: "a pass", Verdict: report.Pass},
+func mixedReport() reports.Report {
+	return reports.Report{Results: []reports.Result{
+		{Side: "homeserver", Spec: "b pass", Verdict: reports.Pass},
+		{Side: "homeserver", Spec: "b fail", Verdict: reports.Fail},
+		{Side: "homeserver", Spec: "skip", Verdict: reports.Skipped},
+		{Side: "homeserver", Spec: "a fail", Verdict: reports.Fail},
+		{Side: "appservice", Spec: "z fail", Verdict: reports.Fail},
+		{Side: "homeserver", Spec: "expected", Verdict: reports.ExpectedFailure},
+		{Side: "homeserver", Spec: "unexpected pass", Verdict: reports.UnexpectedPass},
+		{Side: "homeserver", Spec: "should", Verdict: reports.NonStrict},
+		{Side: "homeserver", Spec: "harness", Verdict: reports.Error},
+		{Side: "homeserver", Spec: "a pass", Verdict: reports.Pass},
 	}}
 }
 
@@ -252,9 +252,9 @@ func TestUnexpected(t *testing.T) {
 	if got := specs(r.Unexpected()); !reflect.DeepEqual(got, want) {
 		t.Errorf("Unexpected = %v, want %v", got, want)
 	}
-	clean := report.Report{Results: []report.Result{
-		{Spec: "p", Verdict: report.Pass}, {Spec: "e", Verdict: report.ExpectedFailure},
-		{Spec: "n", Verdict: report.NonStrict}, {Spec: "s", Verdict: report.Skipped},
+	clean := reports.Report{Results: []reports.Result{
+		{Spec: "p", Verdict: reports.Pass}, {Spec: "e", Verdict: reports.ExpectedFailure},
+		{Spec: "n", Verdict: reports.NonStrict}, {Spec: "s", Verdict: reports.Skipped},
 	}}
 	if got := clean.Unexpected(); len(got) != 0 {
 		t.Errorf("Unexpected of a run matching its expectations = %v", specs(got))
@@ -272,9 +272,9 @@ func TestSortedAndCounts(t *testing.T) {
 		t.Errorf("Sorted reordered the report itself: %v", specs(r.Results))
 	}
 	counts := r.Counts()
-	wantCounts := map[report.Verdict]int{
-		report.Pass: 2, report.Fail: 3, report.Skipped: 1, report.ExpectedFailure: 1,
-		report.UnexpectedPass: 1, report.NonStrict: 1, report.Error: 1,
+	wantCounts := map[reports.Verdict]int{
+		reports.Pass: 2, reports.Fail: 3, reports.Skipped: 1, reports.ExpectedFailure: 1,
+		reports.UnexpectedPass: 1, reports.NonStrict: 1, reports.Error: 1,
 	}
 	if !reflect.DeepEqual(counts, wantCounts) {
 		t.Errorf("Counts = %v, want %v", counts, wantCounts)
@@ -309,7 +309,7 @@ func TestRedact(t *testing.T) {
 		{Method: "GET", Path: "/nothing"},
 	}
 	orig, _ := json.Marshal(in)
-	out := report.Redact(in, secrets)
+	out := reports.Redact(in, secrets)
 
 	if after, _ := json.Marshal(in); !bytes.Equal(orig, after) {
 		t.Fatal("Redact modified its input")
@@ -379,7 +379,7 @@ func TestRedactNeverLeaks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertNoSecret(t, report.Redact([]recorder.Exchange{tt.ex}, secrets))
+			assertNoSecret(t, reports.Redact([]recorder.Exchange{tt.ex}, secrets))
 		})
 	}
 }
@@ -389,28 +389,28 @@ func TestRedactSecretThatPrefixesAnother(t *testing.T) {
 	// Map iteration order varies between calls; repeat so an order
 	// dependence shows up.
 	for i := 0; i < 50; i++ {
-		out := report.Redact([]recorder.Exchange{{Body: []byte("tok-abc-def")}}, overlapping)
+		out := reports.Redact([]recorder.Exchange{{Body: []byte("tok-abc-def")}}, overlapping)
 		if got := string(out[0].Body); got != "<hs_token>" {
 			t.Fatalf("attempt %d: %q redacted as %q, leaking part of the hs_token", i, "tok-abc-def", got)
 		}
 	}
 }
 
-func goldenReport() report.Report {
+func goldenReport() reports.Report {
 	started := time.Date(2026, 3, 4, 5, 6, 7, 0, time.FixedZone("CET", 3600))
-	return report.Report{
+	return reports.Report{
 		Schema: 1, Tool: "asconform test", SpecVersion: "v1.19",
-		SUT:     report.SUT{Side: "homeserver", Flavor: "synapse", Image: "example/synapse:1.0", URL: "http://hs:8008"},
+		SUT:     reports.SUT{Side: "homeserver", Flavor: "synapse", Image: "example/synapse:1.0", URL: "http://hs:8008"},
 		Started: started, Duration: 83456 * time.Millisecond,
-		Results: []report.Result{
-			{Side: "homeserver", Spec: "Transactions are PUT", Requirements: []string{mustID, schemaID}, Verdict: report.Pass},
-			{Side: "homeserver", Spec: "Retries | back off", Requirements: []string{shouldID}, Verdict: report.NonStrict,
+		Results: []reports.Result{
+			{Side: "homeserver", Spec: "Transactions are PUT", Requirements: []string{mustID, schemaID}, Verdict: reports.Pass},
+			{Side: "homeserver", Spec: "Retries | back off", Requirements: []string{shouldID}, Verdict: reports.NonStrict,
 				Message: "\n  Expected a growing interval\n  Actual: 1s, 1s, 1s\n"},
-			{Side: "homeserver", Spec: "Identity assertion", Requirements: []string{"HS-ID-01"}, Verdict: report.Fail,
+			{Side: "homeserver", Spec: "Identity assertion", Requirements: []string{"HS-ID-01"}, Verdict: reports.Fail,
 				Message: "Expected 200\nActual: 403 {\"errcode\":\"M_FORBIDDEN\"}"},
-			{Side: "homeserver", Spec: "Known bug", Requirements: []string{"HS-TXN-04"}, Verdict: report.ExpectedFailure,
+			{Side: "homeserver", Spec: "Known bug", Requirements: []string{"HS-TXN-04"}, Verdict: reports.ExpectedFailure,
 				Reason: "reuses IDs (https://example.org/1)", Message: "ignored because a reason is set"},
-			{Side: "homeserver", Spec: "Docker", Requirements: nil, Verdict: report.Error, Message: "harness error: no docker"},
+			{Side: "homeserver", Spec: "Docker", Requirements: nil, Verdict: reports.Error, Message: "harness error: no docker"},
 		},
 	}
 }
@@ -438,7 +438,7 @@ func TestMarkdownGolden(t *testing.T) {
 
 func TestMarkdownEmptyReport(t *testing.T) {
 	var b bytes.Buffer
-	report.Report{SUT: report.SUT{Side: "appservice", Flavor: "x"}}.Markdown(&b)
+	reports.Report{SUT: reports.SUT{Side: "appservice", Flavor: "x"}}.Markdown(&b)
 	out := b.String()
 	if !strings.HasPrefix(out, "# asconform: x (appservice)\n") || strings.Contains(out, "Image `") || strings.Contains(out, "URL `") {
 		t.Errorf("unexpected header:\n%s", out)
@@ -478,7 +478,7 @@ func TestWriteFiles(t *testing.T) {
 	if err != nil || filepath.Base(p) != "results.json" {
 		t.Fatalf("WriteJSON wrote %s: %v", p, err)
 	}
-	var back report.Report
+	var back reports.Report
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatalf("results.json does not decode: %v", err)
 	}

@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 // The pages are checked in a real browser: headless Chromium loads them
@@ -81,13 +81,13 @@ func probe(t *testing.T, browser, page, script string) map[string]any {
 	return out
 }
 
-func walkthroughReport(t *testing.T) report.Report {
+func walkthroughReport(t *testing.T) reports.Report {
 	t.Helper()
 	data, err := os.ReadFile("testdata/irc-walkthrough.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report.Report
+	var r reports.Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,8 @@ func TestPagesInBrowser(t *testing.T) {
 	})
 
 	t.Run("matrix", func(t *testing.T) {
-		cols := []report.MatrixColumn{{Name: "synapse", Report: walk, Link: "synapse/report.html"}, {Name: "sample", Report: writersReport(), Link: "sample/report.html"}}
-		m := report.BuildMatrix(cols, time.Now())
+		cols := []reports.MatrixColumn{{Name: "synapse", Report: walk, Link: "synapse/report.html"}, {Name: "sample", Report: writersReport(), Link: "sample/report.html"}}
+		m := reports.BuildMatrix(cols, time.Now())
 		if _, err := m.WriteMatrix(dir); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package report
+package reports
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // MatrixColumn is one run in a conformance matrix: an implementation (or a

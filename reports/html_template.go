@@ -1,4 +1,4 @@
-package report
+package reports
 
 // The page's templates. Everything is inline so the file can be mailed,
 // attached to a CI run or opened offline; the only links out are to the

@@ -1,4 +1,4 @@
-package report
+package reports
 
 // Fuzz targets for what the report model reads from users and systems under
 // test: expectations files, exchanges to redact, and the strings that end
@@ -26,7 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 var fzVerdicts = []Verdict{Pass, Fail, NonStrict, ExpectedFailure, UnexpectedPass, Skipped, Error, Informational}

@@ -1,9 +1,9 @@
-package report
+package reports
 
 import (
 	"slices"
 
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // Coverage counts the catalogue's requirements, historical statements

@@ -1,4 +1,4 @@
-package report
+package reports
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // WriteHTML writes dir/report.html: one self-contained page (inline CSS and

@@ -1,7 +1,7 @@
 // Package scenarios holds the report model: what each scenario sent, what
 // came back, and the verdict per requirement, plus the writers that turn a
 // run into files for CI systems and spec reviewers.
-package report
+package reports
 
 import (
 	"encoding/json"

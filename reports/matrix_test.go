@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"os"
@@ -7,27 +7,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
 func TestMatrix(t *testing.T) {
-	hs := report.Report{SUT: report.SUT{Side: "homeserver", Flavor: "synapse", Image: "example/synapse:1.0", Versions: []string{"v1.11", "v1.12"}}, Results: []report.Result{
-		{Side: "homeserver", Spec: "pushes", Requirements: []string{"HS-TXN-01"}, Verdict: report.Pass},
-		{Side: "homeserver", Spec: "retries", Requirements: []string{"HS-TXN-01", "HS-TXN-05"}, Verdict: report.Fail},
-		{Side: "homeserver", Spec: "queue", Requirements: []string{"HS-TXN-07"}, Verdict: report.Informational},
+	hs := reports.Report{SUT: reports.SUT{Side: "homeserver", Flavor: "synapse", Image: "example/synapse:1.0", Versions: []string{"v1.11", "v1.12"}}, Results: []reports.Result{
+		{Side: "homeserver", Spec: "pushes", Requirements: []string{"HS-TXN-01"}, Verdict: reports.Pass},
+		{Side: "homeserver", Spec: "retries", Requirements: []string{"HS-TXN-01", "HS-TXN-05"}, Verdict: reports.Fail},
+		{Side: "homeserver", Spec: "queue", Requirements: []string{"HS-TXN-07"}, Verdict: reports.Informational},
 	}}
-	ref := report.Report{SUT: report.SUT{Side: "homeserver", Flavor: "fakehs"}, Results: []report.Result{
-		{Side: "homeserver", Spec: "pushes", Requirements: []string{"HS-TXN-01"}, Verdict: report.Pass},
-		{Side: "homeserver", Spec: "retries", Requirements: []string{"HS-TXN-01", "HS-TXN-05"}, Verdict: report.Pass},
+	ref := reports.Report{SUT: reports.SUT{Side: "homeserver", Flavor: "fakehs"}, Results: []reports.Result{
+		{Side: "homeserver", Spec: "pushes", Requirements: []string{"HS-TXN-01"}, Verdict: reports.Pass},
+		{Side: "homeserver", Spec: "retries", Requirements: []string{"HS-TXN-01", "HS-TXN-05"}, Verdict: reports.Pass},
 	}}
-	as := report.Report{SUT: report.SUT{Side: "appservice", Flavor: "fakeas"}, Results: []report.Result{
-		{Side: "appservice", Spec: "auth", Requirements: []string{"AS-AUTH-02"}, Verdict: report.Pass},
+	as := reports.Report{SUT: reports.SUT{Side: "appservice", Flavor: "fakeas"}, Results: []reports.Result{
+		{Side: "appservice", Spec: "auth", Requirements: []string{"AS-AUTH-02"}, Verdict: reports.Pass},
 	}}
-	m := report.BuildMatrix([]report.MatrixColumn{
+	m := reports.BuildMatrix([]reports.MatrixColumn{
 		{Name: "synapse", Report: hs, Link: "synapse/report.html"}, {Name: "fakehs", Report: ref}, {Name: "fakeas", Report: as},
 	}, time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC))
 
-	rows := map[string]report.MatrixRow{}
+	rows := map[string]reports.MatrixRow{}
 	for _, g := range m.Groups {
 		for _, r := range g.Rows {
 			rows[r.ID] = r
@@ -37,7 +37,7 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 	txn := rows["HS-TXN-01"]
-	if c := txn.Cells[0]; c.Verdict != report.Fail || c.Specs != 2 || !strings.HasPrefix(c.Href, "synapse/report.html#s-") {
+	if c := txn.Cells[0]; c.Verdict != reports.Fail || c.Specs != 2 || !strings.HasPrefix(c.Href, "synapse/report.html#s-") {
 		t.Errorf("HS-TXN-01 for synapse: %+v, want the worst of its 2 specs (fail) linking into its report", c)
 	}
 	if !txn.Differs {
@@ -52,7 +52,7 @@ func TestMatrix(t *testing.T) {
 	if rows["HS-TXN-07"].Question == "" {
 		t.Error("HS-TXN-07 is ambiguous in the catalogue: its question should be carried")
 	}
-	counts := map[string]report.LevelCount{}
+	counts := map[string]reports.LevelCount{}
 	for _, lc := range m.LevelCounts() {
 		counts[lc.Level] = lc
 	}
@@ -95,7 +95,7 @@ func TestMatrixLinksMatchReportAnchors(t *testing.T) {
 	if err := r.HTML(&page); err != nil {
 		t.Fatal(err)
 	}
-	m := report.BuildMatrix([]report.MatrixColumn{{Name: "x", Report: r, Link: "x.html"}}, time.Time{})
+	m := reports.BuildMatrix([]reports.MatrixColumn{{Name: "x", Report: r, Link: "x.html"}}, time.Time{})
 	for _, g := range m.Groups {
 		for _, row := range g.Rows {
 			for _, c := range row.Cells {
@@ -112,27 +112,27 @@ func TestMatrixLinksMatchReportAnchors(t *testing.T) {
 }
 
 func TestPlanBaseline(t *testing.T) {
-	run := func(verdicts map[string]report.Verdict) report.Report {
-		r := report.Report{SUT: report.SUT{Flavor: "synapse"}}
+	run := func(verdicts map[string]reports.Verdict) reports.Report {
+		r := reports.Report{SUT: reports.SUT{Flavor: "synapse"}}
 		for spec, v := range verdicts {
-			r.Results = append(r.Results, report.Result{Spec: spec, Requirements: []string{"HS-TXN-01"}, Verdict: v})
+			r.Results = append(r.Results, reports.Result{Spec: spec, Requirements: []string{"HS-TXN-01"}, Verdict: v})
 		}
 		return r
 	}
-	e := report.Expectations{Flavor: "synapse", ExpectedFailures: []report.KnownFailure{
+	e := reports.Expectations{Flavor: "synapse", ExpectedFailures: []reports.KnownFailure{
 		{Spec: "still fails", Reason: "known"},
 		{Spec: "now passes", Reason: "was broken"},
 		{Spec: "flaky", Reason: "times out under load", Intermittent: true, Evidence: "failed in 2 of 10 runs on 2026-12-01"},
 		{Spec: "not run", Reason: "kept"},
 	}}
-	runs := []report.Report{
-		run(map[string]report.Verdict{"new steady": report.Fail, "new flaky": report.Pass}),
-		run(map[string]report.Verdict{"new steady": report.Fail, "new flaky": report.Fail}),
-		run(map[string]report.Verdict{"still fails": report.ExpectedFailure, "now passes": report.UnexpectedPass, "flaky": report.Pass,
-			"new steady": report.Fail, "new flaky": report.Fail, "should": report.NonStrict}),
+	runs := []reports.Report{
+		run(map[string]reports.Verdict{"new steady": reports.Fail, "new flaky": reports.Pass}),
+		run(map[string]reports.Verdict{"new steady": reports.Fail, "new flaky": reports.Fail}),
+		run(map[string]reports.Verdict{"still fails": reports.ExpectedFailure, "now passes": reports.UnexpectedPass, "flaky": reports.Pass,
+			"new steady": reports.Fail, "new flaky": reports.Fail, "should": reports.NonStrict}),
 	}
-	p := report.PlanBaseline(e, runs, 3)
-	names := func(ks []report.KnownFailure) string {
+	p := reports.PlanBaseline(e, runs, 3)
+	names := func(ks []reports.KnownFailure) string {
 		var s []string
 		for _, k := range ks {
 			s = append(s, k.Spec)
@@ -151,21 +151,21 @@ func TestPlanBaseline(t *testing.T) {
 	if len(p.Refused) != 1 || p.Refused[0].Spec != "new flaky" || p.Refused[0].FailedIn != 2 {
 		t.Errorf("refused %+v, want the failure seen in 2 of 3 runs", p.Refused)
 	}
-	if p := report.PlanBaseline(e, runs[2:], 3); len(p.New) != 0 || len(p.Refused) != 2 {
+	if p := reports.PlanBaseline(e, runs[2:], 3); len(p.New) != 0 || len(p.Refused) != 2 {
 		t.Errorf("with one run for N=3, new %v refused %v: nothing can be baselined yet", p.New, p.Refused)
 	}
 
 	// The rewritten file loads back the same, header kept.
 	header := "# Known deviations\n# of synapse.\n"
-	next := report.Expectations{Flavor: "synapse", ExpectedFailures: append(p.Kept, report.KnownFailure{
+	next := reports.Expectations{Flavor: "synapse", ExpectedFailures: append(p.Kept, reports.KnownFailure{
 		Spec: `a "quoted" spec: with a colon`, Reason: strings.Repeat("a long reason that wraps ", 8), Link: "https://example.org/1",
 	})}
 	data := next.YAML(header)
-	if !strings.HasPrefix(string(data), header) || report.CommentHeader(data) != header {
+	if !strings.HasPrefix(string(data), header) || reports.CommentHeader(data) != header {
 		t.Errorf("header not kept:\n%s", data)
 	}
 	path := writeFile(t, string(data))
-	back, err := report.LoadExpectations(path)
+	back, err := reports.LoadExpectations(path)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, data)
 	}
@@ -182,14 +182,14 @@ func TestPlanBaseline(t *testing.T) {
 }
 
 func TestIntermittentNeedsEvidenceAndToleratesPasses(t *testing.T) {
-	if _, err := report.LoadExpectations(writeFile(t, "flavor: x\nexpected_failures:\n  - spec: s\n    reason: r\n    intermittent: true\n")); err == nil || !strings.Contains(err.Error(), "evidence") {
+	if _, err := reports.LoadExpectations(writeFile(t, "flavor: x\nexpected_failures:\n  - spec: s\n    reason: r\n    intermittent: true\n")); err == nil || !strings.Contains(err.Error(), "evidence") {
 		t.Errorf("an intermittent entry without evidence: %v", err)
 	}
-	e := report.Expectations{ExpectedFailures: []report.KnownFailure{{Spec: "s", Reason: "r", Intermittent: true, Evidence: "ev"}}}
-	if got := e.Apply(report.Result{Spec: "s", Verdict: report.Pass}); got.Verdict != report.Pass {
+	e := reports.Expectations{ExpectedFailures: []reports.KnownFailure{{Spec: "s", Reason: "r", Intermittent: true, Evidence: "ev"}}}
+	if got := e.Apply(reports.Result{Spec: "s", Verdict: reports.Pass}); got.Verdict != reports.Pass {
 		t.Errorf("an intermittent entry passing: %s, want pass", got.Verdict)
 	}
-	if got := e.Apply(report.Result{Spec: "s", Verdict: report.Fail}); got.Verdict != report.ExpectedFailure {
+	if got := e.Apply(reports.Result{Spec: "s", Verdict: reports.Fail}); got.Verdict != reports.ExpectedFailure {
 		t.Errorf("an intermittent entry failing: %s, want expected-failure", got.Verdict)
 	}
 }
@@ -222,9 +222,9 @@ func TestWalkthroughDiagramInTime(t *testing.T) {
 // The report's own matrix heads each row by its spec section: AS-AUTH-02
 // is under "Authorisation", though AS-AUTH-01 (before it) is under "Querying".
 func TestReportMatrixGroupsBySection(t *testing.T) {
-	r := report.Report{SUT: report.SUT{Side: "appservice", Flavor: "x"}, Results: []report.Result{
-		{Side: "appservice", Spec: "no token", Requirements: []string{"AS-AUTH-01"}, Verdict: report.Pass},
-		{Side: "appservice", Spec: "wrong token", Requirements: []string{"AS-AUTH-02"}, Verdict: report.Pass},
+	r := reports.Report{SUT: reports.SUT{Side: "appservice", Flavor: "x"}, Results: []reports.Result{
+		{Side: "appservice", Spec: "no token", Requirements: []string{"AS-AUTH-01"}, Verdict: reports.Pass},
+		{Side: "appservice", Spec: "wrong token", Requirements: []string{"AS-AUTH-02"}, Verdict: reports.Pass},
 	}}
 	var page strings.Builder
 	if err := r.HTML(&page); err != nil {

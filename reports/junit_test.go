@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"bytes"
@@ -12,14 +12,14 @@ import (
 	"time"
 
 	"github.com/asconform/asconform/internal/recorder"
-	"github.com/asconform/asconform/report"
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // writersReport has one result per verdict, two sides, text that needs
 // escaping and transcripts with the awkward cases (dropped connection,
 // non-JSON and non-UTF-8 bodies, a body trying to inject a script).
-func writersReport() report.Report {
+func writersReport() reports.Report {
 	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	push := recorder.Exchange{
@@ -28,13 +28,13 @@ func writersReport() report.Report {
 		Body:   []byte(`{"events":[{"type":"m.room.message","content":{"body":"</pre><script>alert(1)</script>"}}]}`),
 		Status: 200, RespBody: []byte(`{}`), Start: at(40), End: at(41),
 	}
-	return report.Report{
+	return reports.Report{
 		Schema: 1, Tool: "asconform test", SpecVersion: "v1.19",
-		SUT:     report.SUT{Side: "homeserver", Flavor: "synapse", Image: "example/synapse:1.0", Mutant: "txn-id-reused"},
+		SUT:     reports.SUT{Side: "homeserver", Flavor: "synapse", Image: "example/synapse:1.0", Mutant: "txn-id-reused"},
 		Started: t0, Duration: 83456 * time.Millisecond,
-		Results: []report.Result{
+		Results: []reports.Result{
 			{Side: "homeserver", Spec: `Transactions are PUT with <events> & "quotes"`, Requirements: []string{"HS-TXN-01", "HS-TXN-02"},
-				Verdict: report.Pass, Duration: 1500 * time.Millisecond,
+				Verdict: reports.Pass, Duration: 1500 * time.Millisecond,
 				Transcript: []recorder.Exchange{
 					{Seq: 1, From: "alice", To: "homeserver", Method: "POST", Path: "/_matrix/client/v3/createRoom",
 						Header: http.Header{"Authorization": {"Bearer <alice access_token>"}}, Body: []byte(`{"preset":"public_chat"}`),
@@ -44,7 +44,7 @@ func writersReport() report.Report {
 					push,
 				}},
 			{Side: "homeserver", Spec: "Identity assertion acts as the user", Requirements: []string{"HS-ID-01"},
-				Verdict: report.Fail, Duration: 250 * time.Millisecond, Location: "suites/homeserver/identity.go:27",
+				Verdict: reports.Fail, Duration: 250 * time.Millisecond, Location: "suites/homeserver/identity.go:27",
 				Message: "Expected\n    <int>: 403\nto equal\n    <int>: 200 \x1b[1m]]>\x1b[0m\x00",
 				SUTLog:  "synapse: starting\nsynapse: <error> user_id ignored\n",
 				Transcript: []recorder.Exchange{
@@ -56,18 +56,18 @@ func writersReport() report.Report {
 					{Seq: 3, From: "appservice", To: "homeserver", Method: "GET", Path: "/_matrix/client/versions",
 						Status: 502, RespBody: []byte("<html>bad gateway</html>"), Start: at(7), End: at(9)},
 				}},
-			{Side: "homeserver", Spec: "Retries back off", Requirements: []string{"HS-TXN-06"}, Verdict: report.NonStrict,
+			{Side: "homeserver", Spec: "Retries back off", Requirements: []string{"HS-TXN-06"}, Verdict: reports.NonStrict,
 				Duration: 12 * time.Second, Message: "Expected a growing interval\nActual: 1s, 1s, 1s",
-				Observations: []report.Observation{{Name: "retry intervals", Value: "1s, 1s, 1s"}}},
-			{Side: "homeserver", Spec: "Transaction IDs are distinct", Requirements: []string{"HS-TXN-04"}, Verdict: report.ExpectedFailure,
+				Observations: []reports.Observation{{Name: "retry intervals", Value: "1s, 1s, 1s"}}},
+			{Side: "homeserver", Spec: "Transaction IDs are distinct", Requirements: []string{"HS-TXN-04"}, Verdict: reports.ExpectedFailure,
 				Reason: "reuses IDs (https://example.org/1)", Message: "txn 3 reused"},
-			{Side: "homeserver", Spec: "Retried transactions keep their events", Requirements: []string{"HS-TXN-05"}, Verdict: report.UnexpectedPass,
+			{Side: "homeserver", Spec: "Retried transactions keep their events", Requirements: []string{"HS-TXN-05"}, Verdict: reports.UnexpectedPass,
 				Reason: "baselined as failing (drops events) but passed: tighten the expectations file"},
-			{Side: "homeserver", Spec: "Timestamp massaging", Requirements: []string{"HS-TS-01"}, Verdict: report.Skipped,
+			{Side: "homeserver", Spec: "Timestamp massaging", Requirements: []string{"HS-TS-01"}, Verdict: reports.Skipped,
 				Message: "checks requirements introduced in v1.3, after the targeted spec v1.2"},
-			{Side: "homeserver", Spec: "Namespaces are exclusive", Requirements: []string{"HS-NS-01"}, Verdict: report.Error,
+			{Side: "homeserver", Spec: "Namespaces are exclusive", Requirements: []string{"HS-NS-01"}, Verdict: reports.Error,
 				Message: "harness error: docker went away", Location: "harness/container.go:80", Duration: 2 * time.Millisecond},
-			{Side: "appservice", Spec: "The AS checks the hs_token", Requirements: []string{"AS-AUTH-01"}, Verdict: report.Pass,
+			{Side: "appservice", Spec: "The AS checks the hs_token", Requirements: []string{"AS-AUTH-01"}, Verdict: reports.Pass,
 				Duration: 30 * time.Millisecond},
 		},
 	}
@@ -240,9 +240,9 @@ func TestJUnitParsesBack(t *testing.T) {
 
 // CI goes red exactly when the outcome does not match the expectations.
 func TestJUnitFailsExactlyOnUnexpected(t *testing.T) {
-	for _, v := range []report.Verdict{report.Pass, report.Fail, report.NonStrict, report.ExpectedFailure,
-		report.UnexpectedPass, report.Skipped, report.Error} {
-		r := report.Report{Results: []report.Result{{Side: "homeserver", Spec: "s", Verdict: v}}}
+	for _, v := range []reports.Verdict{reports.Pass, reports.Fail, reports.NonStrict, reports.ExpectedFailure,
+		reports.UnexpectedPass, reports.Skipped, reports.Error} {
+		r := reports.Report{Results: []reports.Result{{Side: "homeserver", Spec: "s", Verdict: v}}}
 		data, err := r.JUnit()
 		if err != nil {
 			t.Fatal(err)
@@ -259,14 +259,14 @@ func TestJUnitFailsExactlyOnUnexpected(t *testing.T) {
 }
 
 func TestJUnitEmptyAndSideless(t *testing.T) {
-	data, err := report.Report{}.JUnit()
+	data, err := reports.Report{}.JUnit()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := parseJUnit(t, data); s.Tests != 0 || len(s.Suites) != 0 {
 		t.Errorf("empty report: %+v", s)
 	}
-	r := report.Report{SUT: report.SUT{Side: "appservice"}, Results: []report.Result{{Spec: "x", Verdict: report.Pass}}}
+	r := reports.Report{SUT: reports.SUT{Side: "appservice"}, Results: []reports.Result{{Spec: "x", Verdict: reports.Pass}}}
 	data, err = r.JUnit()
 	if err != nil {
 		t.Fatal(err)

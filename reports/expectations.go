@@ -1,4 +1,4 @@
-package report
+package reports
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // Expectations is a per-implementation baseline of known failures, so CI

@@ -1,10 +1,10 @@
-package report
+package reports
 
 import (
 	"slices"
 	"strings"
 
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // NewestClaimed is the newest spec release among the versions the SUT

@@ -1,4 +1,4 @@
-package report
+package reports
 
 import (
 	"encoding/xml"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/asconform/asconform/report/requirements"
+	"github.com/asconform/asconform/reports/requirements"
 )
 
 // WriteJUnit writes dir/junit.xml for CI systems: one testsuite per side,

@@ -1,4 +1,4 @@
-package report_test
+package reports_test
 
 import (
 	"bytes"
@@ -9,41 +9,41 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asconform/asconform/report"
+	"github.com/asconform/asconform/reports"
 )
 
-func compareRuns() []report.Report {
-	res := func(spec string, v report.Verdict, ids ...string) report.Result {
-		return report.Result{Side: "homeserver", Spec: spec, Requirements: ids, Verdict: v}
+func compareRuns() []reports.Report {
+	res := func(spec string, v reports.Verdict, ids ...string) reports.Result {
+		return reports.Result{Side: "homeserver", Spec: spec, Requirements: ids, Verdict: v}
 	}
 	started := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
-	return []report.Report{
-		{Schema: 1, SpecVersion: "v1.19", Started: started, SUT: report.SUT{Flavor: "synapse", Image: "synapse:1.0"}, Results: []report.Result{
-			res("stable pass", report.Pass, "HS-TXN-01"),
-			res("regressed <b>|</b>", report.Pass, "HS-ID-01", "HS-ID-02"),
-			res("only in old runs", report.Pass, "HS-NS-01"),
+	return []reports.Report{
+		{Schema: 1, SpecVersion: "v1.19", Started: started, SUT: reports.SUT{Flavor: "synapse", Image: "synapse:1.0"}, Results: []reports.Result{
+			res("stable pass", reports.Pass, "HS-TXN-01"),
+			res("regressed <b>|</b>", reports.Pass, "HS-ID-01", "HS-ID-02"),
+			res("only in old runs", reports.Pass, "HS-NS-01"),
 		}},
-		{Schema: 1, SpecVersion: "v1.19", Started: started.Add(time.Hour), SUT: report.SUT{Flavor: "synapse", Image: "synapse:1.1", Mutant: "ts-ignored"}, Results: []report.Result{
-			res("regressed <b>|</b>", report.Fail, "HS-ID-01", "HS-ID-02"),
-			res("stable pass", report.Pass, "HS-TXN-01"),
-			res("new spec", report.Skipped, "HS-TS-01"),
+		{Schema: 1, SpecVersion: "v1.19", Started: started.Add(time.Hour), SUT: reports.SUT{Flavor: "synapse", Image: "synapse:1.1", Mutant: "ts-ignored"}, Results: []reports.Result{
+			res("regressed <b>|</b>", reports.Fail, "HS-ID-01", "HS-ID-02"),
+			res("stable pass", reports.Pass, "HS-TXN-01"),
+			res("new spec", reports.Skipped, "HS-TS-01"),
 		}},
-		{Schema: 1, SpecVersion: "v1.19", SUT: report.SUT{Flavor: "conduit"}, Results: []report.Result{
-			res("stable pass", report.Pass, "HS-TXN-01"),
-			res("regressed <b>|</b>", report.Pass, "HS-ID-01", "HS-ID-02"),
-			res("only in old runs", report.Pass, "HS-NS-01"),
+		{Schema: 1, SpecVersion: "v1.19", SUT: reports.SUT{Flavor: "conduit"}, Results: []reports.Result{
+			res("stable pass", reports.Pass, "HS-TXN-01"),
+			res("regressed <b>|</b>", reports.Pass, "HS-ID-01", "HS-ID-02"),
+			res("only in old runs", reports.Pass, "HS-NS-01"),
 		}},
 	}
 }
 
 func TestCompare(t *testing.T) {
-	table := report.Compare(compareRuns(), []string{"old", "", "old"})
+	table := reports.Compare(compareRuns(), []string{"old", "", "old"})
 	if want := []string{"old", "synapse (mutant ts-ignored)", "old (2)"}; !reflect.DeepEqual(table.Names, want) {
 		t.Errorf("names %q, want %q", table.Names, want)
 	}
 	type row struct {
 		spec     string
-		verdicts []report.Verdict
+		verdicts []reports.Verdict
 		differs  bool
 	}
 	var got []row
@@ -51,10 +51,10 @@ func TestCompare(t *testing.T) {
 		got = append(got, row{r.Spec, r.Verdicts, r.Differs})
 	}
 	want := []row{
-		{"regressed <b>|</b>", []report.Verdict{report.Pass, report.Fail, report.Pass}, true},
-		{"new spec", []report.Verdict{"", report.Skipped, ""}, true},
-		{"only in old runs", []report.Verdict{report.Pass, "", report.Pass}, true},
-		{"stable pass", []report.Verdict{report.Pass, report.Pass, report.Pass}, false},
+		{"regressed <b>|</b>", []reports.Verdict{reports.Pass, reports.Fail, reports.Pass}, true},
+		{"new spec", []reports.Verdict{"", reports.Skipped, ""}, true},
+		{"only in old runs", []reports.Verdict{reports.Pass, "", reports.Pass}, true},
+		{"stable pass", []reports.Verdict{reports.Pass, reports.Pass, reports.Pass}, false},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("rows:\n got %v\nwant %v", got, want)
@@ -68,14 +68,14 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareEdgeCases(t *testing.T) {
-	if table := report.Compare(nil, nil); len(table.Rows) != 0 || len(table.Names) != 0 {
+	if table := reports.Compare(nil, nil); len(table.Rows) != 0 || len(table.Names) != 0 {
 		t.Errorf("nothing to compare: %+v", table)
 	}
-	one := report.Compare(compareRuns()[:1], nil)
+	one := reports.Compare(compareRuns()[:1], nil)
 	if one.Differing() != 0 || one.Names[0] != "synapse" {
 		t.Errorf("a single run differs from nothing: %+v", one)
 	}
-	anon := report.Compare([]report.Report{{}, {}}, nil)
+	anon := reports.Compare([]reports.Report{{}, {}}, nil)
 	if !reflect.DeepEqual(anon.Names, []string{"run 1", "run 2"}) {
 		t.Errorf("names of runs without a SUT: %q", anon.Names)
 	}
@@ -83,7 +83,7 @@ func TestCompareEdgeCases(t *testing.T) {
 
 func TestCompareMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
-	report.Compare(compareRuns(), []string{"1.0", "1.1", "conduit"}).Markdown(&b)
+	reports.Compare(compareRuns(), []string{"1.0", "1.1", "conduit"}).Markdown(&b)
 	golden := filepath.Join("testdata", "compare.golden.md")
 	if *update {
 		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
@@ -101,7 +101,7 @@ func TestCompareMarkdownGolden(t *testing.T) {
 
 func TestCompareHTML(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	p, err := report.Compare(compareRuns(), []string{"1.0", "1.1 <x>", "conduit"}).WriteHTML(dir)
+	p, err := reports.Compare(compareRuns(), []string{"1.0", "1.1 <x>", "conduit"}).WriteHTML(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
