@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -193,6 +194,15 @@ func (r Report) htmlPage() htmlPage {
 		}
 		checked, total := coverage.OfSides(sides...)
 		p.Coverage = fmt.Sprintf("%d of the %d %s requirements in the catalogue have a spec in this run.", checked, total, which)
+		var beyond []string
+		for _, req := range requirements.All() {
+			if req.OutOfReach != "" && len(byReq[req.ID]) == 0 && (sides == nil || slices.Contains(sides, req.Side)) {
+				beyond = append(beyond, req.ID)
+			}
+		}
+		if len(beyond) > 0 {
+			p.Coverage += fmt.Sprintf(" Out of reach of every flavor here: %s (asconform list uncovered says what each needs).", strings.Join(beyond, ", "))
+		}
 	}
 	return p
 }

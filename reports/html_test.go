@@ -353,3 +353,14 @@ func TestWriteHTML(t *testing.T) {
 		t.Error("report.html differs from HTML's output")
 	}
 }
+
+// A requirement no flavor here can check is named in the coverage line,
+// not left as a silent gap.
+func TestHTMLNamesRequirementsOutOfReach(t *testing.T) {
+	hs := renderHTML(t, reports.Report{SUT: reports.SUT{Side: "homeserver"}})
+	mustContain(t, "homeserver page", hs, "Out of reach of every flavor here: HS-LOGIN-06")
+	as := renderHTML(t, reports.Report{SUT: reports.SUT{Side: "appservice"}})
+	if strings.Contains(as, "HS-LOGIN-06") {
+		t.Errorf("an application-service report names homeserver requirements out of reach")
+	}
+}

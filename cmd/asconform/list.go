@@ -74,6 +74,9 @@ func list(args []string, stdout io.Writer) error {
 			if r.Question != "" {
 				summary += " QUESTION: " + r.Question
 			}
+			if r.OutOfReach != "" {
+				summary += " OUT OF REACH HERE, needs: " + r.OutOfReach
+			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", r.ID, r.Level, r.Since, len(covered[r.ID]), summary)
 		}
 		w.Flush()
@@ -136,6 +139,15 @@ func printCoverage(w io.Writer, covered map[string][]string) {
 			}
 		}
 		fmt.Fprintf(w, "  %-10s %s\n", side, strings.Join(parts, ", "))
+	}
+	var beyond []string
+	for _, r := range requirements.All() {
+		if r.OutOfReach != "" && len(covered[r.ID]) == 0 {
+			beyond = append(beyond, r.ID)
+		}
+	}
+	if len(beyond) > 0 {
+		fmt.Fprintf(w, "out of reach here (no flavor offers what they need; asconform list uncovered says what): %s\n", strings.Join(beyond, ", "))
 	}
 }
 
