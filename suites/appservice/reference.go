@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/fakehs"
@@ -27,8 +30,14 @@ import (
 const ReferenceFlavor = "fakeas"
 
 func startReference(cfg suites.Config) (*Env, error) {
-	maker, _ := harness.LookupFlavor("mautrix-sample")
-	reg := maker.(harness.RegistrationMaker).Registration(cfg.ServerName, "http://placeholder.invalid")
+	var mutant mutants.ASMutant
+	if cfg.Mutant != "" {
+		var err error
+		if mutant, err = lookupASMutant(cfg.Mutant); err != nil {
+			return nil, err
+		}
+	}
+	reg := referenceRegistration(cfg.ServerName, mutant.Flaw)
 	as, err := fakeas.New("127.0.0.1:0", reg)
 	if err != nil {
 		return nil, err
@@ -37,24 +46,71 @@ func startReference(cfg suites.Config) (*Env, error) {
 	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
 	reg.URL = &url
 	as.SetRegistration(reg)
+	if referenceFile, err = registrationFile(reg, mutant.Flaw); err != nil {
+		return nil, err
+	}
 	hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
 	if err != nil {
 		return nil, err
 	}
 	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hs.URL(), Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}}
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hs.URL(), Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, mutant: mutant}
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
 	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
 	if cfg.Mutant != "" {
-		if b.mutant, err = lookupASMutant(cfg.Mutant); err != nil {
-			return nil, err
-		}
 		b.plant(as)
 	}
 	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
 	return &Env{HS: hs, Reg: reg}, nil
+}
+
+// referenceFile is the registration file the reference AS comes with, as
+// registrationFile wrote it (the AS-REG specs read it).
+var referenceFile []byte
+
+// referenceRegistration is the sample's registration (the mautrix-sample
+// flavor's), with the spec's advice the samples do not follow: exclusive
+// namespaces start with an underscore after the sigil and name the network
+// (AS-REG-04), and the protocol it bridges is announced (AS-3PE-01).
+func referenceRegistration(serverName string, flaw mutants.Flaw) matrix.Registration {
+	maker, _ := harness.LookupFlavor("mautrix-sample")
+	reg := maker.(harness.RegistrationMaker).Registration(serverName, "http://placeholder.invalid")
+	server, prefix := regexp.QuoteMeta(serverName), "_sample_"
+	if flaw == mutants.NamespaceNoUnderscore {
+		prefix = "sample_"
+	}
+	reg.Namespaces.Users = []matrix.Namespace{{Exclusive: true, Regex: "@" + prefix + ".*:" + server}}
+	reg.Namespaces.Aliases = []matrix.Namespace{{Exclusive: true, Regex: "#" + prefix + ".*:" + server}}
+	if flaw == mutants.NamespaceNoExclusive {
+		reg.Namespaces.Aliases[0].Exclusive = false // as read from a file without the key
+	}
+	reg.Protocols = []string{referenceProtocol}
+	return reg
+}
+
+// registrationFile renders reg as the reference's registration file, with
+// the planted flaw in the document itself: a missing sender_localpart (the
+// reference keeps running on its in-memory registration; a homeserver would
+// refuse the file) or an aliases entry without exclusive.
+func registrationFile(reg matrix.Registration, flaw mutants.Flaw) ([]byte, error) {
+	doc, err := reg.Marshal()
+	if err != nil || (flaw != mutants.RegistrationNoSender && flaw != mutants.NamespaceNoExclusive) {
+		return doc, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(doc, &m); err != nil {
+		return nil, err
+	}
+	switch flaw {
+	case mutants.RegistrationNoSender:
+		delete(m, "sender_localpart")
+	case mutants.NamespaceNoExclusive:
+		entry := m["namespaces"].(map[string]any)["aliases"].([]any)[0].(map[string]any)
+		delete(entry, "exclusive")
+	}
+	return yaml.Marshal(m)
 }
 
 // bridge is the reference AS's behaviour: a bridge to the fictional
@@ -147,6 +203,13 @@ func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	if err := b.check(b.hs.CreateAlias(ctx, in.Param, room.Field("room_id"))); err != nil {
 		return err
 	}
+	// The portal is listed in the room directory of its network (Published
+	// room directories); a failure there does not fail the portal.
+	listing := map[string]any{"visibility": "public"}
+	if b.flawed(mutants.DirectoryNoVisibility) {
+		listing = map[string]any{}
+	}
+	_, _ = b.hs.Do(ctx, http.MethodPut, "/_matrix/client/v3/directory/list/appservice/"+referenceNetwork+"/"+csapi.PathEscape(room.Field("room_id")), listing)
 	return exists
 }
 
