@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -54,16 +55,103 @@ func startReference(cfg suites.Config) (*Env, error) {
 		return nil, err
 	}
 	suites.AtEnd(func(context.Context) error { return hs.Close() })
-	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hs.URL(), Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, mutant: mutant}
+	stop := runBridge(as, reg, hs.URL(), mutant)
+	suites.AtEnd(func(context.Context) error { stop(); return nil })
+	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
+	return &Env{HS: hs, Reg: reg}, nil
+}
+
+// runBridge makes as the reference AS for reg, with its homeserver at
+// hsURL, and starts it: it pings the homeserver in the background (see
+// pingAtStart). stop ends the start-up pings.
+func runBridge(as *fakeas.Server, reg matrix.Registration, hsURL string, mutant mutants.ASMutant) (stop func()) {
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hsURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, mutant: mutant}
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
 	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
-	if cfg.Mutant != "" {
+	if mutant.Name != "" {
 		b.plant(as)
 	}
-	suites.DescribeSUT(report.SUT{Side: "appservice", Flavor: ReferenceFlavor, URL: url})
-	return &Env{HS: hs, Reg: reg}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.pingAtStart(ctx, as)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// pingAtStart is the reference's self-check at start-up (spec: Pinging): it
+// pings its homeserver until the homeserver answers 200, retrying with a
+// growing delay (at most 2 s, for 2 minutes), so that it may start before
+// its homeserver (AS-PING-02). The flawed one fails outright: the first
+// failure makes it stop serving, as a bridge that exits would.
+func (b *bridge) pingAtStart(ctx context.Context, as *fakeas.Server) {
+	path := "/_matrix/client/v1/appservice/" + csapi.PathEscape(b.reg.ID) + "/ping"
+	delay, giveUp := 200*time.Millisecond, time.Now().Add(2*time.Minute)
+	for attempt := 1; time.Now().Before(giveUp); attempt++ {
+		resp, err := b.hs.Do(ctx, http.MethodPost, path, map[string]string{"transaction_id": fmt.Sprintf("reference-start-%d", attempt)})
+		if err == nil && resp.Status == http.StatusOK {
+			return
+		}
+		if b.flawed(mutants.PingFailsOutright) {
+			_ = as.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// startLateReference starts another instance of the reference AS (with the
+// run's mutant, if any) whose homeserver refuses connections for down: a
+// fakehs starts on its port only then. The caller closes both.
+func startLateReference(ctx context.Context, down time.Duration) (*fakehs.Server, *fakeas.Server, matrix.Registration, func(), error) {
+	cfg, err := suites.Settings()
+	if err != nil {
+		return nil, nil, matrix.Registration{}, nil, err
+	}
+	var mutant mutants.ASMutant
+	if cfg.Mutant != "" {
+		if mutant, err = lookupASMutant(cfg.Mutant); err != nil {
+			return nil, nil, matrix.Registration{}, nil, err
+		}
+	}
+	// A port nothing listens on yet: the homeserver is "not there".
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, matrix.Registration{}, nil, err
+	}
+	hsAddr := l.Addr().String()
+	_ = l.Close()
+	reg := referenceRegistration(cfg.ServerName, mutant.Flaw)
+	as, err := fakeas.New("127.0.0.1:0", reg)
+	if err != nil {
+		return nil, nil, reg, nil, err
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
+	reg.URL = &url
+	as.SetRegistration(reg)
+	stop := runBridge(as, reg, "http://"+hsAddr, mutant)
+	select {
+	case <-ctx.Done():
+		stop()
+		_ = as.Close()
+		return nil, nil, reg, nil, ctx.Err()
+	case <-time.After(down):
+	}
+	hs, err := fakehs.New(hsAddr, fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
+	if err != nil {
+		stop()
+		_ = as.Close()
+		return nil, nil, reg, nil, fmt.Errorf("starting the late homeserver on %s: %w", hsAddr, err)
+	}
+	return hs, as, reg, func() { stop(); _ = as.Close(); _ = hs.Close() }, nil
 }
 
 // referenceFile is the registration file the reference AS comes with, as

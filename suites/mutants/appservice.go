@@ -59,6 +59,7 @@ const (
 	NamespaceNoExclusive         // an aliases namespace entry of the registration has no exclusive
 	NamespaceNoUnderscore        // the exclusive users namespace starts @sample_, not @_sample_
 	DirectoryNoVisibility        // the network directory update is sent without visibility
+	PingFailsOutright            // a failed start-up ping makes the AS stop serving
 )
 
 // asCatalogue is every AS mutant, area by area.
@@ -109,6 +110,8 @@ func asAuthMutants() []ASMutant {
 		{Name: "as-ping-fails", Bug: "ping answers 500", Killers: []string{"AS-PING-01"},
 			Because: `Expected status \[200\]\s+Actual: 500`,
 			Ping:    &fakeas.Response{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "scripted failure"}}},
+		{Name: "as-ping-fails-outright", Bug: "the AS stops serving when its start-up ping finds no homeserver", Killers: []string{"AS-PING-02"},
+			Because: `no longer answers after its start-up ping met a homeserver that was not there yet`, Flaw: PingFailsOutright},
 		{Name: "as-ping-not-object", Bug: "ping answers a JSON array, not an object", Killers: []string{"AS-PING-01"},
 			Because: `ping answer's body\s+Expected a JSON object\s+Actual: \[\]`,
 			Ping:    &fakeas.Response{Status: http.StatusOK, Body: []any{}}},
