@@ -31,11 +31,13 @@ var _ = describe("AS start-up before its homeserver", func() {
 			pinged = startupPings(env.HS)
 		}
 		if len(pinged) == 0 {
-			Skip("the AS under test did not ping its homeserver at start-up (fakehs saw no POST /_matrix/client/v1/appservice/{appserviceId}/ping from it since it started): no self-check whose tolerance to judge")
+			skipUnseen("pings its homeserver at start-up (POST /_matrix/client/v1/appservice/{appserviceId}/ping)",
+				"fakehs saw no such ping from the AS under test since it started: no self-check whose tolerance to judge")
 		}
 		suites.Observe("its start-up ping in the run's own start", exchangeLine(pinged[0]))
 		if cfg, err := suites.Settings(); err != nil || cfg.ASURL != "" || cfg.ASFlavor != ReferenceFlavor {
-			Skip("the AS under test pings at start-up, but asconform can start only the reference AS before its homeserver: starting a container or an external AS first needs the harness to do it (its URL must be known to fakehs before it is ready)")
+			skipUnseen("asconform can start before its homeserver",
+				"the AS under test pings at start-up, but only the reference AS is started so here: a container or an external AS would need the harness to start it first, with its URL known to fakehs before it is ready")
 		}
 		const down = 3 * time.Second
 		hs, _, reg, closeAll, err := startLateReference(ctx, down)
