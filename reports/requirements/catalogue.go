@@ -621,9 +621,10 @@ var catalogue = []Requirement{
 	// ---------------------------------------------------------------------
 	{
 		ID: "AS-REG-01", Side: AppService, Level: Schema, Since: "v1.0",
-		Section: "Registration",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
-		Summary: "A registration always has id, url, as_token, hs_token, sender_localpart and namespaces.",
+		Section:  "Registration",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#registration",
+		Summary:  "A registration always has id, url, as_token, hs_token, sender_localpart and namespaces.",
+		Question: "Must url be present (as null) when the AS wants no traffic, or may it be left out? The schema lists url as required and nullable; homeservers (Synapse) take a missing url as null. asconform requires the key.",
 	},
 	{
 		ID: "AS-REG-02", Side: AppService, Level: Schema, Since: "v1.0",

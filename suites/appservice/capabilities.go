@@ -85,3 +85,11 @@ func needs(names ...string) Labels {
 	}
 	return out
 }
+
+// skipUnseen skips the current spec when the AS under test did not show
+// the behaviour it judges, which no capability declares (the harness knows
+// only those in harness.knownCapabilities): what says what the spec needs,
+// seen what the AS did instead.
+func skipUnseen(what, seen string) {
+	Skip(fmt.Sprintf("needs an AS that %s; %s", what, seen))
+}

@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/asconform/asconform/fakeas"
+	"github.com/asconform/asconform/fakehs"
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
@@ -34,15 +39,19 @@ func (referenceAS) Name() string         { return ReferenceFlavor }
 func (referenceAS) Side() string         { return "appservice" }
 func (referenceAS) Capabilities() string { return referenceCapabilities }
 
-// Registration is the sample bridge's, whose behaviour it has.
+// Registration is the reference's own (see referenceRegistration), with
+// the run's mutant's flaw, if any, planted in it.
 func (referenceAS) Registration(serverName, url string) matrix.Registration {
-	return harness.SampleRegistration(serverName, url)
+	mutant, _ := runMutant() // an unknown mutant is reported by Start
+	reg := referenceRegistration(serverName, mutant.Flaw)
+	reg.URL = &url
+	return reg
 }
 
 // Start starts the reference AS for the registration and homeserver in s,
 // with the run's mutant, if any, planted in it.
 func (referenceAS) Start(s harness.Settings) (harness.Deployment, error) {
-	cfg, err := suites.Settings()
+	mutant, err := runMutant()
 	if err != nil {
 		return nil, err
 	}
@@ -54,19 +63,159 @@ func (referenceAS) Start(s harness.Settings) (harness.Deployment, error) {
 	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
 	reg.URL = &url
 	as.SetRegistration(reg)
-	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: s.HomeserverURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}}
+	if referenceFile, err = registrationFile(reg, mutant.Flaw); err != nil {
+		_ = as.Close()
+		return nil, err
+	}
+	stop := runBridge(as, reg, s.HomeserverURL, mutant)
+	return &harness.Running{URL: url, Server: s.ServerName, Close: func() error { stop(); return as.Close() }}, nil
+}
+
+// runMutant is the run's AS mutant; none when the run has none.
+func runMutant() (mutants.ASMutant, error) {
+	cfg, err := suites.Settings()
+	if err != nil || cfg.Mutant == "" {
+		return mutants.ASMutant{}, err
+	}
+	return lookupASMutant(cfg.Mutant)
+}
+
+// runBridge makes as the reference AS for reg, with its homeserver at
+// hsURL, and starts it: it pings the homeserver in the background (see
+// pingAtStart). stop ends the start-up pings.
+func runBridge(as *fakeas.Server, reg matrix.Registration, hsURL string, mutant mutants.ASMutant) (stop func()) {
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hsURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, mutant: mutant}
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
 	as.On(fakeas.ThirdParty).Always().Do(b.thirdParty)
-	if cfg.Mutant != "" {
-		if b.mutant, err = lookupASMutant(cfg.Mutant); err != nil {
-			_ = as.Close()
-			return nil, err
-		}
+	if mutant.Name != "" {
 		b.plant(as)
 	}
-	return &harness.Running{URL: url, Server: s.ServerName, Close: as.Close}, nil
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.pingAtStart(ctx, as)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// pingAtStart is the reference's self-check at start-up (spec: Pinging): it
+// pings its homeserver until the homeserver answers 200, retrying with a
+// growing delay (at most 2 s, for 2 minutes), so that it may start before
+// its homeserver (AS-PING-02). The flawed one fails outright: the first
+// failure makes it stop serving, as a bridge that exits would.
+func (b *bridge) pingAtStart(ctx context.Context, as *fakeas.Server) {
+	path := "/_matrix/client/v1/appservice/" + csapi.PathEscape(b.reg.ID) + "/ping"
+	delay, giveUp := 200*time.Millisecond, time.Now().Add(2*time.Minute)
+	for attempt := 1; time.Now().Before(giveUp); attempt++ {
+		resp, err := b.hs.Do(ctx, http.MethodPost, path, map[string]string{"transaction_id": fmt.Sprintf("reference-start-%d", attempt)})
+		if err == nil && resp.Status == http.StatusOK {
+			return
+		}
+		if b.flawed(mutants.PingFailsOutright) {
+			_ = as.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// startLateReference starts another instance of the reference AS (with the
+// run's mutant, if any) whose homeserver refuses connections for down: a
+// fakehs starts on its port only then. The caller closes both.
+func startLateReference(ctx context.Context, down time.Duration) (*fakehs.Server, *fakeas.Server, matrix.Registration, func(), error) {
+	cfg, err := suites.Settings()
+	if err != nil {
+		return nil, nil, matrix.Registration{}, nil, err
+	}
+	mutant, err := runMutant()
+	if err != nil {
+		return nil, nil, matrix.Registration{}, nil, err
+	}
+	// A port nothing listens on yet: the homeserver is "not there".
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, matrix.Registration{}, nil, err
+	}
+	hsAddr := l.Addr().String()
+	_ = l.Close()
+	reg := referenceRegistration(cfg.ServerName, mutant.Flaw)
+	as, err := fakeas.New("127.0.0.1:0", reg)
+	if err != nil {
+		return nil, nil, reg, nil, err
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
+	reg.URL = &url
+	as.SetRegistration(reg)
+	stop := runBridge(as, reg, "http://"+hsAddr, mutant)
+	select {
+	case <-ctx.Done():
+		stop()
+		_ = as.Close()
+		return nil, nil, reg, nil, ctx.Err()
+	case <-time.After(down):
+	}
+	hs, err := fakehs.New(hsAddr, fakehs.Config{ServerName: cfg.ServerName, Registrations: []matrix.Registration{reg}})
+	if err != nil {
+		stop()
+		_ = as.Close()
+		return nil, nil, reg, nil, fmt.Errorf("starting the late homeserver on %s: %w", hsAddr, err)
+	}
+	return hs, as, reg, func() { stop(); _ = as.Close(); _ = hs.Close() }, nil
+}
+
+// referenceFile is the registration file the reference AS comes with, as
+// registrationFile wrote it (the AS-REG specs read it).
+var referenceFile []byte
+
+// referenceRegistration is the sample's registration (the mautrix-sample
+// flavor's), with the spec's advice the samples do not follow: exclusive
+// namespaces start with an underscore after the sigil and name the network
+// (AS-REG-04), and the protocol it bridges is announced (AS-3PE-01).
+func referenceRegistration(serverName string, flaw mutants.Flaw) matrix.Registration {
+	maker, _ := harness.LookupFlavor("mautrix-sample")
+	reg := maker.(harness.RegistrationMaker).Registration(serverName, "http://placeholder.invalid")
+	server, prefix := regexp.QuoteMeta(serverName), "_sample_"
+	if flaw == mutants.NamespaceNoUnderscore {
+		prefix = "sample_"
+	}
+	reg.Namespaces.Users = []matrix.Namespace{{Exclusive: true, Regex: "@" + prefix + ".*:" + server}}
+	reg.Namespaces.Aliases = []matrix.Namespace{{Exclusive: true, Regex: "#" + prefix + ".*:" + server}}
+	if flaw == mutants.NamespaceNoExclusive {
+		reg.Namespaces.Aliases[0].Exclusive = false // as read from a file without the key
+	}
+	reg.Protocols = []string{referenceProtocol}
+	return reg
+}
+
+// registrationFile renders reg as the reference's registration file, with
+// the planted flaw in the document itself: a missing sender_localpart (the
+// reference keeps running on its in-memory registration; a homeserver would
+// refuse the file) or an aliases entry without exclusive.
+func registrationFile(reg matrix.Registration, flaw mutants.Flaw) ([]byte, error) {
+	doc, err := reg.Marshal()
+	if err != nil || (flaw != mutants.RegistrationNoSender && flaw != mutants.NamespaceNoExclusive) {
+		return doc, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(doc, &m); err != nil {
+		return nil, err
+	}
+	switch flaw {
+	case mutants.RegistrationNoSender:
+		delete(m, "sender_localpart")
+	case mutants.NamespaceNoExclusive:
+		entry := m["namespaces"].(map[string]any)["aliases"].([]any)[0].(map[string]any)
+		delete(entry, "exclusive")
+	}
+	return yaml.Marshal(m)
 }
 
 // bridge is the reference AS's behaviour: a bridge to the fictional
@@ -159,6 +308,13 @@ func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	if err := b.check(b.hs.CreateAlias(ctx, in.Param, room.Field("room_id"))); err != nil {
 		return err
 	}
+	// The portal is listed in the room directory of its network (Published
+	// room directories); a failure there does not fail the portal.
+	listing := map[string]any{"visibility": "public"}
+	if b.flawed(mutants.DirectoryNoVisibility) {
+		listing = map[string]any{}
+	}
+	_, _ = b.hs.Do(ctx, http.MethodPut, "/_matrix/client/v3/directory/list/appservice/"+referenceNetwork+"/"+csapi.PathEscape(room.Field("room_id")), listing)
 	return exists
 }
 

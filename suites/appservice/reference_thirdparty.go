@@ -14,6 +14,10 @@ import (
 // (referenceCapabilities declares it).
 const referenceProtocol = "sample"
 
+// referenceNetwork is the network_id of its first protocol instance, where
+// it lists its portal rooms.
+const referenceNetwork = "sample"
+
 const nicknameRegexp, channelRegexp = `[a-z0-9_]+`, `#[a-z0-9_]+`
 
 var (

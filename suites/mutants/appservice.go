@@ -55,10 +55,15 @@ const (
 	NarrowFieldFirst             // user_fields lists the narrow field before the grouping one
 	AnyProtocol                  // metadata is served for any protocol name
 	LookupObject                 // third-party lookups answer an object, not an array
+	RegistrationNoSender         // the registration file has no sender_localpart
+	NamespaceNoExclusive         // an aliases namespace entry of the registration has no exclusive
+	NamespaceNoUnderscore        // the exclusive users namespace starts @sample_, not @_sample_
+	DirectoryNoVisibility        // the network directory update is sent without visibility
+	PingFailsOutright            // a failed start-up ping makes the AS stop serving
 )
 
 // asCatalogue is every AS mutant, area by area.
-var asCatalogue = slices.Concat(asAuthMutants(), asTransactionMutants(), asQueryMutants(), asClientMutants(), asThirdPartyMutants())
+var asCatalogue = slices.Concat(asAuthMutants(), asTransactionMutants(), asQueryMutants(), asClientMutants(), asThirdPartyMutants(), asRegistrationMutants())
 
 // asAuthMutants break the AS's checks of the hs_token (spec: Authorisation)
 // and its answers to unknown routes and pings.
@@ -105,6 +110,8 @@ func asAuthMutants() []ASMutant {
 		{Name: "as-ping-fails", Bug: "ping answers 500", Killers: []string{"AS-PING-01"},
 			Because: `Expected status \[200\]\s+Actual: 500`,
 			Ping:    &fakeas.Response{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "scripted failure"}}},
+		{Name: "as-ping-fails-outright", Bug: "the AS stops serving when its start-up ping finds no homeserver", Killers: []string{"AS-PING-02"},
+			Because: `no longer answers after its start-up ping met a homeserver that was not there yet`, Flaw: PingFailsOutright},
 		{Name: "as-ping-not-object", Bug: "ping answers a JSON array, not an object", Killers: []string{"AS-PING-01"},
 			Because: `ping answer's body\s+Expected a JSON object\s+Actual: \[\]`,
 			Ping:    &fakeas.Response{Status: http.StatusOK, Body: []any{}}},
@@ -184,6 +191,22 @@ func asThirdPartyMutants() []ASMutant {
 			Because: `answered 200 with a JSON object, not an array`, Flaw: LookupObject},
 		{Name: "as-protocol-narrow-first", Bug: "user_fields lists nickname before network", Killers: []string{"AS-3PE-05"},
 			Because: `user_fields lists the grouping field network after nickname`, Flaw: NarrowFieldFirst},
+	}
+}
+
+// asRegistrationMutants plant flaws in the registration file the reference
+// AS comes with (spec: Registration) and in its room directory updates
+// (spec: Published room directories).
+func asRegistrationMutants() []ASMutant {
+	return []ASMutant{
+		{Name: "as-registration-no-sender", Bug: "the registration file has no sender_localpart", Killers: []string{"AS-REG-01"},
+			Because: `lacks sender_localpart`, Flaw: RegistrationNoSender},
+		{Name: "as-namespace-no-exclusive", Bug: "an aliases namespace entry of the registration has a regex but no exclusive", Killers: []string{"AS-REG-02"},
+			Because: `namespaces\.aliases\[0\] has no boolean exclusive`, Flaw: NamespaceNoExclusive},
+		{Name: "as-namespace-no-underscore", Bug: "the exclusive users namespace is @sample_.*, without the underscore after the sigil", Killers: []string{"AS-REG-04"},
+			Because: `exclusive users namespace "@sample_\.\*:\S+" does not start with an underscore after the sigil`, Flaw: NamespaceNoUnderscore},
+		{Name: "as-directory-no-visibility", Bug: "the network room directory update is sent with an empty body", Killers: []string{"AS-DIR-01"},
+			Because: `directory update PUT \S+/directory/list/appservice/\S+ states no visibility`, Flaw: DirectoryNoVisibility},
 	}
 }
 
