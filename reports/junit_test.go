@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,19 +131,7 @@ func TestJUnitGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = withoutCatalogueText(got)
-	golden := filepath.Join("testdata", "junit.golden.xml")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./scenarios -run TestJUnitGolden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("JUnit differs from %s (run with -update if the change is intended)\n--- got\n%s", golden, got)
-	}
+	checkGolden(t, "junit.golden.xml", got)
 }
 
 func TestJUnitParsesBack(t *testing.T) {
@@ -278,17 +265,7 @@ func TestJUnitEmptyAndSideless(t *testing.T) {
 func TestWriteJUnit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	p, err := writersReport().WriteJUnit(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filepath.Base(p) != "junit.xml" {
-		t.Errorf("wrote %s", p)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parseJUnit(t, data)
+	parseJUnit(t, readWritten(t, p, err, "junit.xml"))
 }
 
 // withoutCatalogueText replaces the catalogue's paraphrases and links by
