@@ -1,8 +1,6 @@
 package harness
 
-import (
-	"fmt"
-)
+import "fmt"
 
 func init() { Register(dendrite{ciImage{"dendrite", "homeserver", "dendrite"}}) }
 
