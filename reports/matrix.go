@@ -499,9 +499,4 @@ table.xm tfoot td, table.xm tfoot th { background: var(--soft); font-size: 12.5p
     el.addEventListener("change", apply);
   });
   apply();
-  document.body.setAttribute("data-ready", "1");
-})();
-</script>
-</body>
-</html>
-`
+` + pageEnd
