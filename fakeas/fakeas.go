@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -254,17 +253,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		dropConnection(w)
 		return
 	}
-	data, err := json.Marshal(resp.Body)
-	if err != nil || resp.Body == nil {
-		data = []byte("{}")
-	}
-	// Complete, well-formed HTTP: Synapse treats a 200 without a readable
-	// JSON body as a failed transaction.
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(resp.Status)
-	_, _ = w.Write(data)
-	finish(resp.Status, data, "answered")
+	finish(resp.Status, matrix.WriteJSON(w, resp.Status, resp.Body), "answered")
 }
 
 // decide runs authentication, then the script for the route, then the

@@ -29,12 +29,9 @@ import (
 // to a real listener on 127.0.0.1, so that any bytes a homeserver could
 // send reach the fake as net/http parses them.
 
-const (
-	fzHSToken = "hs-fuzz-token"
-	fzASToken = "as-fuzz-token"
-	// fzGuard only stops a hung fake from hanging the fuzzer.
-	fzGuard = 5 * time.Second
-)
+// fzGuard only stops a hung fake from hanging the fuzzer: shorter than the
+// tests' hangGuard, as it bounds each of many inputs.
+const fzGuard = 5 * time.Second
 
 // fzServer is a fresh fake AS per input: inputs must not see each other's
 // transactions. handled counts the requests that reached the fake's
@@ -47,7 +44,7 @@ type fzServer struct {
 
 func fzStart(t *testing.T) *fzServer {
 	t.Helper()
-	s := newFake(t, "fuzz", fzASToken, fzHSToken)
+	s := newFake(t, "fuzz", asToken, hsToken)
 	fs := &fzServer{s: s, addr: fmt.Sprintf("127.0.0.1:%d", s.Port())}
 	s.SetIngress(func(*http.Request) { fs.handled.Add(1) })
 	return fs
@@ -116,13 +113,13 @@ func FuzzServe(f *testing.F) {
 		{"PUT", txn + "11", authNone, "", `{"events":[]}`},
 		{"PUT", txn + "12", authBearerRaw, "", `{"events":[]}`},
 		{"PUT", txn + "13", authBearerRaw, "wrong", `{"events":[]}`},
-		{"PUT", txn + "14", authBearerRaw, fzASToken, `{"events":[]}`},
-		{"PUT", txn + "15", authHeaderRaw, "bearer " + fzHSToken, `{"events":[]}`},
-		{"PUT", txn + "16", authHeaderRaw, "Basic " + fzHSToken, `{"events":[]}`},
-		{"PUT", txn + "17", authHeaderRaw, "Bearer  " + fzHSToken, `{"events":[]}`},
-		{"PUT", txn + "18", authBothRaw, fzHSToken, `{"events":[]}`},
+		{"PUT", txn + "14", authBearerRaw, asToken, `{"events":[]}`},
+		{"PUT", txn + "15", authHeaderRaw, "bearer " + hsToken, `{"events":[]}`},
+		{"PUT", txn + "16", authHeaderRaw, "Basic " + hsToken, `{"events":[]}`},
+		{"PUT", txn + "17", authHeaderRaw, "Bearer  " + hsToken, `{"events":[]}`},
+		{"PUT", txn + "18", authBothRaw, hsToken, `{"events":[]}`},
 		{"PUT", txn + "19", authBothRaw, "other", `{"events":[]}`},
-		{"PUT", txn + "20", authQueryRaw, fzHSToken + "x", `{"events":[]}`},
+		{"PUT", txn + "20", authQueryRaw, hsToken + "x", `{"events":[]}`},
 		{"PUT", txn + "21?access_token=", authQueryRaw, "", `{"events":[]}`},
 		{"PUT", txn + "22?access_token=%zz", authBearer, "", `{"events":[]}`},
 		{"PUT", txn + "23", authBearer, "", `{"events":[]}` + "\r\nGET / HTTP/1.1"},
@@ -172,15 +169,15 @@ func presentToken(mode int, raw, target string) ([][2]string, string) {
 	}
 	switch mode {
 	case authBearer:
-		return [][2]string{{"Authorization", "Bearer " + fzHSToken}}, target
+		return [][2]string{{"Authorization", "Bearer " + hsToken}}, target
 	case authBearerRaw:
 		return [][2]string{{"Authorization", "Bearer " + raw}}, target
 	case authHeaderRaw:
 		return [][2]string{{"Authorization", raw}}, target
 	case authQuery:
-		return nil, addQuery(fzHSToken)
+		return nil, addQuery(hsToken)
 	case authBothRaw:
-		return [][2]string{{"Authorization", "Bearer " + fzHSToken}}, addQuery(raw)
+		return [][2]string{{"Authorization", "Bearer " + hsToken}}, addQuery(raw)
 	case authQueryRaw:
 		return nil, addQuery(raw)
 	}
@@ -347,7 +344,7 @@ func authorization(header [][2]string, u *url.URL) authResult {
 	switch token {
 	case "":
 		return authResult{status: 401, why: "no token"}
-	case fzHSToken:
+	case hsToken:
 		return authResult{ok: true}
 	}
 	return authResult{status: 403, why: "wrong token"}
@@ -433,7 +430,7 @@ func FuzzScriptedRespond(f *testing.F) {
 		if err != nil || scripted == nil {
 			want = []byte("{}")
 		}
-		header := [][2]string{{"Authorization", "Bearer " + fzHSToken}}
+		header := [][2]string{{"Authorization", "Bearer " + hsToken}}
 		for i := range n + 1 {
 			r, ok := fzSend(t, fs, method, target, header, payload)
 			if !ok {

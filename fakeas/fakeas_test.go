@@ -110,23 +110,17 @@ func (f *fixture) async(method, path, body string) <-chan reply {
 	return ch
 }
 
-func (f *fixture) await(ch <-chan reply, what string) reply {
+// await receives from ch, a value or its close, failing the test when the
+// hang guard fires first.
+func await[T any](f *fixture, ch <-chan T, what string) T {
 	f.t.Helper()
 	select {
-	case r := <-ch:
-		return r
+	case v := <-ch:
+		return v
 	case <-f.ctx.Done():
 		f.t.Fatalf("hang guard: %s", what)
-		return reply{}
-	}
-}
-
-func (f *fixture) wait(ch <-chan struct{}, what string) {
-	f.t.Helper()
-	select {
-	case <-ch:
-	case <-f.ctx.Done():
-		f.t.Fatalf("hang guard: %s", what)
+		var zero T
+		return zero
 	}
 }
 
@@ -386,7 +380,7 @@ func TestBlock(t *testing.T) {
 	default:
 	}
 	ch := f.async("PUT", "/_matrix/app/v1/transactions/held", `{"events":[]}`)
-	f.wait(gate.Entered(), "the request never reached the gate")
+	await(f, gate.Entered(), "the request never reached the gate")
 	if r, done := pending(ch); done {
 		t.Fatalf("blocked request was answered before Release: %v", r)
 	}
@@ -396,7 +390,7 @@ func TestBlock(t *testing.T) {
 	// Other routes are not held by the gate.
 	expect(t, f.call(f.ctx, "POST", "/_matrix/app/v1/ping", "Bearer "+hsToken, `{}`), 200, "")
 	gate.Release()
-	expect(t, f.await(ch, "released request was not answered"), 200, "")
+	expect(t, await(f, ch, "released request was not answered"), 200, "")
 	gate.Release() // idempotent
 	if got := f.s.AckedTransactions(); !reflect.DeepEqual(got, []string{"held"}) {
 		t.Errorf("AckedTransactions = %v, want [held]", got)
@@ -407,9 +401,9 @@ func TestBlockThenRespond(t *testing.T) {
 	f := start(t)
 	gate := f.s.On(fakeas.Transactions).Fail().Block()
 	ch := f.async("PUT", "/_matrix/app/v1/transactions/t", `{"events":[]}`)
-	f.wait(gate.Entered(), "the request never reached the gate")
+	await(f, gate.Entered(), "the request never reached the gate")
 	gate.Release()
-	expect(t, f.await(ch, "released request was not answered"), 500, "M_UNKNOWN")
+	expect(t, await(f, ch, "released request was not answered"), 500, "M_UNKNOWN")
 	expect(t, f.put("t"), 200, "")
 }
 
@@ -445,7 +439,7 @@ func TestDoRunsBeforeTheAnswer(t *testing.T) {
 		t.Fatalf("request recorded as finished while its hook was still running (%d)", n)
 	}
 	close(proceed)
-	expect(t, f.await(ch, "request not answered after its hook returned"), 200, "")
+	expect(t, await(f, ch, "request not answered after its hook returned"), 200, "")
 }
 
 func TestDoSeesTheTransaction(t *testing.T) {
@@ -505,7 +499,7 @@ func heldCall(t *testing.T, always bool) (*fixture, <-chan reply) {
 	}
 	gate := st.Block()
 	ch := f.async("PUT", "/_matrix/app/v1/transactions/held", `{"events":[]}`)
-	f.wait(gate.Entered(), "the request never reached the gate")
+	await(f, gate.Entered(), "the request never reached the gate")
 	return f, ch
 }
 
@@ -514,7 +508,7 @@ func TestResetReleasesGates(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			f, ch := heldCall(t, kind.always)
 			f.s.Reset()
-			expect(t, f.await(ch, "Reset did not release the blocked request"), 200, "")
+			expect(t, await(f, ch, "Reset did not release the blocked request"), 200, "")
 			expect(t, f.put("after"), 200, "") // and the step is gone
 		})
 	}
@@ -528,7 +522,7 @@ func TestCloseReleasesBlockedHandlers(t *testing.T) {
 			go func() { closed <- f.s.Close() }()
 			// Released, the handler finishes its answer; Close then
 			// returns without having to force connections shut.
-			expect(t, f.await(ch, "Close did not release the blocked request"), 200, "")
+			expect(t, await(f, ch, "Close did not release the blocked request"), 200, "")
 			select {
 			case err := <-closed:
 				if err != nil {

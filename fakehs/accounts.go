@@ -102,17 +102,27 @@ func uiaChallenge(stage, session string) reply {
 	}}
 }
 
+// loginTokenOwnerLocked is who owns the access token of an
+// m.login.application_service request, which must carry one.
+func (s *Server) loginTokenOwnerLocked(c *call) (*appservice, *session, reply) {
+	token := tokenOf(c.r)
+	if token == "" {
+		return nil, nil, fail(401, "M_MISSING_TOKEN", "m.login.application_service needs the as_token")
+	}
+	as, sess := s.ownerLocked(token)
+	return as, sess, reply{}
+}
+
 // registerAS creates a user for an AS without password or captcha (spec:
 // Server admin style permissions).
 func (s *Server) registerAS(c *call, b registerBody) reply {
-	token := tokenOf(c.r)
-	if token == "" {
-		return fail(401, "M_MISSING_TOKEN", "m.login.application_service needs the as_token")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	as, _ := s.ownerLocked(token)
-	if as == nil {
+	as, _, rp := s.loginTokenOwnerLocked(c)
+	switch {
+	case rp.failed():
+		return rp
+	case as == nil:
 		return fail(401, "M_UNKNOWN_TOKEN", "not an application service token")
 	}
 	if s.noLegacyLogin.Load() && !b.InhibitLogin {
@@ -195,14 +205,12 @@ func (s *Server) loginAS(c *call, id, deviceID string) reply {
 	if s.noLegacyLogin.Load() {
 		return fail(400, "M_APPSERVICE_LOGIN_UNSUPPORTED", "this server has no legacy login")
 	}
-	token := tokenOf(c.r)
-	if token == "" {
-		return fail(401, "M_MISSING_TOKEN", "m.login.application_service needs the as_token")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	as, sess := s.ownerLocked(token)
+	as, sess, rp := s.loginTokenOwnerLocked(c)
 	switch {
+	case rp.failed():
+		return rp
 	case sess != nil:
 		return fail(403, "M_FORBIDDEN", "the access token is not an application service token")
 	case as == nil:
@@ -291,8 +299,7 @@ func (s *Server) setProfileField(c *call) reply {
 	}
 	for _, rm := range s.sortedRoomsLocked() {
 		if rm.membership(id) == "join" {
-			key := id
-			s.emitLocked(rm, id, "m.room.member", &key, s.memberContentLocked(id, "join"), nil)
+			s.setOwnMembershipLocked(rm, id, "join")
 		}
 	}
 	return answer(nil)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
@@ -75,33 +74,17 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	return s.exchange(req, body)
 }
 
-// maxBody bounds what is read from an AS under test (as csapi bounds what
-// is read from a homeserver).
-const maxBody = 8 << 20
-
-// exchange sends req, reads at most maxBody of the answer and records both
-// as one exchange from the homeserver to the AS. csapi.Client.Do does the
-// same towards a homeserver: the two could share one recorder helper.
+// exchange sends req and records it, with at most recorder.MaxBody of the
+// answer, as one exchange from the homeserver to the AS.
 func (s *Server) exchange(req *http.Request, body []byte) (csapi.Response, error) {
 	ex := recorder.Exchange{
 		From: "homeserver", To: "appservice", Method: req.Method, Path: req.URL.EscapedPath(),
-		Query: req.URL.Query(), Header: req.Header.Clone(), Body: body, Start: time.Now(),
+		Query: req.URL.Query(), Header: req.Header.Clone(), Body: body,
 	}
-	what := req.Method + " " + req.URL.EscapedPath()
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		ex.End, ex.Outcome = time.Now(), "transport error: "+err.Error()
-		s.rec.Add(ex)
-		return csapi.Response{}, fmt.Errorf("fakehs: %s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	ex.End, ex.Status, ex.RespBody, ex.Outcome = time.Now(), resp.StatusCode, data, "answered"
-	if err != nil {
-		ex.Outcome = "response body unreadable: " + err.Error()
-		s.rec.Add(ex)
-		return csapi.Response{}, fmt.Errorf("fakehs: %s: reading response: %w", what, err)
-	}
+	resp, err := recorder.Send(s.cfg.HTTPClient, req, &ex)
 	s.rec.Add(ex)
-	return csapi.Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	if err != nil {
+		return csapi.Response{}, fmt.Errorf("fakehs: %s %s: %w", req.Method, req.URL.EscapedPath(), err)
+	}
+	return csapi.Response{Status: resp.StatusCode, Header: resp.Header, Body: ex.RespBody}, nil
 }

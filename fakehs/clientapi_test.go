@@ -170,12 +170,9 @@ func TestNoLegacyLogin(t *testing.T) {
 }
 
 func TestUserRegistration(t *testing.T) {
-	reg := registration("bridge", asToken, hsToken, "_bridge_")
-	reg.Namespaces.Users = append(reg.Namespaces.Users, matrix.Namespace{Exclusive: false, Regex: "@shared_.*"})
-	e := setup(t, func(c *fakehs.Config) {
-		reg.URL = c.Registrations[0].URL
-		c.Registrations = []matrix.Registration{reg}
-	})
+	e := setup(t, withNamespaces(func(ns *matrix.Namespaces) {
+		ns.Users = append(ns.Users, matrix.Namespace{Exclusive: false, Regex: "@shared_.*"})
+	}))
 	anon := e.client("anon", "")
 	register := func(body map[string]any) (csapi.Response, error) {
 		return anon.Do(e.ctx, http.MethodPost, "/_matrix/client/v3/register", body)
@@ -250,12 +247,9 @@ func TestApplicationServiceLogin(t *testing.T) {
 }
 
 func TestAliasNamespaces(t *testing.T) {
-	reg := registration("bridge", asToken, hsToken, "_bridge_")
-	reg.Namespaces.Aliases = append(reg.Namespaces.Aliases, matrix.Namespace{Exclusive: false, Regex: "#shared_.*"})
-	e := setup(t, func(c *fakehs.Config) {
-		reg.URL = c.Registrations[0].URL
-		c.Registrations = []matrix.Registration{reg}
-	})
+	e := setup(t, withNamespaces(func(ns *matrix.Namespaces) {
+		ns.Aliases = append(ns.Aliases, matrix.Namespace{Exclusive: false, Regex: "#shared_.*"})
+	}))
 	alice := e.user("alice")
 	roomID := e.createRoom(alice, nil)
 	asRoom := e.createRoom(e.asc, nil)

@@ -74,12 +74,7 @@ func checkExactlyOnce(t *testing.T, fas *fakeas.Server, want []string) {
 }
 
 func TestDeliveryFollowsInterest(t *testing.T) {
-	reg := registration("bridge", asToken, hsToken, "_bridge_")
-	reg.Namespaces.Rooms = []matrix.Namespace{{Regex: "!watched.*"}}
-	e := setup(t, func(c *fakehs.Config) {
-		reg.URL = c.Registrations[0].URL
-		c.Registrations = []matrix.Registration{reg}
-	})
+	e := setup(t, withNamespaces(func(ns *matrix.Namespaces) { ns.Rooms = []matrix.Namespace{{Regex: "!watched.*"}} }))
 	ghost := e.ghost("a")
 	alice, bob := e.user("alice"), e.user("bob")
 

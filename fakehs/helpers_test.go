@@ -83,6 +83,12 @@ func setup(t *testing.T, mods ...func(*fakehs.Config)) *env {
 	return e
 }
 
+// withNamespaces is a setup mod that widens the namespaces of the
+// homeserver's copy of the bridge registration.
+func withNamespaces(widen func(*matrix.Namespaces)) func(*fakehs.Config) {
+	return func(c *fakehs.Config) { widen(&c.Registrations[0].Namespaces) }
+}
+
 // client talks to the fake HS; a fresh connection per request so that a
 // Restart never meets a stale keep-alive connection.
 func (e *env) client(name, token string) *csapi.Client {

@@ -221,11 +221,16 @@ func (s *Server) join(c *call) reply {
 	case m == "join":
 		// Already joined: nothing changes.
 	case m == "invite" || rm.joinRule() == "public":
-		s.emitLocked(rm, me, "m.room.member", &me, s.memberContentLocked(me, "join"), nil)
+		s.setOwnMembershipLocked(rm, me, "join")
 	default:
 		return fail(403, "M_FORBIDDEN", "the room is invite-only and "+me+" is not invited")
 	}
 	return answer(map[string]string{"room_id": roomID})
+}
+
+// setOwnMembershipLocked emits userID's own m.room.member event.
+func (s *Server) setOwnMembershipLocked(rm *room, userID, membership string) {
+	s.emitLocked(rm, userID, "m.room.member", &userID, s.memberContentLocked(userID, membership), nil)
 }
 
 func (s *Server) invite(c *call) reply {
@@ -290,7 +295,7 @@ func (s *Server) leave(c *call) reply {
 	if m := rm.membership(me); m != "join" && m != "invite" {
 		return fail(403, "M_FORBIDDEN", me+" is not in room "+id)
 	}
-	s.emitLocked(rm, me, "m.room.member", &me, s.memberContentLocked(me, "leave"), nil)
+	s.setOwnMembershipLocked(rm, me, "leave")
 	return answer(nil)
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -141,24 +140,14 @@ func (s *Server) endpoint(mode authMode, h func(*call) reply) http.Handler {
 		if mode != noAuth {
 			who, denied := s.authenticate(r, mode)
 			if denied.failed() {
-				writeJSON(w, denied)
+				matrix.WriteJSON(w, denied.status, denied.body)
 				return
 			}
 			c.who = who
 		}
-		writeJSON(w, h(c))
+		rp := h(c)
+		matrix.WriteJSON(w, rp.status, rp.body)
 	})
-}
-
-func writeJSON(w http.ResponseWriter, rp reply) {
-	data, err := json.Marshal(rp.body)
-	if err != nil || rp.body == nil {
-		data = []byte("{}")
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(rp.status)
-	_, _ = w.Write(data)
 }
 
 // capture keeps what was answered, for the recorder.
@@ -204,7 +193,8 @@ func (s *Server) serve(l *life, w http.ResponseWriter, r *http.Request) {
 	// ServeMux would redirect paths it cleans ("//", "." and ".."
 	// segments); a homeserver answers them as unknown endpoints.
 	if p := r.URL.Path; path.Clean(p) != p && !(strings.HasSuffix(p, "/") && path.Clean(p)+"/" == p) {
-		writeJSON(cw, fail(404, "M_UNRECOGNIZED", "unrecognised endpoint"))
+		rp := fail(404, "M_UNRECOGNIZED", "unrecognised endpoint")
+		matrix.WriteJSON(cw, rp.status, rp.body)
 	} else if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(cw, r)
 	} else {
@@ -217,7 +207,7 @@ func (s *Server) serve(l *life, w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		writeJSON(cw, rp)
+		matrix.WriteJSON(cw, rp.status, rp.body)
 	}
 	ex.Status, ex.RespBody, ex.End, ex.Outcome = cw.status, cw.body.Bytes(), time.Now(), "answered"
 	s.judge(&ex, r.URL.RequestURI())

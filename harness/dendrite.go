@@ -1,10 +1,6 @@
 package harness
 
-import (
-	"fmt"
-
-	"gopkg.in/yaml.v3"
-)
+import "fmt"
 
 func init() { Register(dendrite{ciImage{"dendrite", "homeserver", "dendrite"}}) }
 
@@ -17,12 +13,25 @@ type dendrite struct{ ciImage }
 const dendritePort = 8008
 
 func (f dendrite) Container(s Settings) (ContainerSpec, error) {
-	files := map[string][]byte{}
-	regPaths, err := f.registrationFiles(files, s.Registrations)
+	files, err := f.homeserverFiles(s.Registrations, "/conf/overrides.yaml", func(regPaths []string) map[string]any {
+		return dendriteOverrides(s, regPaths)
+	})
 	if err != nil {
 		return ContainerSpec{}, err
 	}
-	overrides := map[string]any{
+	return ContainerSpec{
+		Files: files,
+		Env:   map[string]string{"DENDRITE_SERVER_NAME": s.ServerName},
+		// The suite registers its test users without a captcha or email.
+		Cmd:   []string{"-really-enable-open-registration", "-http-bind-address", fmt.Sprintf(":%d", dendritePort)},
+		Port:  dendritePort,
+		Ready: HomeserverProbe,
+	}, nil
+}
+
+// dendriteOverrides is what differs from Dendrite's default configuration.
+func dendriteOverrides(s Settings, regPaths []string) map[string]any {
+	return map[string]any{
 		"global": map[string]any{
 			"server_name": s.ServerName,
 			// Nothing outside the test network: no federation, no key
@@ -43,17 +52,4 @@ func (f dendrite) Container(s Settings) (ContainerSpec, error) {
 		"sync_api":       map[string]any{"fulltext": map[string]any{"enabled": false}},
 		"logging":        []any{map[string]any{"type": "std", "level": "info"}},
 	}
-	cfg, err := yaml.Marshal(overrides)
-	if err != nil {
-		return ContainerSpec{}, err
-	}
-	files["/conf/overrides.yaml"] = cfg
-	return ContainerSpec{
-		Files: files,
-		Env:   map[string]string{"DENDRITE_SERVER_NAME": s.ServerName},
-		// The suite registers its test users without a captcha or email.
-		Cmd:   []string{"-really-enable-open-registration", "-http-bind-address", fmt.Sprintf(":%d", dendritePort)},
-		Port:  dendritePort,
-		Ready: HomeserverProbe,
-	}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/asconform/asconform/internal/matrix"
 )
 
@@ -168,6 +170,23 @@ func (c ciImage) Name() string         { return c.name }
 func (c ciImage) Side() string         { return c.side }
 func (c ciImage) DefaultImage() string { return "localhost/asconform/" + c.dir + ":latest" }
 func (c ciImage) Recipe() string       { return "ci/images/" + c.dir + "/build.sh" }
+
+// homeserverFiles are the files a homeserver image starts with: one per
+// registration, and at configPath, as YAML, the configuration that config
+// builds around their paths.
+func (c ciImage) homeserverFiles(regs []matrix.Registration, configPath string, config func(regPaths []string) map[string]any) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	regPaths, err := c.registrationFiles(files, regs)
+	if err != nil {
+		return nil, err
+	}
+	data, err := yaml.Marshal(config(regPaths))
+	if err != nil {
+		return nil, err
+	}
+	files[configPath] = data
+	return files, nil
+}
 
 // registrationFiles adds one file per registration under
 // /conf/appservices to files and returns their paths, in order.

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-
-	"gopkg.in/yaml.v3"
 )
 
 func init() { Register(synapse{ciImage{"synapse", "homeserver", "synapse"}}) }
@@ -19,11 +17,32 @@ type synapse struct{ ciImage }
 const synapsePort = 8008
 
 func (f synapse) Container(s Settings) (ContainerSpec, error) {
-	files := map[string][]byte{}
-	regPaths, err := f.registrationFiles(files, s.Registrations)
+	files, err := f.homeserverFiles(s.Registrations, "/conf/homeserver.yaml", func(regPaths []string) map[string]any {
+		return synapseConfig(s, regPaths)
+	})
 	if err != nil {
 		return ContainerSpec{}, err
 	}
+	files["/conf/log.yaml"] = []byte(synapseLogConfig)
+	files["/conf/signing.key"] = []byte(signingKey())
+	var env map[string]string
+	if s.ColdStart {
+		// Imports then look for .pyc files only under this empty directory
+		// (in the container's throwaway layer) and compile every module.
+		env = map[string]string{"PYTHONPYCACHEPREFIX": "/tmp/asconform-no-bytecode"}
+	}
+	return ContainerSpec{
+		Files:      files,
+		Env:        env,
+		Entrypoint: []string{"python3", "-m", "synapse.app.homeserver"},
+		Cmd:        []string{"--config-path", "/conf/homeserver.yaml"},
+		Port:       synapsePort,
+		Ready:      HomeserverProbe,
+	}, nil
+}
+
+// synapseConfig is Synapse's complete configuration.
+func synapseConfig(s Settings, regPaths []string) map[string]any {
 	lots := map[string]any{"per_second": 10000, "burst_count": 100000}
 	config := map[string]any{
 		"server_name": s.ServerName,
@@ -71,27 +90,7 @@ func (f synapse) Container(s Settings) (ContainerSpec, error) {
 	if len(experimental) > 0 {
 		config["experimental_features"] = experimental
 	}
-	cfg, err := yaml.Marshal(config)
-	if err != nil {
-		return ContainerSpec{}, err
-	}
-	files["/conf/homeserver.yaml"] = cfg
-	files["/conf/log.yaml"] = []byte(synapseLogConfig)
-	files["/conf/signing.key"] = []byte(signingKey())
-	var env map[string]string
-	if s.ColdStart {
-		// Imports then look for .pyc files only under this empty directory
-		// (in the container's throwaway layer) and compile every module.
-		env = map[string]string{"PYTHONPYCACHEPREFIX": "/tmp/asconform-no-bytecode"}
-	}
-	return ContainerSpec{
-		Files:      files,
-		Env:        env,
-		Entrypoint: []string{"python3", "-m", "synapse.app.homeserver"},
-		Cmd:        []string{"--config-path", "/conf/homeserver.yaml"},
-		Port:       synapsePort,
-		Ready:      HomeserverProbe,
-	}, nil
+	return config
 }
 
 // Logs go to stderr so the container log holds them.

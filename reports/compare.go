@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"io"
@@ -189,11 +188,7 @@ func (t ComparisonTable) describe(i int) string {
 
 // WriteHTML writes dir/compare.html, self-contained like report.html.
 func (t ComparisonTable) WriteHTML(dir string) (string, error) {
-	var b bytes.Buffer
-	if err := t.HTML(&b); err != nil {
-		return "", err
-	}
-	return writeFile(dir, "compare.html", b.Bytes())
+	return writeRendered(dir, "compare.html", t.HTML)
 }
 
 // HTML renders the comparison page.

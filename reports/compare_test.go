@@ -2,7 +2,6 @@ package reports_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -84,34 +83,13 @@ func TestCompareEdgeCases(t *testing.T) {
 func TestCompareMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
 	reports.Compare(compareRuns(), []string{"1.0", "1.1", "conduit"}).Markdown(&b)
-	golden := filepath.Join("testdata", "compare.golden.md")
-	if *update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./scenarios -run TestCompareMarkdownGolden -update to create it)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("Markdown differs from %s (run with -update if the change is intended)\n--- got\n%s", golden, b.Bytes())
-	}
+	checkGolden(t, "compare.golden.md", b.Bytes())
 }
 
 func TestCompareHTML(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	p, err := reports.Compare(compareRuns(), []string{"1.0", "1.1 <x>", "conduit"}).WriteHTML(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filepath.Base(p) != "compare.html" {
-		t.Errorf("wrote %s", p)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readWritten(t, p, err, "compare.html")
 	page := string(data)
 	mustContain(t, "compare.html", page,
 		"<title>asconform: 3 runs compared</title>",

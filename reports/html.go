@@ -24,11 +24,7 @@ import (
 // matrix by requirement, and each scenario with its sequence diagram and
 // exchanges.
 func (r Report) WriteHTML(dir string) (string, error) {
-	var b bytes.Buffer
-	if err := r.HTML(&b); err != nil {
-		return "", err
-	}
-	return writeFile(dir, "report.html", b.Bytes())
+	return writeRendered(dir, "report.html", r.HTML)
 }
 
 // HTML renders the report page.

@@ -183,6 +183,15 @@ const diagramSVG = `{{define "diagram"}}<svg class="seqd" width="{{.Width}}" hei
 {{- end}}
 </svg>{{end}}`
 
+// pageEnd ends a page's last inline script, whose run marks the page ready
+// (data-ready, which the browser tests wait for), and the page.
+const pageEnd = `  document.body.setAttribute("data-ready", "1");
+})();
+</script>
+</body>
+</html>
+`
+
 const reportHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -346,9 +355,4 @@ const reportHTML = `<!DOCTYPE html>
   }
   window.addEventListener("hashchange", reveal);
   reveal();
-  document.body.setAttribute("data-ready", "1");
-})();
-</script>
-</body>
-</html>
-`
+` + pageEnd

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -342,14 +341,7 @@ func TestHTMLEmptyReport(t *testing.T) {
 func TestWriteHTML(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	p, err := writersReport().WriteHTML(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil || filepath.Base(p) != "report.html" {
-		t.Fatalf("wrote %s: %v", p, err)
-	}
-	if !bytes.Equal(data, []byte(renderHTML(t, writersReport()))) {
+	if !bytes.Equal(readWritten(t, p, err, "report.html"), []byte(renderHTML(t, writersReport()))) {
 		t.Error("report.html differs from HTML's output")
 	}
 }

@@ -53,26 +53,15 @@ func (r Report) JUnit() ([]byte, error) {
 			sides = append(sides, side)
 		}
 		c := junitCaseFor(side, res)
-		s.Tests++
+		s.count(c)
 		s.dur += res.Duration
-		switch {
-		case c.Failure != nil:
-			s.Failures++
-		case c.Error != nil:
-			s.Errors++
-		case c.Skipped != nil:
-			s.Skipped++
-		}
 		s.Cases = append(s.Cases, c)
 	}
 	sort.Strings(sides)
 	for _, side := range sides {
 		s := bySide[side]
 		s.Time = junitSeconds(s.dur)
-		root.Tests += s.Tests
-		root.Failures += s.Failures
-		root.Errors += s.Errors
-		root.Skipped += s.Skipped
+		root.add(s.junitCounts)
 		root.Suites = append(root.Suites, *s)
 	}
 	out, err := xml.MarshalIndent(root, "", "  ")
@@ -82,23 +71,44 @@ func (r Report) JUnit() ([]byte, error) {
 	return append(append([]byte(xml.Header), out...), '\n'), nil
 }
 
+// junitCounts are the totals <testsuites> and each <testsuite> carry.
+type junitCounts struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Skipped  int `xml:"skipped,attr"`
+}
+
+func (n *junitCounts) count(c junitCase) {
+	n.Tests++
+	switch {
+	case c.Failure != nil:
+		n.Failures++
+	case c.Error != nil:
+		n.Errors++
+	case c.Skipped != nil:
+		n.Skipped++
+	}
+}
+
+func (n *junitCounts) add(o junitCounts) {
+	n.Tests += o.Tests
+	n.Failures += o.Failures
+	n.Errors += o.Errors
+	n.Skipped += o.Skipped
+}
+
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Time   string       `xml:"time,attr"`
+	Suites []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
+	Name string `xml:"name,attr"`
+	junitCounts
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property"`

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,20 +74,22 @@ func writersReport() reports.Report {
 
 // Parsed JUnit, as a CI system reads it.
 type jSuites struct {
-	Tests    int      `xml:"tests,attr"`
-	Failures int      `xml:"failures,attr"`
-	Errors   int      `xml:"errors,attr"`
-	Skipped  int      `xml:"skipped,attr"`
-	Time     string   `xml:"time,attr"`
-	Suites   []jSuite `xml:"testsuite"`
+	jCounts
+	Time   string   `xml:"time,attr"`
+	Suites []jSuite `xml:"testsuite"`
+}
+
+// jCounts are the totals <testsuites> and each <testsuite> carry.
+type jCounts struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Skipped  int `xml:"skipped,attr"`
 }
 
 type jSuite struct {
-	Name       string      `xml:"name,attr"`
-	Tests      int         `xml:"tests,attr"`
-	Failures   int         `xml:"failures,attr"`
-	Errors     int         `xml:"errors,attr"`
-	Skipped    int         `xml:"skipped,attr"`
+	Name string `xml:"name,attr"`
+	jCounts
 	Time       string      `xml:"time,attr"`
 	Properties []jProperty `xml:"properties>property"`
 	Cases      []jCase     `xml:"testcase"`
@@ -130,19 +131,7 @@ func TestJUnitGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = withoutCatalogueText(got)
-	golden := filepath.Join("testdata", "junit.golden.xml")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./scenarios -run TestJUnitGolden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("JUnit differs from %s (run with -update if the change is intended)\n--- got\n%s", golden, got)
-	}
+	checkGolden(t, "junit.golden.xml", got)
 }
 
 func TestJUnitParsesBack(t *testing.T) {
@@ -156,33 +145,30 @@ func TestJUnitParsesBack(t *testing.T) {
 	}
 	s := parseJUnit(t, data)
 
-	if s.Tests != 8 || s.Failures != 2 || s.Errors != 1 || s.Skipped != 1 || s.Time != "83.456" {
-		t.Errorf("totals: tests %d failures %d errors %d skipped %d time %s; want 8 2 1 1 83.456", s.Tests, s.Failures, s.Errors, s.Skipped, s.Time)
+	if want := (jCounts{Tests: 8, Failures: 2, Errors: 1, Skipped: 1}); s.jCounts != want || s.Time != "83.456" {
+		t.Errorf("totals %+v time %s; want %+v time 83.456", s.jCounts, s.Time, want)
 	}
 	if len(s.Suites) != 2 || s.Suites[0].Name != "appservice" || s.Suites[1].Name != "homeserver" {
 		t.Fatalf("want one suite per side, got %+v", s.Suites)
 	}
-	sum := jSuite{}
+	var sum jCounts
 	for _, suite := range s.Suites {
-		if suite.Tests != len(suite.Cases) {
-			t.Errorf("suite %s: tests=%d but %d testcases", suite.Name, suite.Tests, len(suite.Cases))
-		}
-		var f, e, sk int
+		elements := jCounts{Tests: len(suite.Cases)}
 		for _, c := range suite.Cases {
-			f += btoi(c.Failure != nil)
-			e += btoi(c.Error != nil)
-			sk += btoi(c.Skipped != nil)
+			elements.Failures += btoi(c.Failure != nil)
+			elements.Errors += btoi(c.Error != nil)
+			elements.Skipped += btoi(c.Skipped != nil)
 		}
-		if f != suite.Failures || e != suite.Errors || sk != suite.Skipped {
-			t.Errorf("suite %s counts %d/%d/%d, elements %d/%d/%d", suite.Name, suite.Failures, suite.Errors, suite.Skipped, f, e, sk)
+		if elements != suite.jCounts {
+			t.Errorf("suite %s counts %+v, its testcase elements %+v", suite.Name, suite.jCounts, elements)
 		}
 		sum.Tests += suite.Tests
 		sum.Failures += suite.Failures
 		sum.Errors += suite.Errors
 		sum.Skipped += suite.Skipped
 	}
-	if sum.Tests != s.Tests || sum.Failures != s.Failures || sum.Errors != s.Errors || sum.Skipped != s.Skipped {
-		t.Errorf("root counts do not add up from the suites: %+v vs %+v", s, sum)
+	if sum != s.jCounts {
+		t.Errorf("root counts %+v do not add up from the suites' %+v", s.jCounts, sum)
 	}
 	hs := s.Suites[1]
 	if hs.Time != "13.752" {
@@ -279,17 +265,7 @@ func TestJUnitEmptyAndSideless(t *testing.T) {
 func TestWriteJUnit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	p, err := writersReport().WriteJUnit(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filepath.Base(p) != "junit.xml" {
-		t.Errorf("wrote %s", p)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parseJUnit(t, data)
+	parseJUnit(t, readWritten(t, p, err, "junit.xml"))
 }
 
 // withoutCatalogueText replaces the catalogue's paraphrases and links by

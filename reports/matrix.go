@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"html/template"
 	"io"
@@ -314,11 +313,7 @@ func markdownCell(c MatrixCell) string {
 
 // WriteMatrix writes dir/index.html and dir/matrix.md.
 func (m Matrix) WriteMatrix(dir string) ([]string, error) {
-	var h bytes.Buffer
-	if err := m.HTML(&h); err != nil {
-		return nil, err
-	}
-	p1, err := writeFile(dir, "index.html", h.Bytes())
+	p1, err := writeRendered(dir, "index.html", m.HTML)
 	if err != nil {
 		return nil, err
 	}
@@ -504,9 +499,4 @@ table.xm tfoot td, table.xm tfoot th { background: var(--soft); font-size: 12.5p
     el.addEventListener("change", apply);
   });
   apply();
-  document.body.setAttribute("data-ready", "1");
-})();
-</script>
-</body>
-</html>
-`
+` + pageEnd

@@ -48,41 +48,40 @@ func secretReplacer(secrets map[string]string) *strings.Replacer {
 }
 
 func redactHeader(h http.Header, r *strings.Replacer) http.Header {
-	if h == nil {
-		return nil
-	}
-	out := http.Header{}
-	for k, vs := range h {
-		for _, v := range vs {
-			if strings.EqualFold(k, "Authorization") {
-				scheme, tok, found := strings.Cut(v, " ")
-				// Only a known scheme word is kept as it is: anything else
-				// may itself be a secret.
-				if !found || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
-					scheme, tok = "", v
-				}
-				if rt := r.Replace(tok); rt != tok {
-					v = strings.TrimSpace(scheme + " " + rt)
-				} else {
-					v = strings.TrimSpace(scheme + " <redacted>")
-				}
-			} else {
-				v = r.Replace(v)
-			}
-			out.Add(k, v)
+	return redactEach(h, func(k, v string) string {
+		if !strings.EqualFold(k, "Authorization") {
+			return r.Replace(v)
 		}
-	}
-	return out
+		scheme, tok, found := strings.Cut(v, " ")
+		// Only a known scheme word is kept as it is: anything else may
+		// itself be a secret.
+		if !found || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
+			scheme, tok = "", v
+		}
+		if rt := r.Replace(tok); rt != tok {
+			return strings.TrimSpace(scheme + " " + rt)
+		}
+		return strings.TrimSpace(scheme + " <redacted>")
+	})
 }
 
 func redactQuery(q url.Values, r *strings.Replacer) url.Values {
-	if q == nil {
+	return redactEach(q, func(_, v string) string { return r.Replace(v) })
+}
+
+// redactEach copies a header or query with each value passed through
+// redact; nil stays nil.
+func redactEach[M interface {
+	~map[string][]string
+	Add(key, value string)
+}](m M, redact func(key, value string) string) M {
+	if m == nil {
 		return nil
 	}
-	out := url.Values{}
-	for k, vs := range q {
+	out := M{}
+	for k, vs := range m {
 		for _, v := range vs {
-			out.Add(k, r.Replace(v))
+			out.Add(k, redact(k, v))
 		}
 	}
 	return out

@@ -4,7 +4,9 @@
 package reports
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,6 +135,15 @@ func (r Report) WriteJSON(dir string) (string, error) {
 		return "", err
 	}
 	return writeFile(dir, "results.json", data)
+}
+
+// writeRendered writes dir/name with what render produces, nothing if it fails.
+func writeRendered(dir, name string, render func(io.Writer) error) (string, error) {
+	var b bytes.Buffer
+	if err := render(&b); err != nil {
+		return "", err
+	}
+	return writeFile(dir, name, b.Bytes())
 }
 
 func writeFile(dir, name string, data []byte) (string, error) {

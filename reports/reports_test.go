@@ -20,6 +20,44 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
+// checkGolden compares got with testdata/name, which -update rewrites.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -run %s -update to create it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
+
+// readWritten reads back the file a Write method reported, which must be
+// the one named name.
+func readWritten(t *testing.T, p string, err error, name string) []byte {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("writing %s: %v", name, err)
+	}
+	if filepath.Base(p) != name {
+		t.Errorf("wrote %s, want %s", p, name)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // Requirement IDs by level, checked against the catalogue so the tests do
 // not silently change meaning if the catalogue is renumbered.
 const (
@@ -418,22 +456,7 @@ func goldenReport() reports.Report {
 func TestMarkdownGolden(t *testing.T) {
 	var b bytes.Buffer
 	goldenReport().Markdown(&b)
-	golden := filepath.Join("testdata", "summary.golden.md")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./scenarios -run TestMarkdownGolden -update to create it)", err)
-	}
-	if !bytes.Equal(b.Bytes(), want) {
-		t.Errorf("Markdown differs from %s (run with -update if the change is intended)\n--- got\n%s\n--- want\n%s", golden, b.Bytes(), want)
-	}
+	checkGolden(t, "summary.golden.md", b.Bytes())
 }
 
 func TestMarkdownEmptyReport(t *testing.T) {
@@ -461,23 +484,14 @@ func TestWriteFiles(t *testing.T) {
 	r.Results[0].Transcript = []recorder.Exchange{{Seq: 1, Method: "PUT", Path: "/x", Status: 200}}
 
 	p, err := r.WriteMarkdown(dir)
-	if err != nil {
-		t.Fatalf("WriteMarkdown: %v", err)
-	}
 	var want bytes.Buffer
 	r.Markdown(&want)
-	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want.Bytes()) || filepath.Base(p) != "summary.md" {
-		t.Errorf("WriteMarkdown wrote %s: %v, content matches: %v", p, err, bytes.Equal(got, want.Bytes()))
+	if got := readWritten(t, p, err, "summary.md"); !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("summary.md differs from Markdown's output")
 	}
 
 	p, err = r.WriteJSON(dir)
-	if err != nil {
-		t.Fatalf("WriteJSON: %v", err)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil || filepath.Base(p) != "results.json" {
-		t.Fatalf("WriteJSON wrote %s: %v", p, err)
-	}
+	data := readWritten(t, p, err, "results.json")
 	var back reports.Report
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatalf("results.json does not decode: %v", err)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,10 +17,6 @@ import (
 
 	"github.com/asconform/asconform/internal/recorder"
 )
-
-// maxBody bounds what we read from a SUT: a misbehaving server must not
-// exhaust the harness's memory.
-const maxBody = 8 << 20
 
 // Client talks to one homeserver with one identity.
 type Client struct {
@@ -134,25 +129,14 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, opts ...
 	}
 	ex := recorder.Exchange{
 		From: c.Name, To: "homeserver", Method: method, Path: req.URL.EscapedPath(),
-		Query: r.query, Header: req.Header.Clone(), Body: payload, Start: time.Now(),
+		Query: r.query, Header: req.Header.Clone(), Body: payload,
 	}
-	resp, err := c.httpClient().Do(req)
+	resp, err := recorder.Send(c.httpClient(), req, &ex)
+	c.record(ex)
 	if err != nil {
-		ex.End, ex.Outcome = time.Now(), "transport error: "+err.Error()
-		c.record(ex)
 		return Response{}, fmt.Errorf("csapi: %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	ex.End, ex.Status, ex.RespBody = time.Now(), resp.StatusCode, data
-	if err != nil {
-		ex.Outcome = "response body unreadable: " + err.Error()
-		c.record(ex)
-		return Response{}, fmt.Errorf("csapi: %s %s: reading response: %w", method, path, err)
-	}
-	ex.Outcome = "answered"
-	c.record(ex)
-	return Response{Request: method + " " + ex.Path, Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	return Response{Request: method + " " + ex.Path, Status: resp.StatusCode, Header: resp.Header, Body: ex.RespBody}, nil
 }
 
 func (c *Client) record(ex recorder.Exchange) {

@@ -282,7 +282,7 @@ func TestHugeBodyIsCutAtTheLimit(t *testing.T) {
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Streamed from a reader, never held in memory as a whole.
-		n, _ := io.Copy(w, io.LimitReader(zeros{}, maxBody+extra))
+		n, _ := io.Copy(w, io.LimitReader(zeros{}, recorder.MaxBody+extra))
 		mu.Lock()
 		written = n
 		mu.Unlock()
@@ -295,19 +295,19 @@ func TestHugeBodyIsCutAtTheLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
-	if len(resp.Body) != maxBody {
-		t.Fatalf("read %d bytes of a %d-byte body, want exactly the %d-byte limit", len(resp.Body), maxBody+extra, maxBody)
+	if len(resp.Body) != recorder.MaxBody {
+		t.Fatalf("read %d bytes of a %d-byte body, want exactly the %d-byte limit", len(resp.Body), recorder.MaxBody+extra, recorder.MaxBody)
 	}
 	if resp.Status != 200 {
 		t.Errorf("status %d", resp.Status)
 	}
-	if got := rec.All(); len(got) != 1 || len(got[0].RespBody) != maxBody {
+	if got := rec.All(); len(got) != 1 || len(got[0].RespBody) != recorder.MaxBody {
 		t.Errorf("recorded body is not cut at the limit either")
 	}
 	srv.Close() // waits for the handler
 	mu.Lock()
 	defer mu.Unlock()
-	if written <= maxBody {
+	if written <= recorder.MaxBody {
 		t.Fatalf("test server only wrote %d bytes; the body must exceed the limit for this test to mean anything", written)
 	}
 }

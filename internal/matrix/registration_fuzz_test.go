@@ -69,17 +69,7 @@ func FuzzParseRegistration(f *testing.F) {
 			return
 		}
 		checkAccepted(t, reg)
-		out, err := reg.Marshal()
-		if err != nil {
-			t.Fatalf("accepted registration does not marshal: %v\n%+v", err, reg)
-		}
-		again, err := matrix.ParseRegistration(out)
-		if err != nil {
-			t.Fatalf("Marshal output does not parse back: %v\ninput:\n%q\nmarshalled:\n%s", err, data, out)
-		}
-		if !sameRegistration(reg, again) {
-			t.Fatalf("round trip changed the registration:\nbefore %#v\nafter  %#v\nmarshalled:\n%s", reg, again, out)
-		}
+		checkRoundTrip(t, reg)
 	})
 }
 
@@ -120,18 +110,25 @@ func FuzzRegistrationMarshal(f *testing.F) {
 		if reg.Validate() != nil {
 			return
 		}
-		out, err := reg.Marshal()
-		if err != nil {
-			t.Fatalf("valid registration does not marshal: %v\n%#v", err, reg)
-		}
-		again, err := matrix.ParseRegistration(out)
-		if err != nil {
-			t.Fatalf("Marshal output of a valid registration does not parse: %v\n%#v\nmarshalled:\n%s", err, reg, out)
-		}
-		if !sameRegistration(reg, again) {
-			t.Fatalf("round trip changed the registration:\nbefore %#v\nafter  %#v\nmarshalled:\n%s", reg, again, out)
-		}
+		checkRoundTrip(t, reg)
 	})
+}
+
+// checkRoundTrip fails unless Marshal writes the valid registration reg in
+// a form ParseRegistration reads back unchanged.
+func checkRoundTrip(t *testing.T, reg matrix.Registration) {
+	t.Helper()
+	out, err := reg.Marshal()
+	if err != nil {
+		t.Fatalf("valid registration does not marshal: %v\n%#v", err, reg)
+	}
+	again, err := matrix.ParseRegistration(out)
+	if err != nil {
+		t.Fatalf("Marshal output of a valid registration does not parse: %v\n%#v\nmarshalled:\n%s", err, reg, out)
+	}
+	if !sameRegistration(reg, again) {
+		t.Fatalf("round trip changed the registration:\nbefore %#v\nafter  %#v\nmarshalled:\n%s", reg, again, out)
+	}
 }
 
 // checkAccepted asserts what ParseRegistration promises of a registration

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -131,4 +132,29 @@ func ReadBody(req *http.Request) []byte {
 	body, _ := io.ReadAll(req.Body)
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	return body
+}
+
+// MaxBody bounds what is read of an answer from a server under test: a
+// misbehaving server must not exhaust the harness's memory.
+const MaxBody = 8 << 20
+
+// Send sends req with client and completes ex, the request as the caller
+// records it, with the answer: status, at most MaxBody of the body, times
+// and outcome. The caller records ex whatever the error; the answer's body
+// is in ex.RespBody and already closed on the returned response.
+func Send(client *http.Client, req *http.Request, ex *Exchange) (*http.Response, error) {
+	ex.Start = time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		ex.End, ex.Outcome = time.Now(), "transport error: "+err.Error()
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	ex.End, ex.Status, ex.RespBody, ex.Outcome = time.Now(), resp.StatusCode, data, "answered"
+	if err != nil {
+		ex.Outcome = "response body unreadable: " + err.Error()
+		return nil, fmt.Errorf("reading response: %w", err)
+	}
+	return resp, nil
 }

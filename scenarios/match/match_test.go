@@ -54,6 +54,24 @@ func assertion(actual any, negate bool, m types.GomegaMatcher) string {
 	return failure
 }
 
+// responseCase is a response a matcher meets: whether it must match, and
+// what the failure message must mention when it does not.
+type responseCase struct {
+	name   string
+	actual csapi.Response
+	match  bool
+	want   []string
+}
+
+// checkResponses runs a fresh matcher from newMatcher on each case.
+func checkResponses(t *testing.T, newMatcher func() types.GomegaMatcher, cases []responseCase) {
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			verdict(t, newMatcher(), tt.actual, tt.match, tt.want...)
+		})
+	}
+}
+
 func TestHaveStatus(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -89,33 +107,18 @@ func TestHaveStatusThroughGomega(t *testing.T) {
 
 func TestHaveError(t *testing.T) {
 	forbidden := `{"errcode":"M_FORBIDDEN","error":"no"}`
-	tests := []struct {
-		name   string
-		actual csapi.Response
-		match  bool
-		want   []string
-	}{
+	checkResponses(t, func() types.GomegaMatcher { return match.HaveError(403, "M_FORBIDDEN") }, []responseCase{
 		{"status and errcode", resp(403, forbidden), true, nil},
 		{"wrong status", resp(401, forbidden), false, []string{"403", "M_FORBIDDEN", "Actual: 401"}},
 		{"wrong errcode", resp(403, `{"errcode":"M_UNKNOWN"}`), false, []string{"403", "M_FORBIDDEN", "M_UNKNOWN"}},
 		{"success instead", resp(200, `{}`), false, []string{"M_FORBIDDEN", "Actual: 200"}},
 		{"no errcode", resp(403, `{"error":"no"}`), false, []string{"M_FORBIDDEN", "403"}},
 		{"not JSON", resp(403, `Forbidden`), false, []string{"M_FORBIDDEN", "Forbidden"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			verdict(t, match.HaveError(403, "M_FORBIDDEN"), tt.actual, tt.match, tt.want...)
-		})
-	}
+	})
 }
 
 func TestHaveJSONKeys(t *testing.T) {
-	tests := []struct {
-		name   string
-		actual csapi.Response
-		match  bool
-		want   []string
-	}{
+	checkResponses(t, func() types.GomegaMatcher { return match.HaveJSONKeys("user_id", "access_token") }, []responseCase{
 		{"all keys", resp(200, `{"user_id":"@a:hs","access_token":"t","extra":1}`), true, nil},
 		{"201 is 2xx", resp(201, `{"user_id":"@a:hs","access_token":"t"}`), true, nil},
 		{"missing key", resp(200, `{"user_id":"@a:hs"}`), false, []string{"user_id", "access_token", "Actual: 200"}},
@@ -125,32 +128,17 @@ func TestHaveJSONKeys(t *testing.T) {
 		{"error status with keys", resp(400, `{"user_id":"@a:hs","access_token":"t"}`), false, []string{"2xx", "Actual: 400"}},
 		{"not JSON", resp(200, `<html>`), false, []string{"user_id", "<html>"}},
 		{"JSON array", resp(200, `["user_id","access_token"]`), false, []string{"user_id"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			verdict(t, match.HaveJSONKeys("user_id", "access_token"), tt.actual, tt.match, tt.want...)
-		})
-	}
+	})
 }
 
 func TestNotHaveJSONKeys(t *testing.T) {
-	tests := []struct {
-		name   string
-		actual csapi.Response
-		match  bool
-		want   []string
-	}{
+	checkResponses(t, func() types.GomegaMatcher { return match.NotHaveJSONKeys("access_token", "device_id") }, []responseCase{
 		{"none present", resp(200, `{"user_id":"@a:hs"}`), true, nil},
 		{"empty object", resp(200, `{}`), true, nil},
 		{"one present", resp(200, `{"user_id":"@a:hs","access_token":"t"}`), false, []string{"access_token", "device_id", `"access_token":"t"`}},
 		{"present but null", resp(200, `{"device_id":null}`), false, []string{"device_id", "null"}},
 		{"present but empty", resp(200, `{"access_token":""}`), false, []string{"access_token"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			verdict(t, match.NotHaveJSONKeys("access_token", "device_id"), tt.actual, tt.match, tt.want...)
-		})
-	}
+	})
 	t.Run("not JSON is an error, not a pass", func(t *testing.T) {
 		ok, err := match.NotHaveJSONKeys("access_token").Match(resp(200, `access_token=t`))
 		if ok || err == nil || !strings.Contains(err.Error(), "not a JSON object") {
