@@ -408,12 +408,12 @@ func TestRedactNeverLeaks(t *testing.T) {
 		{"lower-case header name", recorder.Exchange{Header: http.Header{"authorization": {"Bearer AS-s3cr3t-Token"}}}, ""},
 		{"token in the middle of a path segment", recorder.Exchange{Path: "/x/prefixHS-s3cr3t-Tokensuffix"}, ""},
 		{"bare token without a scheme", recorder.Exchange{Header: http.Header{"Authorization": {"HS-s3cr3t-Token"}}},
-			"scenarios/redact.go redactHeader (Authorization without a space)"},
+			"reports/redact.go redactHeader (Authorization without a space)"},
 		{"token in another header", recorder.Exchange{Header: http.Header{"X-Access-Token": {"AS-s3cr3t-Token"}}},
-			"scenarios/redact.go redactHeader (only Authorization is redacted)"},
+			"reports/redact.go redactHeader (only Authorization is redacted)"},
 		{"token in the outcome of a transport error", recorder.Exchange{
 			Outcome: `transport error: Get "http://hs/_matrix/client/v3/sync?access_token=syt_alice_s3cr3t": EOF`},
-			"scenarios/redact.go Redact (Outcome not redacted)"},
+			"reports/redact.go Redact (Outcome not redacted)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
