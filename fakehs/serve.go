@@ -252,6 +252,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("POST", "/rooms/{roomId}/join", needAuth, s.join)
 	client("POST", "/rooms/{roomId}/invite", needAuth, s.invite)
 	client("POST", "/rooms/{roomId}/leave", needAuth, s.leave)
+	client("POST", "/rooms/{roomId}/kick", needAuth, s.kick)
 	client("PUT", "/rooms/{roomId}/send/{type}/{txnId}", needAuth, s.send)
 	client("PUT", "/sendToDevice/{type}/{txnId}", needAuth, s.sendToDevice)
 	client("PUT", "/rooms/{roomId}/state/{type}", needAuth, s.putState)

@@ -21,9 +21,21 @@ func transactionMutants() []Mutant {
 	return []Mutant{
 		{
 			Name: "token-in-query-only", Bug: "hs_token sent as access_token query parameter, not Authorization",
-			Killers: []string{"HS-TXN-02"},
-			Because: `no Authorization header; access_token query parameter present`,
+			Killers: []string{"HS-TXN-02", "HS-AUTH-03"},
+			Because: `no Authorization header; access_token query parameter present|access_token query parameter without an Authorization header`,
 			Push:    moveTokenToQuery,
+		},
+		{
+			Name: "token-also-in-query", Bug: "every push carries the hs_token in the legacy access_token query parameter beside the Authorization header",
+			Killers: []string{"HS-AUTH-02"},
+			Because: `carried the legacy access_token query parameter`,
+			Push: func(r *http.Request) {
+				if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+					q := r.URL.Query()
+					q.Set("access_token", tok)
+					r.URL.RawQuery = q.Encode()
+				}
+			},
 		},
 		{
 			Name: "push-with-another-hs-token", Bug: "transactions carry another AS's hs_token",
