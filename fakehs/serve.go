@@ -244,6 +244,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("GET", "/register/available", noAuth, s.registerAvailable)
 	client("GET", "/login", noAuth, s.loginFlows)
 	client("POST", "/login", noAuth, s.login)
+	client("POST", "/refresh", noAuth, s.refresh)
 	client("GET", "/profile/{userId}", optionalAuth, s.getProfile)
 	client("GET", "/profile/{userId}/{field}", optionalAuth, s.getProfileField)
 	client("PUT", "/profile/{userId}/{field}", needAuth, s.setProfileField)

@@ -350,9 +350,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "HS-TS-06", Side: Homeserver, Level: Must, Since: "v1.3",
-		Section: "Timestamp massaging",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#timestamp-massaging",
-		Summary: "ts is defined only for AS-authenticated send and state PUTs; other endpoints such as kick do not support it (the spec does not say whether they ignore or reject it).",
+		Section:  "Timestamp massaging",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#timestamp-massaging",
+		Summary:  "ts is defined only for AS-authenticated send and state PUTs; other endpoints such as kick do not support it (the spec does not say whether they ignore or reject it).",
+		Question: "Must a kick (or another endpoint) given ?ts= refuse the request, or may it ignore ts and stamp the event now? The spec says only that those endpoints do not support ts: either passes, as long as the event does not get ts as its origin_server_ts; which one the homeserver does is observed.",
 	},
 
 	// ---------------------------------------------------------------------
