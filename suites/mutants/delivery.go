@@ -255,6 +255,31 @@ func ephemeralMutants() []Mutant {
 			Push:    dropEphemeral("m.receipt"),
 		},
 		{
+			Name: "public-receipts-pushed-as-private", Bug: "pushed read receipts carry their readers under m.read.private, as if every receipt were private",
+			Killers: []string{"HS-EPH-07"},
+			Because: `a private read receipt of alice, a user in no namespace of the AS, reached the AS`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						eph, _ := body[key].([]any)
+						for _, e := range eph {
+							e, _ := e.(map[string]any)
+							content, _ := e["content"].(map[string]any)
+							if e["type"] != "m.receipt" {
+								continue
+							}
+							for _, ofEvent := range content {
+								if ofEvent, ok := ofEvent.(map[string]any); ok && ofEvent["m.read"] != nil {
+									ofEvent["m.read.private"] = ofEvent["m.read"]
+									delete(ofEvent, "m.read")
+								}
+							}
+						}
+					}
+				})
+			},
+		},
+		{
 			Name: "presence-not-pushed", Bug: "presence never reaches an AS that opted in to ephemeral data",
 			Killers: []string{"HS-EPH-03"},
 			Because: `no m.presence of`,
