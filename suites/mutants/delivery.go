@@ -130,7 +130,7 @@ func transactionMutants() []Mutant {
 
 // retryMutants break retries and at-least-once delivery.
 func retryMutants() []Mutant {
-	retried, extra, twice, resent := newHistory(), newHistory(), newHistory(), newHistory()
+	retried, extra, twice, resent, acked := newHistory(), newHistory(), newHistory(), newHistory(), newHistory()
 	// User queries outstanding. A counter, not a WaitGroup: queries start
 	// while transactions are waiting, which WaitGroup forbids.
 	var queries atomic.Int64
@@ -174,6 +174,21 @@ func retryMutants() []Mutant {
 				if !ok || r.Header.Get(copyHeader) != "" || !resent.again(r.Host+id) {
 					return
 				}
+				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				send(r.Method, "http://"+addrOf(r)+r.URL.RequestURI(), tok, readBody(r))
+			},
+		},
+		{
+			Name: "acked-transaction-resent", Bug: "every transaction is sent twice under its ID, the second time after the AS acknowledged the first",
+			Killers: []string{"HS-TXN-10"},
+			Because: `was sent again after the AS acknowledged it with 200`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || r.Header.Get(copyHeader) != "" || acked.again(r.Host+id) {
+					return
+				}
+				// The copy goes first and is answered before the original
+				// arrives: to the AS, the original is a resend.
 				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 				send(r.Method, "http://"+addrOf(r)+r.URL.RequestURI(), tok, readBody(r))
 			},
