@@ -85,9 +85,11 @@ var _ = describe("Delivery when the AS does not acknowledge", SpecPriority(1), f
 			carried[0].TxnID, carried[0].Exchange.Status, carried[0].Exchange.RespBody, strings.Join(txnIDs(carried), ", "))
 	}, NodeTimeout(timeout))
 
-	It("(observed) retries, or not, a transaction answered 200 without a JSON object, or with another 2xx", Label("HS-TXN-10", "informational"), func(ctx SpecContext) {
+	It("(observed) whether a transaction answered 200 without a JSON object, or with another 2xx, is sent again; if it is, as the same transaction", Label("HS-TXN-10", "HS-TXN-05", "informational"), func(ctx SpecContext) {
 		// The spec defines only 200 with a JSON object (HS-TXN-10's
 		// question): what the homeserver makes of the rest is recorded.
+		// Where it sends the transaction again, HS-TXN-05 speaks: the
+		// same transaction ID and the same events.
 		f, rooms := bridged(ctx, 1)
 		answers := []struct {
 			what   string
@@ -108,6 +110,7 @@ var _ = describe("Delivery when the AS does not acknowledge", SpecPriority(1), f
 				verdict = fmt.Sprintf("retried: sent %d times under transaction ID(s) %s", len(carried), strings.Join(txnIDs(carried), ", "))
 			}
 			suites.Observe(a.what, verdict)
+			Expect(carried).To(scenarios.RetryAsSent(), "the transaction answered %s was sent again", a.what)
 		}
 	}, NodeTimeout(3*time.Minute))
 
