@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,14 @@ type Request struct {
 type Response struct {
 	Status int
 	Body   any
+}
+
+// RawBody is a Response body sent byte for byte instead of as JSON, for
+// answers that are not what the spec defines: no body (nil Data), a body
+// that is not JSON. ContentType "" sends no Content-Type header.
+type RawBody struct {
+	Data        []byte
+	ContentType string
 }
 
 // Server is one fake application service.
@@ -251,6 +260,16 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	if drop {
 		finish(0, nil, "connection dropped after reading the request")
 		dropConnection(w)
+		return
+	}
+	if raw, ok := resp.Body.(RawBody); ok {
+		if raw.ContentType != "" {
+			w.Header().Set("Content-Type", raw.ContentType)
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw.Data)))
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(raw.Data) // refused for a 204, which has no body
+		finish(resp.Status, raw.Data, "answered")
 		return
 	}
 	finish(resp.Status, matrix.WriteJSON(w, resp.Status, resp.Body), "answered")

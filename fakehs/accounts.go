@@ -160,6 +160,22 @@ func (s *Server) loginFlows(*call) reply {
 	return answer(map[string]any{"flows": flows})
 }
 
+// refresh answers POST /refresh: the fake issues no refresh tokens, so
+// every one is unknown. It reads no access token, so an AS's user_id
+// asserts nothing here (HS-ID-09).
+func (s *Server) refresh(c *call) reply {
+	var b struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if b.RefreshToken == "" {
+		return fail(400, "M_MISSING_PARAM", "refresh_token is required")
+	}
+	return fail(401, "M_UNKNOWN_TOKEN", "unknown refresh token")
+}
+
 func (s *Server) login(c *call) reply {
 	var b struct {
 		Type       string `json:"type"`

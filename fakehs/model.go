@@ -101,6 +101,7 @@ type powerLevels struct {
 	EventsDefault int            `json:"events_default"`
 	StateDefault  *int           `json:"state_default"`
 	Invite        *int           `json:"invite"`
+	Kick          *int           `json:"kick"`
 }
 
 func (rm *room) levels() powerLevels {
@@ -140,6 +141,16 @@ func (rm *room) mayInvite(userID string) bool {
 		need = *pl.Invite
 	}
 	return rm.level(userID) >= need
+}
+
+// mayKick reports whether kicker may kick target: the kick level, and a
+// level above the target's.
+func (rm *room) mayKick(kicker, target string) bool {
+	need := 50
+	if pl := rm.levels(); pl.Kick != nil {
+		need = *pl.Kick
+	}
+	return rm.level(kicker) >= need && rm.level(kicker) > rm.level(target)
 }
 
 // Namespace regexes are compiled once; they come from trusted test config.

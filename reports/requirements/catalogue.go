@@ -132,6 +132,13 @@ var catalogue = []Requirement{
 		Summary:  "Requests to an AS \"can be made without blocking other aspects of the homeserver\": an AS that leaves a request unanswered does not hold up delivery to the other ASes.",
 		Question: "The sentence is a statement with no RFC 2119 keyword (\"can\"): may a homeserver hold every AS's deliveries while one AS's query hangs? Graded as a stated expectation (a miss is non-strict), with 10 s as the bound of \"not held up\" (a homeserver left alone delivers in milliseconds).",
 	},
+	{
+		ID: "HS-TXN-10", Side: Homeserver, Level: Implied, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",
+		Summary:  "A transaction the AS answered 200 with a JSON object is acknowledged: the homeserver does not send it again. The endpoint's only response is that 200 (\"The transaction was processed successfully\", schema type object), and the \"AS ACK Lost\" flow retries only when the 200 does not arrive. Implied, not stated.",
+		Question: "What else acknowledges a transaction? The spec defines no other answer: a 200 without a body, a 200 whose body is not JSON (or not an object), and another 2xx (201, 202, 204) are neither acknowledgements nor failures by its letter. Whether the homeserver retries after each is observed, not judged.",
+	},
 
 	// ---------------------------------------------------------------------
 	// Homeserver: legacy routes
@@ -351,9 +358,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "HS-TS-06", Side: Homeserver, Level: Must, Since: "v1.3",
-		Section: "Timestamp massaging",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#timestamp-massaging",
-		Summary: "ts is defined only for AS-authenticated send and state PUTs; other endpoints such as kick do not support it (the spec does not say whether they ignore or reject it).",
+		Section:  "Timestamp massaging",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#timestamp-massaging",
+		Summary:  "ts is defined only for AS-authenticated send and state PUTs; other endpoints such as kick do not support it (the spec does not say whether they ignore or reject it).",
+		Question: "Must a kick (or another endpoint) given ?ts= refuse the request, or may it ignore ts and stamp the event now? The spec says only that those endpoints do not support ts: either passes, as long as the event does not get ts as its origin_server_ts; which one the homeserver does is observed.",
 	},
 
 	// ---------------------------------------------------------------------

@@ -166,6 +166,18 @@ var _ = describe("Logging in and registering as the AS", func() {
 		}
 	}, NodeTimeout(timeout))
 
+	It("gives no tokens to POST /refresh called with the as_token and ?user_id= of the AS's user and a refresh_token that is not one", Label("HS-ID-09"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "refreshing")
+		resp, err := f.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/refresh",
+			map[string]any{"refresh_token": "not_a_refresh_token_" + f.unique}, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("answer to /refresh with identity assertion", resp.String())
+		suites.Observe("status and errcode", fmt.Sprintf("%d %s", resp.Status, resp.Field("errcode")))
+		Expect(resp).To(match.NotHaveJSONKeys("access_token", "refresh_token"), "/refresh gave tokens on the AS's identity assertion alone")
+		Expect(resp.Status).To(BeNumerically(">=", 400), "/refresh with a refresh_token that is not one answered %s", resp)
+	}, NodeTimeout(timeout))
+
 	It("places an event sent with an old ?ts= at the tip of the room, after the events sent before it", Label("HS-TS-05"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")

@@ -2,6 +2,9 @@ package homeserver
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -51,6 +54,65 @@ var _ = describe("Delivery when the AS does not acknowledge", SpecPriority(1), f
 	It("retries a transaction answered with 500 with the same ID and the same events", Label("HS-TXN-05"), func(ctx SpecContext) {
 		retriesSame(ctx, "a 500 answer", func(s *fakeas.Step) { s.Fail() })
 	}, NodeTimeout(timeout))
+
+	// answeredWith has the AS give answer to the transaction that carries
+	// a new event of room, then says another event and waits for its
+	// acknowledgement: a homeserver that took the answer as a failure has
+	// retried the first transaction by then, since later events wait behind
+	// an unacknowledged one (HS-TXN-08). It returns every transaction that
+	// carried the first event. (A homeserver that delivered later events
+	// first and retried only afterwards would be seen as not retrying.)
+	answeredWith := func(ctx SpecContext, f *Fixture, room scenarios.BridgedRoom, what string, answer *fakeas.Response) []scenarios.Delivered {
+		GinkgoHelper()
+		f.Settle(ctx, room)
+		if answer != nil {
+			f.AS.On(fakeas.Transactions).Respond(answer.Status, answer.Body)
+		}
+		first := room.Say(ctx, room.Owner, "answered with "+what)
+		Eventually(func() bool {
+			return slices.ContainsFunc(f.Deliveries(), func(d scenarios.Delivered) bool { return d.Carries(first) })
+		}).
+			WithContext(ctx).WithTimeout(wait(scenarios.DeliveryTimeout)).Should(BeTrue(), "no transaction carried the event answered with %s", what)
+		f.ExpectAck(ctx, room.Say(ctx, room.Owner, "after the answer "+what))
+		return slices.DeleteFunc(f.Deliveries(), func(d scenarios.Delivered) bool { return !d.Carries(first) })
+	}
+
+	It("does not send again a transaction the AS acknowledged with 200 and a JSON object", Label("HS-TXN-10"), func(ctx SpecContext) {
+		f, rooms := bridged(ctx, 1)
+		carried := answeredWith(ctx, f, rooms[0], "200 {}", nil)
+		suites.Observe("transactions that carried the event", len(carried))
+		Expect(len(carried)).To(Equal(1), "transaction %s was sent again after the AS acknowledged it with %d %s (transaction IDs: %s)",
+			carried[0].TxnID, carried[0].Exchange.Status, carried[0].Exchange.RespBody, strings.Join(txnIDs(carried), ", "))
+	}, NodeTimeout(timeout))
+
+	It("(observed) whether a transaction answered 200 without a JSON object, or with another 2xx, is sent again; if it is, as the same transaction", Label("HS-TXN-10", "HS-TXN-05", "informational"), func(ctx SpecContext) {
+		// The spec defines only 200 with a JSON object (HS-TXN-10's
+		// question): what the homeserver makes of the rest is recorded.
+		// Where it sends the transaction again, HS-TXN-05 speaks: the
+		// same transaction ID and the same events.
+		f, rooms := bridged(ctx, 1)
+		answers := []struct {
+			what   string
+			answer fakeas.Response
+		}{
+			{"200 without a body", fakeas.Response{Status: http.StatusOK, Body: fakeas.RawBody{}}},
+			{"200 with a text/plain body", fakeas.Response{Status: http.StatusOK, Body: fakeas.RawBody{Data: []byte("OK"), ContentType: "text/plain"}}},
+			{"200 with a JSON array", fakeas.Response{Status: http.StatusOK, Body: fakeas.RawBody{Data: []byte("[]"), ContentType: "application/json"}}},
+			{"201 {}", fakeas.Response{Status: http.StatusCreated}},
+			{"202 {}", fakeas.Response{Status: http.StatusAccepted}},
+			{"204 without a body", fakeas.Response{Status: http.StatusNoContent, Body: fakeas.RawBody{}}},
+		}
+		for _, a := range answers {
+			By("the AS answers " + a.what)
+			carried := answeredWith(ctx, f, rooms[0], a.what, &a.answer)
+			verdict := "taken as an acknowledgement: sent once"
+			if len(carried) > 1 {
+				verdict = fmt.Sprintf("retried: sent %d times under transaction ID(s) %s", len(carried), strings.Join(txnIDs(carried), ", "))
+			}
+			suites.Observe(a.what, verdict)
+			Expect(carried).To(scenarios.RetryAsSent(), "the transaction answered %s was sent again", a.what)
+		}
+	}, NodeTimeout(3*time.Minute))
 
 	It("backs off exponentially while the AS keeps failing", Label("HS-TXN-06"), func(ctx SpecContext) {
 		f, rooms := bridged(ctx, 1)
@@ -175,4 +237,15 @@ func inTurn(ctx SpecContext, n int, text string, rooms ...scenarios.BridgedRoom)
 		}
 	}
 	return sent
+}
+
+// txnIDs lists the transaction IDs of ds, distinct, in order.
+func txnIDs(ds []scenarios.Delivered) []string {
+	var ids []string
+	for _, d := range ds {
+		if !slices.Contains(ids, d.TxnID) {
+			ids = append(ids, d.TxnID)
+		}
+	}
+	return ids
 }

@@ -63,6 +63,49 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		}
 	}, NodeTimeout(timeout))
 
+	It("keeps a normal user's private read receipt from an AS that opted in, while pushing the same user's public receipt", Label("HS-EPH-07"), func(ctx SpecContext) {
+		_, eph, alice, room := ephemeralRoom(ctx)
+		first := room.Say(ctx, alice, "read in private")
+		second := room.Say(ctx, alice, "read in public")
+		receipt := func(c *csapi.Client, kind, eventID string, opts ...csapi.Option) {
+			GinkgoHelper()
+			resp, err := c.Do(ctx, http.MethodPost, "/_matrix/client/v3/rooms/"+csapi.PathEscape(room.ID)+"/receipt/"+kind+"/"+csapi.PathEscape(eventID), map[string]any{}, opts...)
+			Expect(resp, err).To(match.HaveStatus(http.StatusOK), "sending an %s receipt", kind)
+		}
+		// The ghost's private receipt may reach its own AS (its namespace
+		// matches): observed. alice's must not: she is in no namespace.
+		receipt(eph.ASClient, "m.read.private", first, csapi.AsUser(room.Ghost))
+		receipt(alice, "m.read.private", first)
+		receipt(alice, "m.read", second)
+		// The public receipt, sent last, bounds the wait for the others.
+		_, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool {
+			content, _ := e["content"].(map[string]any)
+			return e["type"] == "m.receipt" && e["room_id"] == room.ID && content[second] != nil
+		})
+		Expect(err).NotTo(HaveOccurred(), "no m.receipt for %s (alice's public receipt) arrived in an ephemeral array", second)
+		readers := func(kind string) map[string]bool {
+			out := map[string]bool{}
+			for _, e := range scenarios.Ephemeral(eph.Deliveries()) {
+				if e["type"] != "m.receipt" || e["room_id"] != room.ID {
+					continue
+				}
+				content, _ := e["content"].(map[string]any)
+				for _, ofEvent := range content {
+					ofEvent, _ := ofEvent.(map[string]any)
+					users, _ := ofEvent[kind].(map[string]any)
+					for u := range users {
+						out[u] = true
+					}
+				}
+			}
+			return out
+		}
+		private := readers("m.read.private")
+		suites.Observe("the ghost's private receipt reached its AS", private[room.Ghost])
+		Expect(private).NotTo(HaveKey(alice.UserID(ctx)), "a private read receipt of alice, a user in no namespace of the AS, reached the AS")
+		Expect(readers("m.read")).To(HaveKey(alice.UserID(ctx)), "alice's public read receipt did not reach the AS as m.read")
+	}, NodeTimeout(timeout))
+
 	It("pushes the presence of a user who shares a room with the AS's users to an AS that opted in", Label("HS-EPH-03"), func(ctx SpecContext) {
 		_, eph, alice, _ := ephemeralRoom(ctx)
 		alice.MustDo(ctx, http.MethodPut, "/_matrix/client/v3/presence/"+csapi.PathEscape(alice.UserID(ctx))+"/status",

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/internal/csapi"
+	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
@@ -73,6 +74,39 @@ var _ = describe("Identity assertion and timestamp massaging", func() {
 		}
 		Expect(got.JSON(&ev)).To(Succeed())
 		Expect(ev.OriginServerTS).To(Equal(remoteTS), "origin_server_ts of the state event")
+	}, NodeTimeout(timeout))
+
+	It("does not stamp a kick sent by the AS with ?ts=: it refuses ts there or stamps the kick with its own clock", Label("HS-TS-06"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "moderator")
+		// The ghost creates the room, so it has the power to kick.
+		roomID := f.ASClient.MustCreateRoom(ctx, map[string]any{"preset": "public_chat"}, csapi.AsUser(ghost))
+		alice := f.NewUser(ctx, "alice")
+		alice.MustJoin(ctx, roomID)
+		yesterday := time.Now().Add(-24*time.Hour).UnixMilli() - 321
+		before := time.Now()
+		kicked, err := f.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/rooms/"+csapi.PathEscape(roomID)+"/kick",
+			map[string]any{"user_id": alice.UserID(ctx), "reason": "kicked on the remote network yesterday"}, csapi.AsUser(ghost), csapi.TS(yesterday))
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("answer to a kick with ?ts=", kicked.String())
+		if kicked.Status != http.StatusOK {
+			suites.Observe("ts on kick", "refused")
+			Expect(kicked.Status).To(BeNumerically(">=", 400), "a kick with ?ts= answered %s", kicked)
+			return
+		}
+		suites.Observe("ts on kick", "accepted")
+		Expect(f.WaitForMember(ctx, roomID, alice.UserID(ctx), "leave")).To(Succeed())
+		var kick matrix.ClientEvent
+		for _, d := range f.Deliveries() {
+			for _, ev := range d.Txn.Events {
+				if ev.Type == "m.room.member" && ev.RoomID == roomID && ev.StateKey != nil && *ev.StateKey == alice.UserID(ctx) && ev.Sender == ghost {
+					kick = ev
+				}
+			}
+		}
+		suites.Observe("origin_server_ts of the kick", kick.OriginServerTS)
+		Expect(kick.OriginServerTS).NotTo(Equal(yesterday), "the kick took origin_server_ts from ?ts=, which the spec defines only for send and state PUTs")
+		Expect(kick.OriginServerTS).To(BeNumerically(">=", before.Add(-time.Second).UnixMilli()), "the kick's origin_server_ts is before the kick was sent")
 	}, NodeTimeout(timeout))
 
 	It("acts as the asserted user beyond messaging, e.g. setting the ghost's display name", Label("HS-ID-04"), func(ctx SpecContext) {

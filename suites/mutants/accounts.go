@@ -230,6 +230,17 @@ func identityMutants() []Mutant {
 			},
 		},
 		{
+			Name: "refresh-honours-assertion", Bug: "POST /refresh with the as_token and ?user_id= issues tokens for that user, whatever the refresh_token",
+			Killers: []string{"HS-ID-09"},
+			Because: `/refresh gave tokens on the AS's identity assertion alone`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if strings.HasSuffix(r.URL.Path, "/refresh") && r.URL.Query().Has("user_id") && status >= 400 {
+					return http.StatusOK, map[string]any{"access_token": "syt_mutant", "refresh_token": "syr_mutant", "expires_in_ms": 60000}
+				}
+				return status, body
+			},
+		},
+		{
 			Name: "profile-ignores-user-id", Bug: "profile changes ignore the asserted user_id and act as the AS's sender",
 			Killers: []string{"HS-ID-04"},
 			Because: `the asserted user's display name`,
@@ -326,6 +337,26 @@ func timestampMutants() []Mutant {
 				}
 				slices.SortStableFunc(chunk, func(a, b any) int { return cmp.Compare(ts(b), ts(a)) })
 				return status, body
+			},
+		},
+		{
+			Name: "kick-honours-ts", Bug: "a kick by the AS with ?ts= is stamped with ts, as if ts applied beyond send and state PUTs",
+			Killers: []string{"HS-TS-06"},
+			Because: `the kick took origin_server_ts from \?ts=`,
+			// The kick becomes the equivalent m.room.member state PUT, on
+			// which the homeserver honours ts.
+			Request: func(r *http.Request) {
+				room, ok := strings.CutSuffix(r.URL.Path, "/kick")
+				if r.Method != http.MethodPost || !ok || !r.URL.Query().Has("ts") {
+					return
+				}
+				editJSON(r, func(body map[string]any) {
+					target, _ := body["user_id"].(string)
+					delete(body, "user_id")
+					body["membership"] = "leave"
+					r.Method = http.MethodPut
+					r.URL.Path, r.URL.RawPath = room+"/state/m.room.member/"+target, ""
+				})
 			},
 		},
 		{

@@ -21,9 +21,21 @@ func transactionMutants() []Mutant {
 	return []Mutant{
 		{
 			Name: "token-in-query-only", Bug: "hs_token sent as access_token query parameter, not Authorization",
-			Killers: []string{"HS-TXN-02"},
-			Because: `no Authorization header; access_token query parameter present`,
+			Killers: []string{"HS-TXN-02", "HS-AUTH-03"},
+			Because: `no Authorization header; access_token query parameter present|access_token query parameter without an Authorization header`,
 			Push:    moveTokenToQuery,
+		},
+		{
+			Name: "token-also-in-query", Bug: "every push carries the hs_token in the legacy access_token query parameter beside the Authorization header",
+			Killers: []string{"HS-AUTH-02"},
+			Because: `carried the legacy access_token query parameter`,
+			Push: func(r *http.Request) {
+				if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+					q := r.URL.Query()
+					q.Set("access_token", tok)
+					r.URL.RawQuery = q.Encode()
+				}
+			},
 		},
 		{
 			Name: "push-with-another-hs-token", Bug: "transactions carry another AS's hs_token",
@@ -118,7 +130,7 @@ func transactionMutants() []Mutant {
 
 // retryMutants break retries and at-least-once delivery.
 func retryMutants() []Mutant {
-	retried, extra, twice, resent := newHistory(), newHistory(), newHistory(), newHistory()
+	retried, extra, twice, resent, acked := newHistory(), newHistory(), newHistory(), newHistory(), newHistory()
 	// User queries outstanding. A counter, not a WaitGroup: queries start
 	// while transactions are waiting, which WaitGroup forbids.
 	var queries atomic.Int64
@@ -162,6 +174,21 @@ func retryMutants() []Mutant {
 				if !ok || r.Header.Get(copyHeader) != "" || !resent.again(r.Host+id) {
 					return
 				}
+				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				send(r.Method, "http://"+addrOf(r)+r.URL.RequestURI(), tok, readBody(r))
+			},
+		},
+		{
+			Name: "acked-transaction-resent", Bug: "every transaction is sent twice under its ID, the second time after the AS acknowledged the first",
+			Killers: []string{"HS-TXN-10"},
+			Because: `was sent again after the AS acknowledged it with 200`,
+			Push: func(r *http.Request) {
+				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
+				if !ok || r.Header.Get(copyHeader) != "" || acked.again(r.Host+id) {
+					return
+				}
+				// The copy goes first and is answered before the original
+				// arrives: to the AS, the original is a resend.
 				tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 				send(r.Method, "http://"+addrOf(r)+r.URL.RequestURI(), tok, readBody(r))
 			},
@@ -241,6 +268,31 @@ func ephemeralMutants() []Mutant {
 			Killers: []string{"HS-EPH-05"},
 			Because: `no m.receipt with room_id`,
 			Push:    dropEphemeral("m.receipt"),
+		},
+		{
+			Name: "public-receipts-pushed-as-private", Bug: "pushed read receipts carry their readers under m.read.private, as if every receipt were private",
+			Killers: []string{"HS-EPH-07"},
+			Because: `a private read receipt of alice, a user in no namespace of the AS, reached the AS`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						eph, _ := body[key].([]any)
+						for _, e := range eph {
+							e, _ := e.(map[string]any)
+							content, _ := e["content"].(map[string]any)
+							if e["type"] != "m.receipt" {
+								continue
+							}
+							for _, ofEvent := range content {
+								if ofEvent, ok := ofEvent.(map[string]any); ok && ofEvent["m.read"] != nil {
+									ofEvent["m.read.private"] = ofEvent["m.read"]
+									delete(ofEvent, "m.read")
+								}
+							}
+						}
+					}
+				})
+			},
 		},
 		{
 			Name: "presence-not-pushed", Bug: "presence never reaches an AS that opted in to ephemeral data",
