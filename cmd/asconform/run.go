@@ -264,6 +264,7 @@ func prepareImages(r *aRun, cfg suites.Config, side string) error {
 // "HH:MM:SS +  3s [name:step] text"): it keeps them in the log, shows the
 // latest on the live line, times the steps and keeps the error it ends on.
 type buildWatch struct {
+	mu      sync.Mutex // the recipe's stderr and its relayed stdout arrive from two goroutines
 	con     *console
 	log     io.Writer
 	name    string
@@ -277,6 +278,8 @@ type buildWatch struct {
 var buildLine = regexp.MustCompile(`^\S+ \+\s*(\d+)s \[[^:\]]+:([^\]]+)\] ?(.*)$`)
 
 func (b *buildWatch) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	_, _ = b.log.Write(p)
 	b.pending = append(b.pending, p...)
 	for {
