@@ -386,7 +386,7 @@ var catalogue = []Requirement{
 		Summary: "POST /login with type m.login.application_service, authenticated by the as_token, and an m.id.user identifier for a user in the AS's namespace logs that user in (legacy authentication API only).",
 	},
 	{
-		ID: "HS-LOGIN-04", Side: Homeserver, Level: Must, Since: "v1.2",
+		ID: "HS-LOGIN-04", Side: Homeserver, Level: Will, Since: "v1.2",
 		Section: "Appservice Login",
 		URL:     "https://spec.matrix.org/v1.19/client-server-api/#appservice-login",
 		Summary: "For that login, a token that is invalid or is not an AS token, or a user that was never registered, gets M_FORBIDDEN (conflicts with HS-LOGIN-05 for invalid tokens).",

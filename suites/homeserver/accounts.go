@@ -50,6 +50,20 @@ var _ = describe("Logging in and registering as the AS", func() {
 		Expect(resp.Status).To(BeNumerically(">=", 400))
 	}, NodeTimeout(timeout))
 
+	It("answers M_FORBIDDEN to m.login.application_service for a user never registered, and for a token that is not an AS's", Label("HS-LOGIN-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		never, err := f.ASClient.LoginAS(ctx, f.Ghost("never_registered"))
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("login as a user never registered", never.String())
+		alice := f.NewUser(ctx, "alice")
+		notAS, err := alice.LoginAS(ctx, f.RegisterGhost(ctx, "registered"))
+		Expect(err).NotTo(HaveOccurred())
+		suites.Observe("login with a normal user's token", notAS.String())
+		// An invalid token is HS-LOGIN-05's case: the two statements disagree there.
+		Expect(never.ErrCode()).To(Equal("M_FORBIDDEN"), "the AS logged in a user never registered: %s", never)
+		Expect(notAS.ErrCode()).To(Equal("M_FORBIDDEN"), "a normal user's token logged in as the AS: %s", notAS)
+	}, NodeTimeout(timeout))
+
 	It("answers 401 M_MISSING_TOKEN and M_UNKNOWN_TOKEN to m.login.application_service without a valid as_token", Label("HS-LOGIN-05"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		// Every case is tried before any is judged, so the report holds them all.

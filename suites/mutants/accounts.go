@@ -44,6 +44,27 @@ func loginMutants() []Mutant {
 			Response: onErrcode("/register", "M_MISSING_TOKEN", http.StatusBadRequest, map[string]any{"errcode": "M_UNKNOWN", "error": "Appservice token must be provided"}),
 		},
 		{
+			Name: "login-registers-user", Bug: "m.login.application_service registers the user named (as /register would) instead of logging in only a registered one",
+			Killers: []string{"HS-LOGIN-04"},
+			Because: `the AS logged in a user never registered: 200`,
+			Request: func(r *http.Request) {
+				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/login") || peekJSON(r)["type"] != "m.login.application_service" {
+					return
+				}
+				// The login becomes the AS's registration of that user, whose
+				// answer has the same fields.
+				r.URL.Path = strings.TrimSuffix(r.URL.Path, "/login") + "/register"
+				r.URL.RawPath = ""
+				editJSON(r, func(body map[string]any) {
+					id, _ := body["identifier"].(map[string]any)
+					user, _ := id["user"].(string)
+					local, _, _ := strings.Cut(strings.TrimPrefix(user, "@"), ":")
+					delete(body, "identifier")
+					body["username"] = local
+				})
+			},
+		},
+		{
 			Name: "login-as-sender", Bug: "m.login.application_service logs in the AS's sender user, not the user named",
 			Killers: []string{"HS-LOGIN-03"},
 			Because: `login must be of the user named`,
