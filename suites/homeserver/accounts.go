@@ -60,8 +60,8 @@ var _ = describe("Logging in and registering as the AS", func() {
 		Expect(err).NotTo(HaveOccurred())
 		suites.Observe("login with a normal user's token", notAS.String())
 		// An invalid token is HS-LOGIN-05's case: the two statements disagree there.
-		Expect(never.ErrCode()).To(Equal("M_FORBIDDEN"), "the AS logged in a user never registered: %s", never)
-		Expect(notAS.ErrCode()).To(Equal("M_FORBIDDEN"), "a normal user's token logged in as the AS: %s", notAS)
+		Expect(never.ErrCode()).To(Equal("M_FORBIDDEN"), "the login as a user never registered answered %s", never)
+		Expect(notAS.ErrCode()).To(Equal("M_FORBIDDEN"), "the AS login with a normal user's token answered %s", notAS)
 	}, NodeTimeout(timeout))
 
 	It("answers 401 M_MISSING_TOKEN and M_UNKNOWN_TOKEN to m.login.application_service without a valid as_token", Label("HS-LOGIN-05"), func(ctx SpecContext) {

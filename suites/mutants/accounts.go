@@ -46,7 +46,7 @@ func loginMutants() []Mutant {
 		{
 			Name: "login-registers-user", Bug: "m.login.application_service registers the user named (as /register would) instead of logging in only a registered one",
 			Killers: []string{"HS-LOGIN-04"},
-			Because: `the AS logged in a user never registered: 200`,
+			Because: `the login as a user never registered answered 200`,
 			Request: func(r *http.Request) {
 				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/login") || peekJSON(r)["type"] != "m.login.application_service" {
 					return
