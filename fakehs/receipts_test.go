@@ -10,7 +10,7 @@ import (
 )
 
 // receiptsTo are the m.receipt entries of the ephemeral arrays the AS got:
-// by receipt type, the set of "room event user" they acknowledge.
+// by receipt type, the set of "room event user [thread id]" they acknowledge.
 func receiptsTo(t *testing.T, ds []delivery) map[string]map[string]bool {
 	t.Helper()
 	out := map[string]map[string]bool{}
@@ -39,7 +39,11 @@ func receiptsTo(t *testing.T, ds []delivery) map[string]map[string]bool {
 						if out[kind] == nil {
 							out[kind] = map[string]bool{}
 						}
-						out[kind][edu.RoomID+" "+eventID+" "+userID] = true
+						key := edu.RoomID + " " + eventID + " " + userID
+						if thread, ok := of["thread_id"]; ok {
+							key += " thread " + thread.(string)
+						}
+						out[kind][key] = true
 					}
 				}
 			}
@@ -90,7 +94,7 @@ func TestReceiptsPushedToInterestedServicesThatOptedIn(t *testing.T) {
 	aliceID, _ := alice.WhoAmI(e.ctx)
 	me := aliceID.Field("user_id")
 	want := map[string]map[string]bool{
-		"m.read":         {room + " " + second + " " + me: true, room + " " + third + " " + me: true},
+		"m.read":         {room + " " + second + " " + me: true, room + " " + third + " " + me + " thread main": true},
 		"m.read.private": {room + " " + first + " " + ghost: true},
 	}
 	for kind, keys := range want {
