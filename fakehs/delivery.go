@@ -101,7 +101,7 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	if s.paused || as.reg.URL == nil {
 		return nil
 	}
-	if as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed) == 0 {
+	if as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed)+len(as.ephemeral) == 0 {
 		return as.head
 	}
 	n := min(len(as.pending), s.cfg.BatchSize)
@@ -109,14 +109,15 @@ func (s *Server) nextTxn(as *appservice) *txn {
 	for i, ev := range as.pending[:n] {
 		events[i] = *ev
 	}
-	// A retry resends the frozen body, to-device messages included.
+	// A retry resends the frozen body, to-device messages and ephemeral
+	// data included.
 	var lists *deviceLists
 	if len(as.changed) > 0 {
 		lists = &deviceLists{Changed: as.changed, Left: []string{}}
 	}
 	counts, fallbacks := s.keyStateLocked(as, events, as.toDevice)
-	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events}, ToDevice: as.toDevice, OneTimeKeysCount: counts, FallbackKeyTypes: fallbacks, DeviceLists: lists})
-	as.toDevice, as.changed = nil, nil
+	body, err := json.Marshal(txnBody{Transaction: matrix.Transaction{Events: events, Ephemeral: as.ephemeral}, ToDevice: as.toDevice, OneTimeKeysCount: counts, FallbackKeyTypes: fallbacks, DeviceLists: lists})
+	as.toDevice, as.changed, as.ephemeral = nil, nil, nil
 	if err != nil {
 		panic("fakehs: encoding a transaction: " + err.Error())
 	}

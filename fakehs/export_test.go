@@ -37,7 +37,7 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 		idle := true
 		for _, as := range s.ases {
 			// A service whose url was removed cannot drain its queue.
-			if as.reg.URL != nil && (as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed) > 0) {
+			if as.reg.URL != nil && (as.head != nil || len(as.pending)+len(as.toDevice)+len(as.changed)+len(as.ephemeral) > 0) {
 				idle = false
 			}
 		}

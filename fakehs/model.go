@@ -211,6 +211,12 @@ func (s *Server) interestedLocked(as *appservice, ev *matrix.ClientEvent, rm *ro
 	if s.ownsUser(as, ev.Sender) || (ev.StateKey != nil && s.ownsUser(as, *ev.StateKey)) {
 		return true
 	}
+	return s.roomInterestLocked(as, rm)
+}
+
+// roomInterestLocked decides whether the AS is interested in the room
+// itself: by its rooms or aliases namespace, or one of its users in it.
+func (s *Server) roomInterestLocked(as *appservice, rm *room) bool {
 	if matchNS(as.reg.Namespaces.Rooms, rm.id, false) {
 		return true
 	}

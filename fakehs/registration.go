@@ -1,6 +1,7 @@
 package fakehs
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/asconform/asconform/internal/matrix"
@@ -22,6 +23,9 @@ type appservice struct {
 	// changed are users whose device list changed, not yet in a
 	// transaction (MSC3202; only with org.matrix.msc3202).
 	changed []string
+	// ephemeral are m.receipt EDUs for the AS not yet in a transaction
+	// (only with receive_ephemeral).
+	ephemeral []json.RawMessage
 }
 
 func (as *appservice) wakeUp() {

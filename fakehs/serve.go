@@ -246,6 +246,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("POST", "/rooms/{roomId}/kick", needAuth, s.kick)
 	client("PUT", "/rooms/{roomId}/send/{type}/{txnId}", needAuth, s.send)
 	client("PUT", "/sendToDevice/{type}/{txnId}", needAuth, s.sendToDevice)
+	client("POST", "/rooms/{roomId}/receipt/{receiptType}/{eventId}", needAuth, s.receipt)
 	client("PUT", "/rooms/{roomId}/state/{type}", needAuth, s.putState)
 	client("PUT", "/rooms/{roomId}/state/{type}/{stateKey...}", needAuth, s.putState)
 	client("GET", "/rooms/{roomId}/state/{type}", needAuth, s.getState)

@@ -37,8 +37,9 @@ func (referenceHS) Start(s Settings) (Deployment, error) {
 // server's waits is plenty.
 func (referenceHS) TimeScale() float64 { return 0.1 }
 
+// Unmodelled: of ephemeral data it models read receipts only.
 func (referenceHS) Unmodelled() []string {
-	return []string{"ephemeral data", "client-side third-party lookups", "the public room directory"}
+	return []string{"typing notifications", "presence", "client-side third-party lookups", "the public room directory"}
 }
 
 // restartable is fakehs seen as a deployment that can restart.

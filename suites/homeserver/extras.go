@@ -23,17 +23,18 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 	const timeout = 60 * time.Second
 
 	// ephemeralRoom is the start of the ephemeral specs: alice's room
-	// bridged by the AS that opted in.
-	ephemeralRoom := func(ctx SpecContext) (*Fixture, *scenarios.AppService, *csapi.Client, scenarios.BridgedRoom) {
+	// bridged by the AS that opted in, on a SUT that models the feature
+	// (the kind of ephemeral data) the spec pushes.
+	ephemeralRoom := func(ctx SpecContext, feature string) (*Fixture, *scenarios.AppService, *csapi.Client, scenarios.BridgedRoom) {
 		f := NewFixture(ctx)
-		f.needs("ephemeral data")
+		f.needs(feature)
 		eph := f.EphemeralAS()
 		alice := f.NewUser(ctx, "alice")
 		return f, eph, alice, f.BridgedRoomOf(ctx, eph, alice, "bob")
 	}
 
 	It("pushes typing notifications in the ephemeral array, with the room_id, to an AS that opted in", Label("HS-EPH-01", "HS-EPH-04", "HS-EPH-06"), func(ctx SpecContext) {
-		_, eph, alice, room := ephemeralRoom(ctx)
+		_, eph, alice, room := ephemeralRoom(ctx, "typing notifications")
 		alice.MustTyping(ctx, room.ID, alice.UserID(ctx), true)
 		found, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.typing" && e["room_id"] == room.ID })
 		Expect(err).NotTo(HaveOccurred(), "no m.typing with room_id %s arrived in an ephemeral array", room.ID)
@@ -42,7 +43,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 	}, NodeTimeout(timeout))
 
 	It("pushes a read receipt in a room the AS is interested in, with its room_id, to an AS that opted in", Label("HS-EPH-05", "HS-EPH-06", "HS-EPH-08"), func(ctx SpecContext) {
-		_, eph, alice, room := ephemeralRoom(ctx)
+		_, eph, alice, room := ephemeralRoom(ctx, "read receipts")
 		read := room.Say(ctx, alice, "read me")
 		Expect(alice.Receipt(ctx, room.ID, read)).To(match.HaveStatus(http.StatusOK))
 
@@ -64,7 +65,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 	}, NodeTimeout(timeout))
 
 	It("keeps a normal user's private read receipt from an AS that opted in, while pushing the same user's public receipt", Label("HS-EPH-07"), func(ctx SpecContext) {
-		_, eph, alice, room := ephemeralRoom(ctx)
+		_, eph, alice, room := ephemeralRoom(ctx, "read receipts")
 		first := room.Say(ctx, alice, "read in private")
 		second := room.Say(ctx, alice, "read in public")
 		receipt := func(c *csapi.Client, kind, eventID string, opts ...csapi.Option) {
@@ -107,7 +108,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 	}, NodeTimeout(timeout))
 
 	It("pushes the presence of a user who shares a room with the AS's users to an AS that opted in", Label("HS-EPH-03"), func(ctx SpecContext) {
-		_, eph, alice, _ := ephemeralRoom(ctx)
+		_, eph, alice, _ := ephemeralRoom(ctx, "presence")
 		alice.MustDo(ctx, http.MethodPut, "/_matrix/client/v3/presence/"+csapi.PathEscape(alice.UserID(ctx))+"/status",
 			map[string]any{"presence": "online", "status_msg": "bridged"})
 		_, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.presence" && e["sender"] == alice.UserID(ctx) })
@@ -116,7 +117,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 
 	It("sends no ephemeral data to an AS that did not opt in", Label("HS-EPH-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		f.needs("ephemeral data")
+		f.needs("typing notifications") // what it pushes to the AS that opted in
 		eph := f.EphemeralAS()
 		f.ExpectNoEphemeral() // also after the spec's own check
 		alice := f.NewUser(ctx, "alice")

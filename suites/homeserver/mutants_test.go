@@ -84,8 +84,8 @@ func TestMutantsAreKilled(t *testing.T) {
 // withBaseline adds to shown the specs the SUT's own baseline names as
 // failing (not intermittently): the SUT shows them able to fail, as
 // TestHomeserver/TestDendriteRun check against that baseline, though no
-// mutant can kill them there (e.g. Dendrite has no ephemeral data, which
-// fakehs does not model either).
+// mutant can kill them there (e.g. Dendrite pushes no typing notifications,
+// which fakehs does not model either).
 func withBaseline(t *testing.T, shown map[string]string, flavor string, specs []suites.SpecInfo) map[string]string {
 	c, err := suites.Settings()
 	if err != nil {

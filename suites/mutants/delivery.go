@@ -246,7 +246,7 @@ func ephemeralMutants() []Mutant {
 		{
 			Name: "ephemeral-without-room-id", Bug: "typing and receipts are pushed without their room_id",
 			Killers: []string{"HS-EPH-06", "HS-EPH-01"},
-			Because: `no m.typing with room_id \S+ arrived in an ephemeral array`,
+			Because: `no m\.(typing|receipt) with room_id \S+ arrived in an ephemeral array`,
 			Push: func(r *http.Request) {
 				editTransaction(r, func(body map[string]any) { deleteFromEach(body, "ephemeral", "room_id") })
 			},
