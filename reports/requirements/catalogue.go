@@ -693,9 +693,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "AS-TXN-02", Side: AppService, Level: May, Since: "v1.0",
-		Section: "Pushing events",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
-		Summary: "Seeing a txnId it already processed, the AS can treat the retry as a no-op (\"it can NO-OP this request\"): permitted, not demanded, so an AS acting again is observed, not judged.",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
+		Summary:  "Seeing a txnId it already processed, the AS can treat the retry as a no-op (\"it can NO-OP this request\"): permitted, not demanded, so an AS acting again is observed, not judged.",
+		Question: "Does an AS have to remember the IDs it processed across a restart? The txnId parameter says the IDs \"are used to ensure idempotency of requests\", and a retry after the AS crashed before its 200 is the lost ACK the flow draws; but the flow's word is \"can NO-OP\", and the spec says nothing of restarts, so asconform observes what the AS does after a restart and judges only the 200 (AS-TXN-03).",
 	},
 	{
 		ID: "AS-TXN-03", Side: AppService, Level: Stated, Since: "v1.0",
