@@ -891,6 +891,12 @@ var catalogue = []Requirement{
 		Summary: "The AS does not call /login on a server that lacks the legacy authentication API.",
 	},
 	{
+		ID: "AS-TS-01", Side: AppService, Level: May, Since: "v1.3",
+		Section: "Timestamp massaging",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#timestamp-massaging",
+		Summary: "An AS can append ts to its AS-authenticated send and state PUTs so that an event it bridges in carries the time it had on the remote network (\"application services can alter the timestamp\"): permitted, so whether it does, and with which time, is observed.",
+	},
+	{
 		ID: "AS-DIR-01", Side: AppService, Level: Schema, Since: "v1.0",
 		Section: "Published room directories",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#put_matrixclientv3directorylistappservicenetworkidroomid",

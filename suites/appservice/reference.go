@@ -364,6 +364,13 @@ func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	if err := b.check(room, err); err != nil {
 		return err
 	}
+	if b.flawed(mutants.BindsAliasAfterAnswering) {
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			_, _ = b.hs.CreateAlias(context.Background(), in.Param, room.Field("room_id"))
+		}()
+		return exists
+	}
 	if err := b.check(b.hs.CreateAlias(ctx, in.Param, room.Field("room_id"))); err != nil {
 		return err
 	}
