@@ -693,9 +693,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "AS-TXN-02", Side: AppService, Level: May, Since: "v1.0",
-		Section: "Pushing events",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
-		Summary: "Seeing a txnId it already processed, the AS can treat the retry as a no-op (\"it can NO-OP this request\"): permitted, not demanded, so an AS acting again is observed, not judged.",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
+		Summary:  "Seeing a txnId it already processed, the AS can treat the retry as a no-op (\"it can NO-OP this request\"): permitted, not demanded, so an AS acting again is observed, not judged.",
+		Question: "Does an AS have to remember the IDs it processed across a restart? The txnId parameter says the IDs \"are used to ensure idempotency of requests\", and a retry after the AS crashed before its 200 is the lost ACK the flow draws; but the flow's word is \"can NO-OP\", and the spec says nothing of restarts, so asconform observes what the AS does after a restart and judges only the 200 (AS-TXN-03).",
 	},
 	{
 		ID: "AS-TXN-03", Side: AppService, Level: Stated, Since: "v1.0",
@@ -890,6 +891,12 @@ var catalogue = []Requirement{
 		Section: "Server admin style permissions",
 		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
 		Summary: "The AS does not call /login on a server that lacks the legacy authentication API.",
+	},
+	{
+		ID: "AS-TS-01", Side: AppService, Level: May, Since: "v1.3",
+		Section: "Timestamp massaging",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#timestamp-massaging",
+		Summary: "An AS can append ts to its AS-authenticated send and state PUTs so that an event it bridges in carries the time it had on the remote network (\"application services can alter the timestamp\"): permitted, so whether it does, and with which time, is observed.",
 	},
 	{
 		ID: "AS-DIR-01", Side: AppService, Level: Schema, Since: "v1.0",

@@ -200,3 +200,47 @@ func (f *Fixture) Echoes(text string) []matrix.ClientEvent {
 	}
 	return out
 }
+
+// restarter is an AS deployment that can restart its AS, keeping what it
+// keeps on disk: a container (harness.Container) or the reference AS.
+type restarter interface {
+	Restart(ctx context.Context, readyTimeout time.Duration) error
+}
+
+// RestartAS restarts the AS under test (a container restart for an image)
+// and points fakehs at it again: its port may change. The AS is shared by
+// the suite's specs; the next spec finds it restarted, with whatever it
+// keeps across a restart. An AS the harness did not start (external mode)
+// cannot be restarted: the spec is skipped.
+func (f *Fixture) RestartAS(ctx context.Context) {
+	GinkgoHelper()
+	r, ok := f.Env.SUT.(restarter)
+	if !ok {
+		Skip("needs to restart the AS under test, which the harness can do only for an AS it started: not in external mode")
+	}
+	cfg, err := suites.Settings()
+	if err != nil {
+		suites.HarnessError(err)
+	}
+	if err := r.Restart(ctx, cfg.ReadyTimeout); err != nil {
+		suites.HarnessError(fmt.Errorf("restarting the AS under test: %w", err))
+	}
+	url := f.Env.SUT.BaseURL()
+	f.Env.Reg.URL = &url
+	if err := f.Env.HS.SetRegistration(f.Env.Reg); err != nil {
+		suites.HarnessError(err)
+	}
+}
+
+// BotJoined is a synthetic m.room.member event: the AS's bot joined
+// roomID. A transaction carrying it tells an AS that keeps its room state
+// only in memory (both samples) that its bot is in the room, even after
+// a restart.
+func (f *Fixture) BotJoined(roomID string) matrix.ClientEvent {
+	bot := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
+	return matrix.ClientEvent{
+		EventID: fmt.Sprintf("$asc%s-%d", f.unique, fixtures.Add(1)), Type: "m.room.member",
+		RoomID: roomID, Sender: bot, OriginServerTS: time.Now().Add(-time.Minute).UnixMilli(),
+		Content: json.RawMessage(`{"membership":"join"}`), StateKey: &bot,
+	}
+}

@@ -67,8 +67,65 @@ func (referenceAS) Start(s harness.Settings) (harness.Deployment, error) {
 		_ = as.Close()
 		return nil, err
 	}
-	stop := runBridge(as, reg, s.HomeserverURL, mutant)
-	return &harness.Running{URL: url, Server: s.ServerName, Close: func() error { stop(); return as.Close() }}, nil
+	r := &referenceRunning{reg: reg, hsURL: s.HomeserverURL, server: s.ServerName, mutant: mutant, db: &processed{ids: map[string]bool{}}}
+	r.as, r.stop = as, runBridge(as, reg, s.HomeserverURL, mutant, r.db)
+	return r, nil
+}
+
+// referenceRunning is the running reference AS as a deployment that can
+// restart: a restart is a new process (a new listener, a new port, its
+// in-memory state gone) on the same database (the transaction IDs it has
+// processed, which a compliant bridge keeps).
+type referenceRunning struct {
+	reg           matrix.Registration
+	hsURL, server string
+	mutant        mutants.ASMutant
+	db            *processed
+
+	mu   sync.Mutex
+	as   *fakeas.Server
+	stop func()
+}
+
+func (r *referenceRunning) BaseURL() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("http://127.0.0.1:%d", r.as.Port())
+}
+func (r *referenceRunning) ServerName() string          { return r.server }
+func (r *referenceRunning) Logs(context.Context) string { return "" }
+func (r *referenceRunning) Stop(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stop()
+	return r.as.Close()
+}
+
+// Restart stops the reference AS and starts it again on a new port, with
+// its database but none of its memory.
+func (r *referenceRunning) Restart(context.Context, time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stop()
+	if err := r.as.Close(); err != nil {
+		return err
+	}
+	as, err := fakeas.New("127.0.0.1:0", r.reg)
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
+	r.reg.URL = &url
+	as.SetRegistration(r.reg)
+	r.as, r.stop = as, runBridge(as, r.reg, r.hsURL, r.mutant, r.db)
+	return nil
+}
+
+// processed is the reference AS's database: the transaction IDs it has
+// processed, kept across restarts.
+type processed struct {
+	mu  sync.Mutex
+	ids map[string]bool
 }
 
 // runMutant is the run's AS mutant; none when the run has none.
@@ -83,8 +140,8 @@ func runMutant() (mutants.ASMutant, error) {
 // runBridge makes as the reference AS for reg, with its homeserver at
 // hsURL, and starts it: it pings the homeserver in the background (see
 // pingAtStart). stop ends the start-up pings.
-func runBridge(as *fakeas.Server, reg matrix.Registration, hsURL string, mutant mutants.ASMutant) (stop func()) {
-	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hsURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, mutant: mutant}
+func runBridge(as *fakeas.Server, reg matrix.Registration, hsURL string, mutant mutants.ASMutant, db *processed) (stop func()) {
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hsURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, db: db, mutant: mutant}
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
@@ -154,7 +211,7 @@ func startLateReference(ctx context.Context, down time.Duration) (*fakehs.Server
 	url := fmt.Sprintf("http://127.0.0.1:%d", as.Port())
 	reg.URL = &url
 	as.SetRegistration(reg)
-	stop := runBridge(as, reg, "http://"+hsAddr, mutant)
+	stop := runBridge(as, reg, "http://"+hsAddr, mutant, &processed{ids: map[string]bool{}})
 	select {
 	case <-ctx.Done():
 		stop()
@@ -225,7 +282,9 @@ type bridge struct {
 	hs  *csapi.Client
 
 	mu   sync.Mutex
-	done map[string]bool // transaction IDs already processed
+	done map[string]bool // transaction IDs processed since this start, in memory
+	// db is the database: every transaction ID processed, across restarts.
+	db *processed
 
 	mutant mutants.ASMutant // the bug planted, if any (suites/mutants)
 }
@@ -305,6 +364,13 @@ func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	if err := b.check(room, err); err != nil {
 		return err
 	}
+	if b.flawed(mutants.BindsAliasAfterAnswering) {
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			_, _ = b.hs.CreateAlias(context.Background(), in.Param, room.Field("room_id"))
+		}()
+		return exists
+	}
 	if err := b.check(b.hs.CreateAlias(ctx, in.Param, room.Field("room_id"))); err != nil {
 		return err
 	}
@@ -327,6 +393,17 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 	if seen && b.flawed(mutants.FailsReplays) {
 		return fakeas.Answer{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "seen"}}
 	}
+	// The database decides: an ID processed before a restart is a replay
+	// too. The flawed bridge consults only its memory and then fails to
+	// record the ID again in its database (a unique key).
+	b.db.mu.Lock()
+	stored := b.db.ids[in.Param]
+	b.db.ids[in.Param] = true
+	b.db.mu.Unlock()
+	if !seen && stored && b.flawed(mutants.FailsReplaysAfterRestart) {
+		return fakeas.Answer{Status: http.StatusInternalServerError, Body: matrix.Error{ErrCode: "M_UNKNOWN", Error: "duplicate key: transaction " + in.Param}}
+	}
+	seen = seen || stored
 	if seen {
 		return b.acknowledge()
 	}

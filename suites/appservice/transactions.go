@@ -141,6 +141,60 @@ var _ = describe("AS handling of pushed transactions", func() {
 			return []csapi.Response{first, again}
 		})
 	}, NodeTimeout(timeout))
+
+	// The seed's lost ACK, across a restart: the AS handled a transaction
+	// but its 200 never reached the homeserver (it crashed, say), and the
+	// homeserver sends the transaction again, same ID, same events, once
+	// the AS is back. The answer must again be 200 (AS-TXN-03); acting on
+	// the events once only is what the ID is for, but the spec's word is
+	// "can NO-OP" (AS-TXN-02, MAY): observed, not judged.
+	It("acknowledges a transaction replayed after the AS restarted with 200 (observed: whether it acts on it again)", Label("AS-TXN-03", "AS-TXN-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.User(ctx, "alice")
+		portal := f.Room(ctx, alice)
+		observable := has(harness.JoinsOnInvite) && has(harness.EchoesMessages)
+		text := "before the restart " + f.unique
+		txnID := f.TxnID("restart")
+		// The bot's membership rides along: an AS that keeps room state in
+		// memory only learns from the replay itself where its bot is.
+		body := mustJSON(matrix.Transaction{Events: []matrix.ClientEvent{f.BotJoined(portal.ID), f.Message(portal.ID, alice.UserID(ctx), text)}})
+
+		By("the homeserver pushes a transaction; the AS handles it")
+		first := f.Push.MustPushTransaction(ctx, txnID, body)
+		Expect(first).To(match.HaveStatus(http.StatusOK), "attempt 1 of transaction %s", txnID)
+		if observable {
+			Eventually(func() int { return len(f.Echoes(text)) }).WithContext(ctx).WithTimeout(30*time.Second).
+				Should(BeNumerically(">=", 1), "the AS did not act on the transaction before the restart")
+		}
+
+		By("AS restart")
+		started := time.Now()
+		f.RestartAS(ctx)
+		suites.Observe("AS restart took", time.Since(started).Round(100*time.Millisecond))
+
+		By("AS back: the homeserver replays the transaction, same ID, same events")
+		again := f.Push.MustPushTransaction(ctx, txnID, body)
+		Expect(again).To(match.HaveStatus(http.StatusOK), "after the AS restarted, attempt 2 of transaction %s", txnID)
+		if !observable {
+			suites.Observe("echoes of the event replayed after the restart", "not observed: that needs an AS declaring "+harness.JoinsOnInvite+" and "+harness.EchoesMessages)
+			return
+		}
+
+		By("a new transaction shows whether the restarted AS acts in the room at all")
+		control := "after the restart " + f.unique
+		next := f.Push.MustPushEvents(ctx, f.TxnID("after-restart"), f.BotJoined(portal.ID), f.Message(portal.ID, alice.UserID(ctx), control))
+		Expect(next).To(match.HaveStatus(http.StatusOK), "a new transaction after the AS restarted")
+		acting := func() bool { return len(f.Echoes(control)) > 0 }
+		for deadline := time.Now().Add(30 * time.Second); !acting() && time.Now().Before(deadline) && ctx.Err() == nil; {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if !acting() {
+			suites.Observe("echoes of the event replayed after the restart", "not observable: the restarted AS did not echo a new message in the room either")
+			return
+		}
+		time.Sleep(3 * time.Second)
+		suites.Observe("echoes of the event replayed after the restart (1: the replay was a no-op; 2: acted on again)", len(f.Echoes(text)))
+	}, NodeTimeout(3*time.Minute))
 })
 
 // expectOKWithObject checks that the AS answered 200 with a JSON object

@@ -34,32 +34,34 @@ type ASMutant struct {
 type Flaw int
 
 const (
-	NoFlaw                  Flaw = iota
-	FailsReplays                 // a replayed transaction is answered 500
-	RefusesUnknownTypes          // events of a type outside m.* are refused
-	RefusesUnknownKeys           // transaction keys beyond events and ephemeral are refused
-	AcksAnyBody                  // a transaction body that is not a JSON object is acknowledged
-	SkipsUserCreation            // a user query is answered 200 without registering the user
-	SkipsAliasCreation           // an alias query is answered 200 without creating the room
-	RegistersAfterAnswering      // a user query is answered before the user is registered
-	ClaimsEverything             // queries outside the namespaces are answered 200
-	DeniesEverything             // every query is answered 404
-	FailsUserInUse               // M_USER_IN_USE on registering a queried user fails the query
-	NoInhibitLogin               // users are registered without inhibit_login
-	LogsIn                       // a registered user is then logged in
-	MessageByType                // a state event of type m.room.message is handled as a message
-	SyncsAsSender                // each transaction makes the AS call /sync as its sender
-	UnprefixedGhost              // the echo ghost is named outside the users namespace
-	UntypedProtocolField         // a user field has no field type
-	DuplicateNetworkID           // two protocol instances share a network_id
-	NarrowFieldFirst             // user_fields lists the narrow field before the grouping one
-	AnyProtocol                  // metadata is served for any protocol name
-	LookupObject                 // third-party lookups answer an object, not an array
-	RegistrationNoSender         // the registration file has no sender_localpart
-	NamespaceNoExclusive         // an aliases namespace entry of the registration has no exclusive
-	NamespaceNoUnderscore        // the exclusive users namespace starts @sample_, not @_sample_
-	DirectoryNoVisibility        // the network directory update is sent without visibility
-	PingFailsOutright            // a failed start-up ping makes the AS stop serving
+	NoFlaw                   Flaw = iota
+	FailsReplays                  // a replayed transaction is answered 500
+	FailsReplaysAfterRestart      // a replay of a transaction processed before a restart is answered 500
+	RefusesUnknownTypes           // events of a type outside m.* are refused
+	RefusesUnknownKeys            // transaction keys beyond events and ephemeral are refused
+	AcksAnyBody                   // a transaction body that is not a JSON object is acknowledged
+	SkipsUserCreation             // a user query is answered 200 without registering the user
+	SkipsAliasCreation            // an alias query is answered 200 without creating the room
+	BindsAliasAfterAnswering      // an alias query is answered 200 once the room exists, the alias bound only after
+	RegistersAfterAnswering       // a user query is answered before the user is registered
+	ClaimsEverything              // queries outside the namespaces are answered 200
+	DeniesEverything              // every query is answered 404
+	FailsUserInUse                // M_USER_IN_USE on registering a queried user fails the query
+	NoInhibitLogin                // users are registered without inhibit_login
+	LogsIn                        // a registered user is then logged in
+	MessageByType                 // a state event of type m.room.message is handled as a message
+	SyncsAsSender                 // each transaction makes the AS call /sync as its sender
+	UnprefixedGhost               // the echo ghost is named outside the users namespace
+	UntypedProtocolField          // a user field has no field type
+	DuplicateNetworkID            // two protocol instances share a network_id
+	NarrowFieldFirst              // user_fields lists the narrow field before the grouping one
+	AnyProtocol                   // metadata is served for any protocol name
+	LookupObject                  // third-party lookups answer an object, not an array
+	RegistrationNoSender          // the registration file has no sender_localpart
+	NamespaceNoExclusive          // an aliases namespace entry of the registration has no exclusive
+	NamespaceNoUnderscore         // the exclusive users namespace starts @sample_, not @_sample_
+	DirectoryNoVisibility         // the network directory update is sent without visibility
+	PingFailsOutright             // a failed start-up ping makes the AS stop serving
 )
 
 // asCatalogue is every AS mutant, area by area.
@@ -124,6 +126,8 @@ func asTransactionMutants() []ASMutant {
 	return []ASMutant{
 		{Name: "as-replay-500", Bug: "a replayed transaction is answered 500", Killers: []string{"AS-TXN-03"},
 			Because: `attempt \d+( of transaction \S+)?\s+Expected status \[200\]\s+Actual: 500`, Flaw: FailsReplays},
+		{Name: "as-replay-after-restart-500", Bug: "after a restart, a replay of a transaction processed before it is answered 500 (the memory is empty, the database refuses the ID twice)", Killers: []string{"AS-TXN-03"},
+			Because: `after the AS restarted, attempt 2 of transaction \S+\s+Expected status \[200\]\s+Actual: 500`, Flaw: FailsReplaysAfterRestart},
 		{Name: "as-rejects-unknown-types", Bug: "transactions with unknown event types are refused", Killers: []string{"AS-TXN-01"},
 			Because: `unknown type\s+Expected status \[200\]\s+Actual: 400`, Flaw: RefusesUnknownTypes},
 		{Name: "as-ack-not-object", Bug: "transactions are acknowledged with a JSON array, not an object", Killers: []string{"AS-TXN-01"},
@@ -149,6 +153,8 @@ func asQueryMutants() []ASMutant {
 			Because: `answered 200 but @\S+ does not exist`, Flaw: SkipsUserCreation},
 		{Name: "as-alias-200-without-room", Bug: "an alias query is answered 200 without creating the room", Killers: []string{"AS-QRY-03"},
 			Because: `answered 200 but #\S+ is not bound to a room`, Flaw: SkipsAliasCreation},
+		{Name: "as-binds-alias-after-answering", Bug: "an alias query is answered 200 once the room is created; the alias is bound 200 ms after the answer", Killers: []string{"AS-QRY-03"},
+			Because: `answered 200 but #\S+ is not bound to a room`, Flaw: BindsAliasAfterAnswering},
 		{Name: "as-claims-everything", Bug: "queries outside the namespace are answered 200", Killers: []string{"AS-QRY-04"},
 			Because: `Expected status \[404\]\s+Actual: 200`, Flaw: ClaimsEverything},
 		{Name: "as-denies-everything", Bug: "every query is answered 404", Killers: []string{"AS-QRY-02", "AS-QRY-03"},
