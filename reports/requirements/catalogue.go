@@ -49,7 +49,7 @@ var catalogue = []Requirement{
 		Section:  "Registration",
 		URL:      "https://spec.matrix.org/v1.19/application-service-api/#registration",
 		Summary:  "The optional rate_limited flag of the registration decides whether requests the AS makes as masqueraded users are rate-limited; the AS's sender user is outside the scope of this flag.",
-		Question: "The spec gives no default for an absent rate_limited, nor what rate limits a homeserver has at all; checked only with both values given explicitly, on a homeserver whose own message rate limit is switched on and tight (harness.Settings.RateLimits): under false, the AS's masqueraded users meet no 429 in a burst where a normal user does; under true, they do. The sender user is not judged.",
+		Question: "The spec gives no default for an absent rate_limited, nor what rate limits a homeserver has at all; checked only with both values given explicitly, on a homeserver whose own rate limits are switched on and tight (harness.Settings.RateLimits), with a burst of the first kind of request a normal user meets 429 in (messages; typing notifications where messages are not limited, as in Dendrite): under false, the AS's masqueraded users meet no 429 in the burst; under true, they do. The sender user is not judged.",
 	},
 
 	// ---------------------------------------------------------------------
@@ -486,7 +486,7 @@ var catalogue = []Requirement{
 		Section:  "Server admin style permissions",
 		URL:      "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
 		Summary:  "The AS should be able to manage any users and room aliases in its namespace (lower-case should): the homeserver grants it that control.",
-		Question: "\"Manage any users and room alias in its namespace\" is not spelt out. Checked on one concrete piece: the AS (as its sender, without user_id) deletes an alias of its exclusive namespace that one of its users made, in a room its sender is not in.",
+		Question: "\"Manage any users and room alias in its namespace\" is not spelt out. Checked on one concrete piece: the AS, acting as one of its users (user_id), makes an alias of its exclusive namespace, and deletes it as itself (its sender, without user_id), in a room its sender is not in.",
 	},
 
 	// ---------------------------------------------------------------------

@@ -39,7 +39,7 @@ func configMutants() []Mutant {
 			Push:    stayOnLegacy(),
 		},
 		{
-			Name: "masqueraded-users-rate-limited", Bug: "the AS's masqueraded users are rate-limited whatever rate_limited says (the proxy answers 429 to a user's message after the burst a normal user gets)",
+			Name: "masqueraded-users-rate-limited", Bug: "the AS's masqueraded users are rate-limited whatever rate_limited says (the proxy answers 429 to a user's messages or typing notifications after the burst a normal user gets)",
 			Killers:  []string{"HS-REG-06"},
 			Because:  `under rate_limited: false, got 429`,
 			Response: limitMasqueraded(),
@@ -124,20 +124,23 @@ func byASToken(r *http.Request) bool {
 	return false
 }
 
-// limitMasqueraded answers 429 to each masqueraded user's messages after
-// the burst a normal user gets under harness.Settings.RateLimits.
+// limitMasqueraded answers 429 to each masqueraded user's messages (and
+// typing notifications) after the burst a normal user gets under
+// harness.Settings.RateLimits.
 func limitMasqueraded() responseRewrite {
 	var mu sync.Mutex
 	sent := map[string]int{}
 	return func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
 		user := r.URL.Query().Get("user_id")
-		if user == "" || r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/send/") || status != http.StatusOK {
+		limitedKind := strings.Contains(r.URL.Path, "/send/") || strings.Contains(r.URL.Path, "/typing/")
+		if user == "" || r.Method != http.MethodPut || !limitedKind || status != http.StatusOK {
 			return status, body
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		sent[user]++
-		if sent[user] > harness.RateLimitBurst {
+		key := user + " " + map[bool]string{true: "send", false: "typing"}[strings.Contains(r.URL.Path, "/send/")]
+		sent[key]++
+		if sent[key] > harness.RateLimitBurst {
 			return http.StatusTooManyRequests, map[string]any{"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests", "retry_after_ms": 10000}
 		}
 		return status, body
