@@ -72,6 +72,7 @@ var _ = describe("Configuration, legacy routes and control of the namespace", fu
 
 	It("tries the versioned transaction path again after falling back, once the AS serves it", Label("HS-LEG-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
+		f.OwnSUT(ctx) // it leaves the AS failing: the shared homeserver would back off from it
 		f.AS.On(fakeas.Transactions).Always().Respond(http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
 		f.serveLegacyTransactions()
 		alice := f.NewUser(ctx, "alice")
@@ -226,6 +227,9 @@ func (f *Fixture) legacyDelivery(ctx context.Context, eventID string) (recorder.
 // same ID and body.
 func (f *Fixture) expectLegacyFallback(ctx context.Context, status int, body any) {
 	GinkgoHelper()
+	// The AS is left failing on the versioned path, which would make the
+	// shared homeserver back off from it in the next spec.
+	f.OwnSUT(ctx)
 	f.AS.On(fakeas.Transactions).Always().Respond(status, body)
 	f.serveLegacyTransactions()
 	alice := f.NewUser(ctx, "alice")
