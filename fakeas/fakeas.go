@@ -31,6 +31,12 @@ const (
 	Ping         Route = "ping"         // POST /_matrix/app/v1/ping
 	ThirdParty   Route = "thirdparty"   // GET /_matrix/app/v1/thirdparty/...
 	Unknown      Route = "unknown"      // anything else
+	// Legacy is the older paths a homeserver falls back to ("Legacy
+	// routes"): /transactions/{txnId}, /users/{userId}, /rooms/{roomAlias}
+	// and /_matrix/app/unstable/thirdparty/...; Param is the path after
+	// the leading "/". A current AS serves none of them: unscripted, the
+	// fake answers them as unknown (404 M_UNRECOGNIZED).
+	Legacy Route = "legacy"
 )
 
 // Request is what a hook sees of an incoming request.
@@ -197,6 +203,11 @@ func (s *Server) AckedTransactions() []string {
 func route(method, path string) (Route, string, bool) {
 	const prefix = "/_matrix/app/v1/"
 	if !strings.HasPrefix(path, prefix) {
+		for _, old := range []string{"/transactions/", "/users/", "/rooms/", "/_matrix/app/unstable/thirdparty/"} {
+			if strings.HasPrefix(path, old) && len(path) > len(old) {
+				return Legacy, strings.TrimPrefix(path, "/"), true
+			}
+		}
 		return Unknown, "", false
 	}
 	rest := strings.TrimPrefix(path, prefix)
@@ -278,7 +289,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 // decide runs authentication, then the script for the route, then the
 // compliant default.
 func (s *Server) decide(ctx context.Context, rt Route, param string, methodOK bool, req *http.Request, body []byte) (Response, bool) {
-	if rt == Unknown {
+	if rt == Unknown || rt == Legacy && !s.scripted(Legacy) {
 		return errResp(http.StatusNotFound, "M_UNRECOGNIZED", "unknown endpoint"), false
 	}
 	if !methodOK {
@@ -293,6 +304,9 @@ func (s *Server) decide(ctx context.Context, rt Route, param string, methodOK bo
 		if handled {
 			return r, drop
 		}
+	}
+	if rt == Legacy { // scripted, but a step left it to the default
+		return errResp(http.StatusNotFound, "M_UNRECOGNIZED", "unknown endpoint"), false
 	}
 	return s.compliant(in), false
 }

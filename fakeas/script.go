@@ -47,6 +47,13 @@ func (s *Server) Reset() {
 	s.expect, s.unexpected = nil, nil
 }
 
+// scripted says whether any step is pending for rt.
+func (s *Server) scripted(rt Route) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.scripts[rt]) > 0
+}
+
 func (s *Server) nextStep(rt Route) *Step {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -330,3 +330,50 @@ func TestRegistrationWithoutURLGetsNoTraffic(t *testing.T) {
 		t.Fatalf("AS without url got %d requests", n)
 	}
 }
+
+// TestLegacyFallback: a transaction the AS does not take on the versioned
+// path goes, at once, to the legacy path with the same ID and bytes; an
+// ack there acknowledges it, and the next transaction tries the versioned
+// path first again ("Legacy routes").
+func TestLegacyFallback(t *testing.T) {
+	e := setup(t)
+	e.as.On(fakeas.Transactions).Times(1).Respond(http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED"})
+	e.as.On(fakeas.Legacy).Always().Do(func(context.Context, fakeas.Request) error {
+		return fakeas.Answer{Status: http.StatusOK, Body: map[string]any{}}
+	})
+	ghost := e.ghost("a")
+	e.createRoom(e.asc, nil, csapi.AsUser(ghost))
+	e.waitIdle()
+	e.createRoom(e.asc, nil, csapi.AsUser(ghost))
+	e.waitIdle()
+	var paths []string
+	var bodies [][]byte
+	for _, x := range e.as.Recorder().All() {
+		if x.Method == http.MethodPut {
+			paths, bodies = append(paths, x.Path), append(bodies, x.Body)
+		}
+	}
+	if len(paths) < 3 || paths[0] != "/_matrix/app/v1/transactions/1" || paths[1] != "/transactions/1" || paths[2] != "/_matrix/app/v1/transactions/2" {
+		t.Fatalf("PUTs %v, want transaction 1 on the versioned then the legacy path, then transaction 2 on the versioned path", paths)
+	}
+	if !bytes.Equal(bodies[0], bodies[1]) {
+		t.Fatalf("the legacy path got other bytes:\n%s\n%s", bodies[0], bodies[1])
+	}
+}
+
+// TestRefusesSharedIDOrToken: registrations sharing an id or an as_token
+// are refused (Registration: "The homeserver MUST enforce this").
+func TestRefusesSharedIDOrToken(t *testing.T) {
+	url := "http://127.0.0.1:1"
+	a := fakeas.Member(1).Registration("hs.test", url)
+	sameToken := fakeas.Member(2).Registration("hs.test", url)
+	sameToken.ASToken = a.ASToken
+	sameID := fakeas.Member(3).Registration("hs.test", url)
+	sameID.ID = a.ID
+	for name, twin := range map[string]matrix.Registration{"as_token": sameToken, "id": sameID} {
+		if hs, err := fakehs.New("127.0.0.1:0", fakehs.Config{Registrations: []matrix.Registration{a, twin}}); err == nil {
+			_ = hs.Close()
+			t.Errorf("fakehs started with two registrations sharing an %s", name)
+		}
+	}
+}

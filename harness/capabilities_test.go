@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/asconform/asconform/internal/matrix"
@@ -86,5 +88,21 @@ func TestSynapseColdStart(t *testing.T) {
 		if _, ignored := spec.Env["PYTHONPYCACHEPREFIX"]; ignored != cold {
 			t.Errorf("cold start %v: env %v", cold, spec.Env)
 		}
+	}
+}
+
+// The reference refuses registrations sharing an as_token as a server
+// that quits while starting (ErrQuit), not as a harness failure.
+func TestReferenceRefusalIsQuit(t *testing.T) {
+	url := "http://127.0.0.1:1"
+	a := matrix.Registration{ID: "a", URL: &url, ASToken: "same", HSToken: "h1", SenderLocalpart: "a"}
+	b := matrix.Registration{ID: "b", URL: &url, ASToken: "same", HSToken: "h2", SenderLocalpart: "b"}
+	d, err := referenceHS{}.Start(Settings{ServerName: "hs.test", Registrations: []matrix.Registration{a, b}})
+	if err == nil {
+		_ = d.Stop(context.Background())
+		t.Fatal("fakehs started with two registrations sharing an as_token")
+	}
+	if !errors.Is(err, ErrQuit) {
+		t.Fatalf("the refusal does not wrap ErrQuit: %v", err)
 	}
 }

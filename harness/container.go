@@ -72,7 +72,7 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Container, err
 	if c.baseURL, err = c.endpoint(ctx); err != nil {
 		// A SUT that exits at once has no published port: say it crashed.
 		if dead := c.alive(ctx); dead != nil {
-			err = fmt.Errorf("%w: %v", ErrNotReady, dead)
+			err = fmt.Errorf("%w: %w", ErrNotReady, dead)
 		}
 	}
 	if err == nil {
@@ -119,7 +119,7 @@ func (c *Container) alive(ctx context.Context) error {
 		return fmt.Errorf("inspect container: %w", err)
 	}
 	if !st.Running {
-		return fmt.Errorf("container exited with code %d", st.ExitCode)
+		return fmt.Errorf("%w: container exited with code %d", ErrQuit, st.ExitCode)
 	}
 	return nil
 }

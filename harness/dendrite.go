@@ -31,6 +31,12 @@ func (f dendrite) Container(s Settings) (ContainerSpec, error) {
 
 // dendriteOverrides is what differs from Dendrite's default configuration.
 func dendriteOverrides(s Settings, regPaths []string) map[string]any {
+	// Dendrite counts a caller's requests over a sliding window: at most
+	// threshold of them within cooloff_ms.
+	rateLimiting := map[string]any{"enabled": false}
+	if s.RateLimits {
+		rateLimiting = map[string]any{"enabled": true, "threshold": RateLimitBurst, "cooloff_ms": 2000}
+	}
 	return map[string]any{
 		"global": map[string]any{
 			"server_name": s.ServerName,
@@ -45,7 +51,7 @@ func dendriteOverrides(s Settings, regPaths []string) map[string]any {
 		"client_api": map[string]any{
 			"registration_disabled": false,
 			"guests_disabled":       true,
-			"rate_limiting":         map[string]any{"enabled": false},
+			"rate_limiting":         rateLimiting,
 		},
 		"federation_api": map[string]any{"key_perspectives": []any{}},
 		"user_api":       map[string]any{"bcrypt_cost": 4},

@@ -25,6 +25,13 @@ type Deployment interface {
 // ErrNotReady is returned when the SUT never answered its readiness probe.
 var ErrNotReady = errors.New("SUT did not become ready")
 
+// ErrQuit is in the error of a start that ended because the SUT itself
+// stopped: a container that exited while starting, an in-process SUT
+// that refused its settings. The SUT said no (what it said is in the
+// error); the harness did not fail. A start that merely timed out is not
+// one.
+var ErrQuit = errors.New("the SUT quit while starting")
+
 // Probe is how a SUT shows it is ready: GET Path answers 200 with a body
 // containing Want.
 type Probe struct {
@@ -61,7 +68,7 @@ func waitReady(ctx context.Context, baseURL string, probe Probe, timeout time.Du
 		}
 		if alive != nil {
 			if err := alive(ctx); err != nil && ctx.Err() == nil {
-				return fmt.Errorf("%w: %v", ErrNotReady, err)
+				return fmt.Errorf("%w: %w", ErrNotReady, err)
 			}
 		}
 		select {

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -28,7 +29,9 @@ func (referenceHS) Start(s Settings) (Deployment, error) {
 		Backoff: 100 * time.Millisecond, HTTPClient: &http.Client{Timeout: 2 * time.Second},
 	})
 	if err != nil {
-		return nil, err
+		// fakehs refuses settings it judges wrong (two registrations
+		// sharing an id or an as_token) as a server that will not start.
+		return nil, fmt.Errorf("%w: %w", ErrQuit, err)
 	}
 	return &restartable{Running{URL: hs.URL(), Server: hs.ServerName(), Close: hs.Close}, hs}, nil
 }
@@ -39,7 +42,7 @@ func (referenceHS) TimeScale() float64 { return 0.1 }
 
 // Unmodelled: of ephemeral data it models read receipts only.
 func (referenceHS) Unmodelled() []string {
-	return []string{"typing notifications", "presence", "client-side third-party lookups", "the public room directory"}
+	return []string{"typing notifications", "presence", "client-side third-party lookups", "the public room directory", "rate limits"}
 }
 
 // restartable is fakehs seen as a deployment that can restart.

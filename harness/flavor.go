@@ -28,7 +28,17 @@ type Settings struct {
 	// ColdStart asks for a start as after a fresh install: caches the
 	// image ships (compiled bytecode) ignored. For measuring starts only.
 	ColdStart bool
+	// RateLimits asks for the homeserver's own rate limiting of messages
+	// switched on, tight enough that a burst of RateLimitBurst messages
+	// from one normal user meets a 429; otherwise the suite turns rate
+	// limits off (or as high as the implementation allows).
+	RateLimits bool
 }
+
+// RateLimitBurst is how many messages in a row a normal user may send
+// under Settings.RateLimits before the homeserver answers 429 (at most:
+// a flavor may allow fewer).
+const RateLimitBurst = 5
 
 // Unstable extensions a profile may need switched on.
 const (

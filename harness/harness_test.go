@@ -161,6 +161,10 @@ func TestBrokenSUTs(t *testing.T) {
 			if !errors.Is(err, ErrNotReady) {
 				t.Errorf("error does not wrap ErrNotReady: %v", err)
 			}
+			// Only a SUT that ended by itself quit; one that timed out did not.
+			if quit := c.mode == "crash"; errors.Is(err, ErrQuit) != quit {
+				t.Errorf("errors.Is(err, ErrQuit) = %v for mode %s, want %v: %v", !quit, c.mode, quit, err)
+			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)

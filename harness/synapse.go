@@ -78,6 +78,10 @@ func synapseConfig(s Settings, regPaths []string) map[string]any {
 		"rc_presence":                              map[string]any{"per_user": lots},
 		"rc_delayed_event_mgmt":                    lots,
 	}
+	if s.RateLimits {
+		// A burst of RateLimitBurst messages, then one every 10 s.
+		config["rc_message"] = map[string]any{"per_second": 0.1, "burst_count": RateLimitBurst}
+	}
 	// Synapse pushes to-device messages to ASes with receive_ephemeral
 	// (or de.sorunome.msc2409.push_ephemeral) only behind this flag.
 	experimental := map[string]any{}

@@ -14,9 +14,10 @@ var catalogue = []Requirement{
 	// ---------------------------------------------------------------------
 	{
 		ID: "HS-REG-01", Side: Homeserver, Level: Must, Since: "v1.0",
-		Section: "Registration",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
-		Summary: "Every configured application service needs its own id and its own as_token; the homeserver has to refuse a configuration in which two services share either value.",
+		Section:  "Registration",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#registration",
+		Summary:  "Every configured application service needs its own id and its own as_token; the homeserver has to refuse a configuration in which two services share either value.",
+		Question: "The spec says the homeserver MUST enforce uniqueness, not how: refusing to start is one way; a server that started and refused one of the two services would also enforce it, but nothing outside tells which it refused. Checked as: the homeserver does not start with such a configuration (its own exit, with its last log lines observed).",
 	},
 	{
 		ID: "HS-REG-02", Side: Homeserver, Level: Stated, Since: "v1.5",
@@ -45,9 +46,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "HS-REG-06", Side: Homeserver, Level: Schema, Since: "v1.0",
-		Section: "Registration",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#registration",
-		Summary: "The optional rate_limited flag of the registration decides whether requests the AS makes as masqueraded users are rate-limited; the AS's sender user is outside the scope of this flag.",
+		Section:  "Registration",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#registration",
+		Summary:  "The optional rate_limited flag of the registration decides whether requests the AS makes as masqueraded users are rate-limited; the AS's sender user is outside the scope of this flag.",
+		Question: "The spec gives no default for an absent rate_limited, nor what rate limits a homeserver has at all; checked only with both values given explicitly, on a homeserver whose own rate limits are switched on and tight (harness.Settings.RateLimits), with a burst of the first kind of request a normal user meets 429 in (messages; typing notifications where messages are not limited, as in Dendrite): under false, the AS's masqueraded users meet no 429 in the burst; under true, they do. The sender user is not judged.",
 	},
 
 	// ---------------------------------------------------------------------
@@ -145,15 +147,17 @@ var catalogue = []Requirement{
 	// ---------------------------------------------------------------------
 	{
 		ID: "HS-LEG-01", Side: Homeserver, Level: Should, Since: "v1.0",
-		Section: "Legacy routes",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#legacy-routes",
-		Summary: "The homeserver calls the versioned /_matrix/app/v1/... paths first and, when the AS answers with a non-success status (404, 500, 501, ...), retries on the equivalent legacy path (/transactions/{txnId}, /users/{userId}, /rooms/{roomAlias}, /_matrix/app/unstable/thirdparty/...).",
+		Section:  "Legacy routes",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#legacy-routes",
+		Summary:  "The homeserver calls the versioned /_matrix/app/v1/... paths first and, when the AS answers with a non-success status (404, 500, 501, ...), retries on the equivalent legacy path (/transactions/{txnId}, /users/{userId}, /rooms/{roomAlias}, /_matrix/app/unstable/thirdparty/...).",
+		Question: "The text says \"if the application service receives an HTTP status code that does not indicate success\": it means the homeserver receiving it. It names 500 as a reason to fall back, which sits badly with retrying a transaction the AS failed (HS-TXN-05): a fallback on 500 sends the transaction to a path a current AS does not serve. Both a 404 and a 500 are checked, as the text says; the transaction fallback only (users, rooms and third-party paths are not checked).",
 	},
 	{
 		ID: "HS-LEG-02", Side: Homeserver, Level: Should, Since: "v1.0",
-		Section: "Legacy routes",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#legacy-routes",
-		Summary: "After falling back to legacy paths, the homeserver periodically tries the versioned paths again in case the AS has been upgraded.",
+		Section:  "Legacy routes",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#legacy-routes",
+		Summary:  "After falling back to legacy paths, the homeserver periodically tries the versioned paths again in case the AS has been upgraded.",
+		Question: "\"Periodically\" has no period. Checked within the suite's delivery bound (20 s, scaled), with the upgraded AS still serving the legacy path too, so that only trying the versioned path again, not a failure, brings the homeserver back; not reached where the homeserver never fell back (HS-LEG-01).",
 	},
 
 	// ---------------------------------------------------------------------
@@ -479,9 +483,10 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "HS-NS-10", Side: Homeserver, Level: LowerShould, Since: "v1.0",
-		Section: "Server admin style permissions",
-		URL:     "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
-		Summary: "The AS should be able to manage any users and room aliases in its namespace (lower-case should): the homeserver grants it that control.",
+		Section:  "Server admin style permissions",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#server-admin-style-permissions",
+		Summary:  "The AS should be able to manage any users and room aliases in its namespace (lower-case should): the homeserver grants it that control.",
+		Question: "\"Manage any users and room alias in its namespace\" is not spelt out. Checked on one concrete piece: the AS, acting as one of its users (user_id), makes an alias of its exclusive namespace, and deletes it as itself (its sender, without user_id), in a room its sender is not in.",
 	},
 
 	// ---------------------------------------------------------------------

@@ -43,8 +43,9 @@ type Env struct {
 	// needing one are skipped there, saying so.
 	lacks map[string]bool
 	// private starts another homeserver like the shared one, with regs
-	// only (nil where the harness cannot: external mode).
-	private func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error)
+	// only and the settings changed by opts (nil where the harness
+	// cannot: external mode).
+	private func(ctx context.Context, regs []matrix.Registration, opts ...func(*harness.Settings)) (harness.Deployment, error)
 
 	mu   sync.Mutex
 	next int
@@ -95,8 +96,8 @@ func (e *Env) mutate(name string) (*Env, error) {
 	e.Deployment = d
 	// A spec's own homeserver (OwnSUT) is reached through the mutant too.
 	if start := e.private; start != nil {
-		e.private = func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
-			own, err := start(ctx, regs)
+		e.private = func(ctx context.Context, regs []matrix.Registration, opts ...func(*harness.Settings)) (harness.Deployment, error) {
+			own, err := start(ctx, regs, opts...)
 			if err != nil {
 				return nil, err
 			}
@@ -193,8 +194,12 @@ func (e *Env) prepare(ctx context.Context, cfg suites.Config) (harness.Target, e
 	if err != nil {
 		return t, err
 	}
-	e.private = func(ctx context.Context, regs []matrix.Registration) (harness.Deployment, error) {
-		return t.Start(ctx, harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()})
+	e.private = func(ctx context.Context, regs []matrix.Registration, opts ...func(*harness.Settings)) (harness.Deployment, error) {
+		s := harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()}
+		for _, o := range opts {
+			o(&s)
+		}
+		return t.Start(ctx, s)
 	}
 	if m, ok := t.Flavor.(harness.Model); ok {
 		patience = m.TimeScale()

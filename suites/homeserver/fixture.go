@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/asconform/asconform/internal/recorder"
 	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/suites"
+	"github.com/asconform/asconform/suites/mutants"
 )
 
 // Fixture is what one spec works with: the homeserver, one fake AS with its
@@ -135,6 +137,39 @@ func (f *Fixture) OwnSUT(ctx context.Context) {
 // OwnSUTWith is OwnSUT with more registrations installed beside the spec's.
 func (f *Fixture) OwnSUTWith(ctx context.Context, extra ...matrix.Registration) {
 	GinkgoHelper()
+	f.OwnSUTConfigured(ctx, nil, extra...)
+}
+
+// OwnSUTConfigured is OwnSUTWith on a homeserver whose settings opts
+// change (e.g. rate limits on).
+func (f *Fixture) OwnSUTConfigured(ctx context.Context, opts []func(*harness.Settings), extra ...matrix.Registration) {
+	GinkgoHelper()
+	if err := f.startOwn(ctx, opts, extra); err != nil {
+		suites.HarnessError(fmt.Errorf("starting the spec's own homeserver: %w", err))
+	}
+}
+
+// OwnSUTUnlessRefused is OwnSUTWith for a configuration the homeserver
+// may refuse. It returns "" when the homeserver started, and what the
+// homeserver said when it quit while starting (harness.ErrQuit: a
+// container that exited, with its last log lines; the reference's error):
+// its refusal. A start that failed otherwise (no image, no answer within
+// the ready timeout) is a harness error: it says nothing of the SUT.
+func (f *Fixture) OwnSUTUnlessRefused(ctx context.Context, extra ...matrix.Registration) (refusal string) {
+	GinkgoHelper()
+	err := f.startOwn(ctx, nil, extra)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, harness.ErrQuit):
+		return err.Error()
+	}
+	suites.HarnessError(fmt.Errorf("starting the spec's own homeserver: %w", err))
+	return ""
+}
+
+func (f *Fixture) startOwn(ctx context.Context, opts []func(*harness.Settings), extra []matrix.Registration) error {
+	GinkgoHelper()
 	if f.Env.private == nil {
 		Skip("needs a homeserver of its own (the spec restarts or breaks it), which only a container run starts: not in external mode")
 	}
@@ -143,13 +178,26 @@ func (f *Fixture) OwnSUTWith(ctx context.Context, extra ...matrix.Registration) 
 		regs = append(regs, a.Reg)
 	}
 	regs = append(regs, extra...)
-	hs, err := f.Env.private(ctx, regs)
+	if m, ok := runMutant(); ok && m.Registrations != nil {
+		regs = m.Registrations(regs)
+	}
+	hs, err := f.Env.private(ctx, regs, opts...)
 	if err != nil {
-		suites.HarnessError(fmt.Errorf("starting the spec's own homeserver: %w", err))
+		return err
 	}
 	DeferCleanup(func(ctx context.Context) error { return hs.Stop(ctx) })
 	f.hs = hs
 	f.rebind()
+	return nil
+}
+
+// runMutant is the run's homeserver mutant, if any.
+func runMutant() (mutants.Mutant, bool) {
+	cfg, err := suites.Settings()
+	if err != nil || cfg.Mutant == "" {
+		return mutants.Mutant{}, false
+	}
+	return mutants.Lookup(cfg.Mutant)
 }
 
 // RestartSUT restarts the spec's own homeserver (OwnSUT), keeping its

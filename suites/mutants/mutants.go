@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/asconform/asconform/internal/matrix"
 )
 
 // Mutant is one named bug. Killers lists the requirement IDs whose specs
@@ -33,13 +35,17 @@ type Mutant struct {
 	Response responseRewrite
 	// Push rewrites a request from the SUT before the fake AS sees it.
 	Push func(*http.Request)
+	// Registrations rewrites the registrations a spec's own homeserver
+	// (OwnSUT) is started with, for bugs in how a homeserver reads its
+	// configuration that a real one does not let us plant otherwise.
+	Registrations func([]matrix.Registration) []matrix.Registration
 }
 
 // catalogue is every homeserver mutant, area by area.
 var catalogue = slices.Concat(
 	loginMutants(), namespaceMutants(), identityMutants(), deviceMutants(), timestampMutants(),
 	transactionMutants(), retryMutants(), ephemeralMutants(), encryptionMutants(),
-	queryMutants(), pingMutants(), directoryMutants(), interestMutants(),
+	queryMutants(), pingMutants(), directoryMutants(), interestMutants(), configMutants(),
 )
 
 // history is the memory of stateful mutants.
