@@ -395,6 +395,27 @@ func encryptionMutants() []Mutant {
 			},
 		},
 		{
+			Name: "otk-claim-drops-as-keys", Bug: "a one-time key claim forwarded to the AS returns none of the keys the AS gave (MSC3983)",
+			Killers: []string{"HS-KEYS-01"},
+			Because: `return the one-time key the AS gave`,
+			Response: onPath("/keys/claim", func(status int, body map[string]any) (int, map[string]any) {
+				if _, ok := body["one_time_keys"]; ok {
+					body["one_time_keys"] = map[string]any{}
+				}
+				return status, body
+			}),
+		},
+		{
+			Name: "key-query-forwards-no-user", Bug: "a device key query forwarded to the AS names none of the users queried (MSC3984)",
+			Killers: []string{"HS-KEYS-02"},
+			Because: `the forwarded query must name the user queried`,
+			Push: func(r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/org.matrix.msc3984/keys/query") {
+					editJSON(r, func(body map[string]any) { clear(body) })
+				}
+			},
+		},
+		{
 			Name: "fallback-key-types-empty", Bug: "unused fallback key types in transactions are always empty (MSC3202)",
 			Killers: []string{"HS-OTK-02"},
 			Because: `the unused fallback key types of the device`,
