@@ -408,6 +408,42 @@ func (s *Server) deleteDevice(c *call) reply {
 	if u == nil || !u.devices[id] {
 		return fail(404, "M_NOT_FOUND", "no device "+id)
 	}
+	s.dropDeviceLocked(u, id)
+	return answer(nil)
+}
+
+// deleteDevices is POST /delete_devices: like deleteDevice for each
+// device named, devices the user does not have ignored; no user-interactive
+// authentication for an AS (v1.17).
+func (s *Server) deleteDevices(c *call) reply {
+	var b struct {
+		Devices []string `json:"devices"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if b.Devices == nil {
+		return fail(400, "M_BAD_JSON", "devices is required")
+	}
+	if c.who.as == nil {
+		return uiaChallenge("m.login.password", "asconform-uia")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	for _, id := range b.Devices {
+		if u.devices[id] {
+			s.dropDeviceLocked(u, id)
+		}
+	}
+	return answer(nil)
+}
+
+// dropDeviceLocked forgets device id of u and logs its sessions out.
+func (s *Server) dropDeviceLocked(u *user, id string) {
 	delete(u.devices, id)
 	delete(u.deviceNames, id)
 	for token, sess := range s.sessions {
@@ -415,7 +451,6 @@ func (s *Server) deleteDevice(c *call) reply {
 			delete(s.sessions, token)
 		}
 	}
-	return answer(nil)
 }
 
 // uploadCrossSigning stores the user's cross-signing keys. Replacing keys

@@ -624,6 +624,13 @@ var catalogue = []Requirement{
 		Question: "MSC3202 copies /sync's device_lists; which users an AS tracks (sharing a room with any of its users) is read from /sync's rule, as Synapse does.",
 	},
 	{
+		ID: "HS-ID-11", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3202: Encrypted Appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary:  "For a registration that opted in (org.matrix.msc3202), a request with the as_token, ?user_id= and org.matrix.msc3202.device_id acts as that device of the asserted user (the unstable name of v1.17's device_id, HS-ID-05).",
+		Question: "Since v1.17 the stable device_id (HS-ID-05) does the same; bridges built before it still send the unstable name. A homeserver that ignores the parameter (whoami reports no device) is reported skipped as not implementing it; naming another device fails.",
+	},
+	{
 		ID: "HS-KEYS-01", Side: Homeserver, Level: Stated, Since: Unstable,
 		Section:  "MSC3983: Sending One-Time Key (OTK) claims to appservices",
 		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3983",

@@ -19,6 +19,7 @@ import (
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
 	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -162,6 +163,22 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 			Skip(fmt.Sprintf("not implemented: no transaction carried device_lists (nor org.matrix.msc3202.device_lists) within %s of alice's new device", wait(extensionWait)))
 		}
 		Expect(lists.Changed).To(ContainElement(alice.UserID(ctx)), "device_lists.changed must name alice, who shares a room with the AS's user and logged in on a new device")
+	}, NodeTimeout(timeout))
+
+	It("acts as the device of its user named with MSC3202's org.matrix.msc3202.device_id", Label("HS-ID-11"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		if !eph.Reg.MSC3202 {
+			Skip("needs the registration of the ephemeral AS with org.matrix.msc3202: true, which the profile's run writes (not in external mode)")
+		}
+		ghost, device := f.registerDeviceOf(ctx, eph, "msc3202device")
+		as, err := eph.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("org.matrix.msc3202.device_id", device))
+		Expect(as, err).To(match.HaveStatus(http.StatusOK))
+		suites.Observe("whoami", as.String())
+		if as.Field("device_id") == "" {
+			Skip("not implemented: whoami with org.matrix.msc3202.device_id reports no device (the homeserver ignores the unstable parameter)")
+		}
+		Expect(as.Field("device_id")).To(Equal(device), "whoami must name the device the AS asserted with org.matrix.msc3202.device_id")
 	}, NodeTimeout(timeout))
 
 	It("forwards a client's one-time key claim for a device of its user that uploaded none to the AS, and returns the key the AS gave", Label("HS-KEYS-01"), func(ctx SpecContext) {
