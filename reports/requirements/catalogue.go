@@ -604,6 +604,13 @@ var catalogue = []Requirement{
 		Question: "Neither MSC2409 nor MSC4203 says what happens to to-device messages of a failed transaction; the spec's retry rule (the same transaction is retried) implies the retry carries the same content, and a to-device message is delivered once to its device.",
 	},
 	{
+		ID: "HS-TODEV-03", Side: Homeserver, Level: Implied, Since: Unstable,
+		Section:  "MSC4203: Sending to-device events to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/4203",
+		Summary:  "Only to-device messages for devices of users in the AS's namespaces are pushed to it: not one its own user's device sent to a user outside them.",
+		Question: "MSC4203 defines what is pushed by the recipient (to_user_id in the AS's namespace); that a message sent by the AS's user is not echoed back to the AS is read from that rule, not stated.",
+	},
+	{
 		ID: "HS-OTK-01", Side: Homeserver, Level: Stated, Since: Unstable,
 		Section:  "MSC3202: Encrypted Appservices",
 		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",

@@ -79,6 +79,38 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 		Expect(acked).NotTo(BeEmpty(), "the to-device message was lost: transaction %s was retried without it, and no later transaction carried it", retried)
 	}, NodeTimeout(timeout))
 
+	It("pushes to the AS no to-device message its user's device sent to a user outside its namespaces", Label("HS-TODEV-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device := f.registerDeviceOf(ctx, eph, "todevicereverse")
+		alice := f.NewUser(ctx, "alice")
+		aliceDevice := setUp("alice's whoami")(alice.WhoAmI(ctx)).Field("device_id")
+		reverse := "r" + f.unique
+		eph.ASClient.MustDo(ctx, http.MethodPut, "/_matrix/client/v3/sendToDevice/"+toDeviceType+"/"+csapi.TxnID(),
+			map[string]any{"messages": map[string]any{alice.UserID(ctx): map[string]any{aliceDevice: map[string]any{"nonce": reverse}}}},
+			csapi.AsUser(ghost), csapi.Query("device_id", device))
+		// A message to the AS's user after it: once it is pushed, the first
+		// would have been too.
+		toDevice(ctx, eph, alice, ghost, device, map[string]any{"nonce": "n" + f.unique})
+		Expect(eph.ToDeviceDeliveries(reverse)).To(BeEmpty(), "the AS was pushed the to-device message its user sent to alice, a user outside its namespaces")
+		prefix := "@" + eph.NamespacePrefix()
+		for _, d := range eph.Deliveries() {
+			var body map[string]json.RawMessage
+			if json.Unmarshal(d.Exchange.Body, &body) != nil {
+				continue
+			}
+			for _, k := range scenarios.ToDeviceKeys {
+				var msgs []struct {
+					ToUserID string `json:"to_user_id"`
+				}
+				_ = json.Unmarshal(body[k], &msgs)
+				for _, m := range msgs {
+					Expect(m.ToUserID).To(HavePrefix(prefix), "transaction %s pushed a to-device message for a user outside its namespaces", d.TxnID)
+				}
+			}
+		}
+	}, NodeTimeout(timeout))
+
 	It("reports the one-time key counts of its user's device in the transaction that concerns the user", Label("HS-OTK-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		eph := f.EphemeralAS()

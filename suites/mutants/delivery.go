@@ -1,6 +1,7 @@
 package mutants
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -352,6 +353,28 @@ func encryptionMutants() []Mutant {
 					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
 						if _, ok := body[key]; ok {
 							body[key] = []any{}
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "to-device-pushed-for-outsiders", Bug: "to-device messages for users outside the AS's namespaces are pushed to it too (MSC4203)",
+			Killers: []string{"HS-TODEV-03"},
+			Because: `to-device message (its user sent to alice|for a user outside its namespaces)`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						msgs, _ := body[key].([]any)
+						if len(msgs) == 0 {
+							continue
+						}
+						if first, ok := msgs[0].(map[string]any); ok {
+							outsider := maps.Clone(first)
+							user, _ := first["to_user_id"].(string)
+							_, server, _ := strings.Cut(user, ":")
+							outsider["to_user_id"] = "@mutant-outsider:" + server
+							body[key] = append(msgs, outsider)
 						}
 					}
 				})
