@@ -446,6 +446,8 @@ func (s *Server) deleteDevices(c *call) reply {
 func (s *Server) dropDeviceLocked(u *user, id string) {
 	delete(u.devices, id)
 	delete(u.deviceNames, id)
+	delete(u.otks, id)
+	delete(u.deviceKeys, id)
 	for token, sess := range s.sessions {
 		if sess.userID == u.id && sess.deviceID == id {
 			delete(s.sessions, token)
@@ -481,6 +483,7 @@ func (s *Server) uploadKeys(c *call) reply {
 	var b struct {
 		OneTimeKeys  map[string]json.RawMessage `json:"one_time_keys"`
 		FallbackKeys map[string]json.RawMessage `json:"fallback_keys"`
+		DeviceKeys   json.RawMessage            `json:"device_keys"`
 	}
 	if rp := c.decode(&b); rp.failed() {
 		return rp
@@ -502,9 +505,22 @@ func (s *Server) uploadKeys(c *call) reply {
 		counts = map[string]int{}
 		u.oneTimeKeys[c.who.deviceID] = counts
 	}
-	for id := range b.OneTimeKeys {
+	if u.otks == nil {
+		u.otks = map[string]map[string]json.RawMessage{}
+	}
+	if u.otks[c.who.deviceID] == nil {
+		u.otks[c.who.deviceID] = map[string]json.RawMessage{}
+	}
+	for id, key := range b.OneTimeKeys {
 		alg, _, _ := strings.Cut(id, ":")
 		counts[alg]++
+		u.otks[c.who.deviceID][id] = key
+	}
+	if len(b.DeviceKeys) > 0 && string(b.DeviceKeys) != "null" {
+		if u.deviceKeys == nil {
+			u.deviceKeys = map[string]json.RawMessage{}
+		}
+		u.deviceKeys[c.who.deviceID] = b.DeviceKeys
 	}
 	// A new fallback key replaces the device's one of that algorithm.
 	for id := range b.FallbackKeys {

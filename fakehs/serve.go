@@ -236,6 +236,8 @@ func (s *Server) routes() *http.ServeMux {
 	client("POST", "/delete_devices", needAuth, s.deleteDevices)
 	client("POST", "/keys/device_signing/upload", needAuth, s.uploadCrossSigning)
 	client("POST", "/keys/upload", needAuth, s.uploadKeys)
+	client("POST", "/keys/claim", needAuth, s.claimKeys)
+	client("POST", "/keys/query", needAuth, s.queryKeys)
 	client("POST", "/register", noAuth, s.register)
 	client("GET", "/register/available", noAuth, s.registerAvailable)
 	client("GET", "/login", noAuth, s.loginFlows)
