@@ -133,6 +133,36 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 		Expect(counts[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
 	}, NodeTimeout(timeout))
 
+	It("reports one key fewer in the one-time key counts of its user's device after a client claimed one", Label("HS-OTK-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device, pushed := f.keysPushed(ctx, eph, "otkclaimed", func(ghost, device string) map[string]any {
+			keys := map[string]any{}
+			for i := range 3 {
+				keys[fmt.Sprintf("signed_curve25519:AAAAB%d", i)] = signedKey(ghost, device, i, false)
+			}
+			return map[string]any{"one_time_keys": keys}
+		})
+		countKeys := []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count"}
+		var before map[string]map[string]map[string]int
+		if scenarios.FirstField(pushed, &before, countKeys...) == "" {
+			Skip("not implemented: the transaction carrying the to-device message has no device_one_time_keys_count (nor org.matrix.msc3202.device_one_time_keys_count)")
+		}
+		Expect(before[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
+		bob := f.NewUser(ctx, "bob")
+		claimed := bob.MustDo(ctx, http.MethodPost, "/_matrix/client/v3/keys/claim", map[string]any{
+			"one_time_keys": map[string]any{ghost: map[string]any{device: "signed_curve25519"}},
+		})
+		suites.Observe("claim", claimed.String())
+		nonce := "c" + f.unique
+		toDevice(ctx, eph, bob, ghost, device, map[string]any{"nonce": nonce})
+		var after map[string]map[string]map[string]int
+		key := scenarios.FirstField(eph.ToDeviceDeliveries(nonce), &after, countKeys...)
+		suites.Observe("counts after the claim", fmt.Sprint(after[ghost]))
+		Expect(key).NotTo(BeEmpty(), "the transaction after the claim, which concerns the user whose counts changed, must carry the counts")
+		Expect(after[ghost][device]["signed_curve25519"]).To(Equal(2), "after a claim, the count of the device's unclaimed one-time keys must be one less")
+	}, NodeTimeout(timeout))
+
 	It("reports the unused fallback key types of its user's device in the transaction that concerns the user", Label("HS-OTK-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		eph := f.EphemeralAS()

@@ -322,6 +322,7 @@ func ephemeralMutants() []Mutant {
 // messages (MSC4203), key counts and device lists (MSC3202).
 func encryptionMutants() []Mutant {
 	toDeviceTried := newHistory()
+	var firstCounts sync.Map // host|user|device|algorithm -> the first count pushed
 	return []Mutant{
 		{
 			Name: "to-device-wrong-device", Bug: "to-device messages pushed to the AS name another device in to_device_id (MSC4203)",
@@ -396,6 +397,28 @@ func encryptionMutants() []Mutant {
 									if n, ok := n.(float64); ok && n > 0 {
 										counts[alg] = n - 1
 									}
+								}
+							}
+						}
+					}
+				})
+			},
+		},
+		{
+			Name: "otk-count-frozen", Bug: "the one-time key counts in transactions stay at the first value pushed for a device, whatever is claimed (MSC3202)",
+			Killers: []string{"HS-OTK-01"},
+			Because: `after a claim, the count`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
+						users, _ := body[key].(map[string]any)
+						for user, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for device, counts := range devices {
+								counts, _ := counts.(map[string]any)
+								for alg, n := range counts {
+									first, _ := firstCounts.LoadOrStore(r.Host+"|"+user+"|"+device+"|"+alg, n)
+									counts[alg] = first
 								}
 							}
 						}
