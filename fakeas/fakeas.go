@@ -30,7 +30,12 @@ const (
 	Rooms        Route = "rooms"        // GET /_matrix/app/v1/rooms/{roomAlias}
 	Ping         Route = "ping"         // POST /_matrix/app/v1/ping
 	ThirdParty   Route = "thirdparty"   // GET /_matrix/app/v1/thirdparty/...
-	Unknown      Route = "unknown"      // anything else
+	// Unstable: one-time key claims (MSC3983) and device key queries
+	// (MSC3984) the homeserver forwards to the AS. Unscripted, the fake
+	// answers {}: it holds no keys.
+	KeysClaim Route = "keys/claim" // POST /_matrix/app/unstable/org.matrix.msc3983/keys/claim
+	KeysQuery Route = "keys/query" // POST /_matrix/app/unstable/org.matrix.msc3984/keys/query
+	Unknown   Route = "unknown"    // anything else
 	// Legacy is the older paths a homeserver falls back to ("Legacy
 	// routes"): /transactions/{txnId}, /users/{userId}, /rooms/{roomAlias}
 	// and /_matrix/app/unstable/thirdparty/...; Param is the path after
@@ -200,7 +205,19 @@ func (s *Server) AckedTransactions() []string {
 	return acked
 }
 
+// Paths of the unstable endpoints (MSC3983, MSC3984).
+const (
+	KeysClaimPath = "/_matrix/app/unstable/org.matrix.msc3983/keys/claim"
+	KeysQueryPath = "/_matrix/app/unstable/org.matrix.msc3984/keys/query"
+)
+
 func route(method, path string) (Route, string, bool) {
+	switch path {
+	case KeysClaimPath:
+		return KeysClaim, "", method == http.MethodPost
+	case KeysQueryPath:
+		return KeysQuery, "", method == http.MethodPost
+	}
 	const prefix = "/_matrix/app/v1/"
 	if !strings.HasPrefix(path, prefix) {
 		for _, old := range []string{"/transactions/", "/users/", "/rooms/", "/_matrix/app/unstable/thirdparty/"} {
@@ -340,6 +357,9 @@ func (s *Server) compliant(in Request) Response {
 		}
 		return Response{Status: http.StatusOK}
 	case Ping:
+		return Response{Status: http.StatusOK}
+	case KeysClaim, KeysQuery:
+		// An AS that serves these endpoints but has no keys to give.
 		return Response{Status: http.StatusOK}
 	default:
 		// Users, rooms and third-party lookups: nothing exists unless a

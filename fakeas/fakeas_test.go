@@ -687,3 +687,30 @@ func TestPauseRefusesConnectionsAndResumeServesAgain(t *testing.T) {
 		t.Fatalf("after Resume: %v", r)
 	}
 }
+
+// The unstable key endpoints (MSC3983, MSC3984): POST only, authenticated,
+// {} unscripted, the scripted answer otherwise, and recorded.
+func TestKeyEndpoints(t *testing.T) {
+	f := start(t)
+	for _, c := range []struct {
+		rt   fakeas.Route
+		path string
+	}{{fakeas.KeysClaim, fakeas.KeysClaimPath}, {fakeas.KeysQuery, fakeas.KeysQueryPath}} {
+		expect(t, f.call(f.ctx, http.MethodPost, c.path, "Bearer "+hsToken, `{"@a:hs":{}}`), 200, "")
+		expect(t, f.call(f.ctx, http.MethodGet, c.path, "Bearer "+hsToken, ""), 405, "M_UNRECOGNIZED")
+		expect(t, f.call(f.ctx, http.MethodPost, c.path, "Bearer wrong", `{}`), 403, "M_FORBIDDEN")
+		seen := make(chan fakeas.Request, 1)
+		f.s.On(c.rt).Do(func(_ context.Context, in fakeas.Request) error { seen <- in; return nil }).Respond(200, map[string]any{"scripted": true})
+		r := f.call(f.ctx, http.MethodPost, c.path, "Bearer "+hsToken, `{"@a:hs":["DEV"]}`)
+		expect(t, r, 200, "")
+		if !strings.Contains(string(r.body), "scripted") {
+			t.Errorf("%s: scripted answer not given: %s", c.path, r.body)
+		}
+		if in := <-seen; in.Route != c.rt || string(in.Body) != `{"@a:hs":["DEV"]}` {
+			t.Errorf("%s: hook saw %+v", c.path, in)
+		}
+	}
+	if n := f.s.Recorder().Len(); n != 8 {
+		t.Errorf("recorded %d exchanges, want 8", n)
+	}
+}

@@ -408,14 +408,51 @@ func (s *Server) deleteDevice(c *call) reply {
 	if u == nil || !u.devices[id] {
 		return fail(404, "M_NOT_FOUND", "no device "+id)
 	}
+	s.dropDeviceLocked(u, id)
+	return answer(nil)
+}
+
+// deleteDevices is POST /delete_devices: like deleteDevice for each
+// device named, devices the user does not have ignored; no user-interactive
+// authentication for an AS (v1.17).
+func (s *Server) deleteDevices(c *call) reply {
+	var b struct {
+		Devices []string `json:"devices"`
+	}
+	if rp := c.decode(&b); rp.failed() {
+		return rp
+	}
+	if b.Devices == nil {
+		return fail(400, "M_BAD_JSON", "devices is required")
+	}
+	if c.who.as == nil {
+		return uiaChallenge("m.login.password", "asconform-uia")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[c.who.userID]
+	if u == nil {
+		return fail(404, "M_NOT_FOUND", "unknown user")
+	}
+	for _, id := range b.Devices {
+		if u.devices[id] {
+			s.dropDeviceLocked(u, id)
+		}
+	}
+	return answer(nil)
+}
+
+// dropDeviceLocked forgets device id of u and logs its sessions out.
+func (s *Server) dropDeviceLocked(u *user, id string) {
 	delete(u.devices, id)
 	delete(u.deviceNames, id)
+	delete(u.otks, id)
+	delete(u.deviceKeys, id)
 	for token, sess := range s.sessions {
 		if sess.userID == u.id && sess.deviceID == id {
 			delete(s.sessions, token)
 		}
 	}
-	return answer(nil)
 }
 
 // uploadCrossSigning stores the user's cross-signing keys. Replacing keys
@@ -446,6 +483,7 @@ func (s *Server) uploadKeys(c *call) reply {
 	var b struct {
 		OneTimeKeys  map[string]json.RawMessage `json:"one_time_keys"`
 		FallbackKeys map[string]json.RawMessage `json:"fallback_keys"`
+		DeviceKeys   json.RawMessage            `json:"device_keys"`
 	}
 	if rp := c.decode(&b); rp.failed() {
 		return rp
@@ -467,9 +505,22 @@ func (s *Server) uploadKeys(c *call) reply {
 		counts = map[string]int{}
 		u.oneTimeKeys[c.who.deviceID] = counts
 	}
-	for id := range b.OneTimeKeys {
+	if u.otks == nil {
+		u.otks = map[string]map[string]json.RawMessage{}
+	}
+	if u.otks[c.who.deviceID] == nil {
+		u.otks[c.who.deviceID] = map[string]json.RawMessage{}
+	}
+	for id, key := range b.OneTimeKeys {
 		alg, _, _ := strings.Cut(id, ":")
 		counts[alg]++
+		u.otks[c.who.deviceID][id] = key
+	}
+	if len(b.DeviceKeys) > 0 && string(b.DeviceKeys) != "null" {
+		if u.deviceKeys == nil {
+			u.deviceKeys = map[string]json.RawMessage{}
+		}
+		u.deviceKeys[c.who.deviceID] = b.DeviceKeys
 	}
 	// A new fallback key replaces the device's one of that algorithm.
 	for id := range b.FallbackKeys {

@@ -46,10 +46,12 @@ type user struct {
 	displayname, avatar string
 	appservice          string // id of the AS that registered the user, if any
 	devices             map[string]bool
-	deviceNames         map[string]string         // device -> display name, where set
-	crossSigning        bool                      // has uploaded cross-signing keys
-	oneTimeKeys         map[string]map[string]int // device -> algorithm -> unclaimed one-time keys
-	fallbackKeys        map[string][]string       // device -> algorithms of its unused fallback keys
+	deviceNames         map[string]string                     // device -> display name, where set
+	crossSigning        bool                                  // has uploaded cross-signing keys
+	oneTimeKeys         map[string]map[string]int             // device -> algorithm -> unclaimed one-time keys
+	fallbackKeys        map[string][]string                   // device -> algorithms of its unused fallback keys
+	otks                map[string]map[string]json.RawMessage // device -> key ID -> unclaimed one-time key
+	deviceKeys          map[string]json.RawMessage            // device -> its uploaded device keys
 	deactivated         bool
 }
 

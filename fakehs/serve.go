@@ -103,7 +103,12 @@ func (s *Server) authenticate(r *http.Request, mode authMode) (*caller, reply) {
 			}
 			c.userID = id
 		}
-		if dev := q.Get("device_id"); dev != "" {
+		dev := q.Get("device_id")
+		if dev == "" && as.reg.MSC3202 {
+			// MSC3202's unstable name, for registrations that opted in.
+			dev = q.Get("org.matrix.msc3202.device_id")
+		}
+		if dev != "" {
 			if !s.users[c.userID].devices[dev] {
 				return nil, fail(400, "M_UNKNOWN_DEVICE", "device "+dev+" does not belong to "+c.userID)
 			}
@@ -228,8 +233,11 @@ func (s *Server) routes() *http.ServeMux {
 	client("GET", "/devices", needAuth, s.getDevices)
 	client("PUT", "/devices/{deviceId}", needAuth, s.putDevice)
 	client("DELETE", "/devices/{deviceId}", needAuth, s.deleteDevice)
+	client("POST", "/delete_devices", needAuth, s.deleteDevices)
 	client("POST", "/keys/device_signing/upload", needAuth, s.uploadCrossSigning)
 	client("POST", "/keys/upload", needAuth, s.uploadKeys)
+	client("POST", "/keys/claim", needAuth, s.claimKeys)
+	client("POST", "/keys/query", needAuth, s.queryKeys)
 	client("POST", "/register", noAuth, s.register)
 	client("GET", "/register/available", noAuth, s.registerAvailable)
 	client("GET", "/login", noAuth, s.loginFlows)

@@ -91,6 +91,12 @@ func synapseConfig(s Settings, regPaths []string) map[string]any {
 	if s.HasExtension(ExtMSC3202) {
 		experimental["msc3202_transaction_extensions"] = true
 	}
+	if s.HasExtension(ExtKeyClaims) {
+		experimental["msc3983_appservice_otk_claims"] = true
+	}
+	if s.HasExtension(ExtKeyQueries) {
+		experimental["msc3984_appservice_key_query"] = true
+	}
 	if len(experimental) > 0 {
 		config["experimental_features"] = experimental
 	}
@@ -126,3 +132,15 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Unstable extensions Synapse switches on for a profile, beside those of
+// flavor.go (whose constants belong there; kept here while flavor.go is
+// another helper's to change).
+const (
+	// ExtKeyClaims: one-time key claims for an AS's exclusive users
+	// forwarded to the AS (MSC3983).
+	ExtKeyClaims = "msc3983-otk-claims"
+	// ExtKeyQueries: device key queries for an AS's exclusive users
+	// forwarded to the AS (MSC3984).
+	ExtKeyQueries = "msc3984-key-queries"
+)

@@ -22,6 +22,7 @@ const LateQueryWait = 5 * time.Second
 var routePrefix = map[fakeas.Route]string{
 	fakeas.Users: "/_matrix/app/v1/users/", fakeas.Rooms: "/_matrix/app/v1/rooms/",
 	fakeas.Ping: "/_matrix/app/v1/ping", fakeas.ThirdParty: "/_matrix/app/v1/thirdparty/",
+	fakeas.KeysClaim: fakeas.KeysClaimPath, fakeas.KeysQuery: fakeas.KeysQueryPath,
 }
 
 // Routed lists the requests of route rt received in the scenario.

@@ -22,8 +22,8 @@ type Profile struct {
 // Profiles are the known profiles, by name.
 var Profiles = map[string]Profile{
 	"e2ee-bridges": {
-		About:      "what encrypted bridges use beyond the stable spec: to-device messages pushed to the AS (MSC2409/MSC4203), device lists and one-time key counts in transactions (MSC3202)",
-		Extensions: []string{harness.ExtToDevice, harness.ExtMSC3202},
+		About:      "what encrypted bridges use beyond the stable spec: to-device messages pushed to the AS (MSC2409/MSC4203), device lists and one-time key counts in transactions (MSC3202), one-time key claims and device key queries forwarded to the AS (MSC3983, MSC3984)",
+		Extensions: []string{harness.ExtToDevice, harness.ExtMSC3202, harness.ExtKeyClaims, harness.ExtKeyQueries},
 	},
 }
 

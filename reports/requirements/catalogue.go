@@ -609,6 +609,13 @@ var catalogue = []Requirement{
 		Question: "Neither MSC2409 nor MSC4203 says what happens to to-device messages of a failed transaction; the spec's retry rule (the same transaction is retried) implies the retry carries the same content, and a to-device message is delivered once to its device.",
 	},
 	{
+		ID: "HS-TODEV-03", Side: Homeserver, Level: Implied, Since: Unstable,
+		Section:  "MSC4203: Sending to-device events to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/4203",
+		Summary:  "Only to-device messages for devices of users in the AS's namespaces are pushed to it: not one its own user's device sent to a user outside them.",
+		Question: "MSC4203 defines what is pushed by the recipient (to_user_id in the AS's namespace); that a message sent by the AS's user is not echoed back to the AS is read from that rule, not stated.",
+	},
+	{
 		ID: "HS-OTK-01", Side: Homeserver, Level: Stated, Since: Unstable,
 		Section:  "MSC3202: Encrypted Appservices",
 		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
@@ -627,6 +634,27 @@ var catalogue = []Requirement{
 		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
 		Summary:  "For a registration that opted in (org.matrix.msc3202), a user whose devices change while sharing a room with one of the AS's users is listed under device_lists.changed of a transaction (unstable: org.matrix.msc3202.device_lists).",
 		Question: "MSC3202 copies /sync's device_lists; which users an AS tracks (sharing a room with any of its users) is read from /sync's rule, as Synapse does.",
+	},
+	{
+		ID: "HS-ID-11", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3202: Encrypted Appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3202",
+		Summary:  "For a registration that opted in (org.matrix.msc3202), a request with the as_token, ?user_id= and org.matrix.msc3202.device_id acts as that device of the asserted user (the unstable name of v1.17's device_id, HS-ID-05).",
+		Question: "Since v1.17 the stable device_id (HS-ID-05) does the same; bridges built before it still send the unstable name. A homeserver that ignores the parameter (whoami reports no device) is reported skipped as not implementing it; naming another device fails.",
+	},
+	{
+		ID: "HS-KEYS-01", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3983: Sending One-Time Key (OTK) claims to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3983",
+		Summary:  "A client's /keys/claim for a device of a user in an AS's exclusive namespace that has no unused one-time key on the homeserver is forwarded to the AS (unstable: POST /_matrix/app/unstable/org.matrix.msc3983/keys/claim, user → device → algorithms), and the keys the AS answers with are returned to the client.",
+		Question: "An unstable proposal: the spec checks the device that uploaded no one-time key (the MSC's trigger), not the fallback rules when the AS fails or gives fewer keys, nor the federation claim. A homeserver that forwards nothing is reported skipped as not implementing it; MSC3983 asks for an exclusive namespace, which the ephemeral AS's is.",
+	},
+	{
+		ID: "HS-KEYS-02", Side: Homeserver, Level: Stated, Since: Unstable,
+		Section:  "MSC3984: Sending key queries to appservices",
+		URL:      "https://github.com/matrix-org/matrix-spec-proposals/pull/3984",
+		Summary:  "A client's /keys/query naming a user in an AS's exclusive namespace is forwarded to the AS (unstable: POST /_matrix/app/unstable/org.matrix.msc3984/keys/query, user → device IDs, [] for all), and the AS's answer is merged over what the homeserver holds, device by device.",
+		Question: "An unstable proposal: the spec checks a device only the AS knows and a device whose keys only the homeserver holds; the MSC's merge of cross-signing keys and the federation query are not checked. A homeserver that forwards nothing is reported skipped as not implementing it.",
 	},
 
 	// ---------------------------------------------------------------------

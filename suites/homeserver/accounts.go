@@ -168,6 +168,16 @@ var _ = describe("Logging in and registering as the AS", func() {
 		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the deleted device is still listed")
 	}, NodeTimeout(timeout))
 
+	It("lets the AS delete devices of its user with POST /delete_devices without user-interactive authentication", Label("HS-DEV-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost, device := f.registerWithDevice(ctx, "bulkdeleting")
+		Expect(f.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/delete_devices", map[string]any{"devices": []string{device}}, csapi.AsUser(ghost))).
+			To(match.HaveStatus(http.StatusOK), "deleting devices with POST /delete_devices as the AS must need no user-interactive authentication")
+		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the device deleted with POST /delete_devices is still listed")
+	}, NodeTimeout(timeout))
+
 	It("lets the AS upload and replace its user's cross-signing keys without user-interactive authentication", Label("HS-DEV-04"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		ghost := f.RegisterGhost(ctx, "crosssigning")

@@ -25,6 +25,15 @@ var _ = describe("Which events reach an AS", func() {
 		f.ExpectEvent(ctx, alice.MustSend(ctx, roomID, "hello, bot"), "a message in a room the AS's sender user joined was not pushed to the AS")
 	}, NodeTimeout(timeout))
 
+	It("pushes the invite of a registered user of its namespace to a room none of its users is in", Label("HS-REG-04"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		ghost := f.RegisterGhost(ctx, "invitee")
+		alice := f.NewUser(ctx, "alice")
+		roomID := alice.MustCreateRoom(ctx, map[string]any{"preset": "public_chat"})
+		alice.MustInvite(ctx, roomID, ghost)
+		Expect(f.WaitForMember(ctx, roomID, ghost, "invite")).To(Succeed(), "the invite targeting a user of the AS's namespace was not pushed to the AS")
+	}, NodeTimeout(timeout))
+
 	It("pushes the events of a room whose alias is in the AS's aliases namespace, though none of its users is in it", Label("HS-REG-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		alice := f.NewUser(ctx, "alice")

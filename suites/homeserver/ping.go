@@ -71,4 +71,11 @@ var _ = describe("Pinging the application service", func() {
 		Expect(other.ASClient.PingAS(ctx, f.Reg.ID, "")).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"))
 		Expect(f.Received()).To(BeEmpty(), "the pinged AS must not be called")
 	}, NodeTimeout(timeout))
+
+	It("refuses with 403 M_FORBIDDEN a ping of an AS made with a normal user's access token", Label("HS-PING-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alice := f.NewUser(ctx, "alice")
+		Expect(alice.PingAS(ctx, f.Reg.ID, "")).To(match.HaveError(http.StatusForbidden, "M_FORBIDDEN"), "a user's token is not the AS's as_token")
+		Expect(f.Received()).To(BeEmpty(), "the pinged AS must not be called")
+	}, NodeTimeout(timeout))
 })

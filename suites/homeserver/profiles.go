@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/recorder"
 	"github.com/asconform/asconform/scenarios"
+	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
 
@@ -77,6 +79,38 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 		Expect(acked).NotTo(BeEmpty(), "the to-device message was lost: transaction %s was retried without it, and no later transaction carried it", retried)
 	}, NodeTimeout(timeout))
 
+	It("pushes to the AS no to-device message its user's device sent to a user outside its namespaces", Label("HS-TODEV-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device := f.registerDeviceOf(ctx, eph, "todevicereverse")
+		alice := f.NewUser(ctx, "alice")
+		aliceDevice := setUp("alice's whoami")(alice.WhoAmI(ctx)).Field("device_id")
+		reverse := "r" + f.unique
+		eph.ASClient.MustDo(ctx, http.MethodPut, "/_matrix/client/v3/sendToDevice/"+toDeviceType+"/"+csapi.TxnID(),
+			map[string]any{"messages": map[string]any{alice.UserID(ctx): map[string]any{aliceDevice: map[string]any{"nonce": reverse}}}},
+			csapi.AsUser(ghost), csapi.Query("device_id", device))
+		// A message to the AS's user after it: once it is pushed, the first
+		// would have been too.
+		toDevice(ctx, eph, alice, ghost, device, map[string]any{"nonce": "n" + f.unique})
+		Expect(eph.ToDeviceDeliveries(reverse)).To(BeEmpty(), "the AS was pushed the to-device message its user sent to alice, a user outside its namespaces")
+		prefix := "@" + eph.NamespacePrefix()
+		for _, d := range eph.Deliveries() {
+			var body map[string]json.RawMessage
+			if json.Unmarshal(d.Exchange.Body, &body) != nil {
+				continue
+			}
+			for _, k := range scenarios.ToDeviceKeys {
+				var msgs []struct {
+					ToUserID string `json:"to_user_id"`
+				}
+				_ = json.Unmarshal(body[k], &msgs)
+				for _, m := range msgs {
+					Expect(m.ToUserID).To(HavePrefix(prefix), "transaction %s pushed a to-device message for a user outside its namespaces", d.TxnID)
+				}
+			}
+		}
+	}, NodeTimeout(timeout))
+
 	It("reports the one-time key counts of its user's device in the transaction that concerns the user", Label("HS-OTK-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		eph := f.EphemeralAS()
@@ -97,6 +131,36 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 		Expect(counts).To(HaveKey(ghost), "the counts must name the AS's user the transaction concerns")
 		Expect(counts[ghost]).To(HaveKey(device), "the counts must name the device that uploaded the keys")
 		Expect(counts[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
+	}, NodeTimeout(timeout))
+
+	It("reports one key fewer in the one-time key counts of its user's device after a client claimed one", Label("HS-OTK-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device, pushed := f.keysPushed(ctx, eph, "otkclaimed", func(ghost, device string) map[string]any {
+			keys := map[string]any{}
+			for i := range 3 {
+				keys[fmt.Sprintf("signed_curve25519:AAAAB%d", i)] = signedKey(ghost, device, i, false)
+			}
+			return map[string]any{"one_time_keys": keys}
+		})
+		countKeys := []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count"}
+		var before map[string]map[string]map[string]int
+		if scenarios.FirstField(pushed, &before, countKeys...) == "" {
+			Skip("not implemented: the transaction carrying the to-device message has no device_one_time_keys_count (nor org.matrix.msc3202.device_one_time_keys_count)")
+		}
+		Expect(before[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
+		bob := f.NewUser(ctx, "bob")
+		claimed := bob.MustDo(ctx, http.MethodPost, "/_matrix/client/v3/keys/claim", map[string]any{
+			"one_time_keys": map[string]any{ghost: map[string]any{device: "signed_curve25519"}},
+		})
+		suites.Observe("claim", claimed.String())
+		nonce := "c" + f.unique
+		toDevice(ctx, eph, bob, ghost, device, map[string]any{"nonce": nonce})
+		var after map[string]map[string]map[string]int
+		key := scenarios.FirstField(eph.ToDeviceDeliveries(nonce), &after, countKeys...)
+		suites.Observe("counts after the claim", fmt.Sprint(after[ghost]))
+		Expect(key).NotTo(BeEmpty(), "the transaction after the claim, which concerns the user whose counts changed, must carry the counts")
+		Expect(after[ghost][device]["signed_curve25519"]).To(Equal(2), "after a claim, the count of the device's unclaimed one-time keys must be one less")
 	}, NodeTimeout(timeout))
 
 	It("reports the unused fallback key types of its user's device in the transaction that concerns the user", Label("HS-OTK-02"), func(ctx SpecContext) {
@@ -161,6 +225,89 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 			Skip(fmt.Sprintf("not implemented: no transaction carried device_lists (nor org.matrix.msc3202.device_lists) within %s of alice's new device", wait(extensionWait)))
 		}
 		Expect(lists.Changed).To(ContainElement(alice.UserID(ctx)), "device_lists.changed must name alice, who shares a room with the AS's user and logged in on a new device")
+	}, NodeTimeout(timeout))
+
+	It("acts as the device of its user named with MSC3202's org.matrix.msc3202.device_id", Label("HS-ID-11"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		if !eph.Reg.MSC3202 {
+			Skip("needs the registration of the ephemeral AS with org.matrix.msc3202: true, which the profile's run writes (not in external mode)")
+		}
+		ghost, device := f.registerDeviceOf(ctx, eph, "msc3202device")
+		as, err := eph.ASClient.WhoAmI(ctx, csapi.AsUser(ghost), csapi.Query("org.matrix.msc3202.device_id", device))
+		Expect(as, err).To(match.HaveStatus(http.StatusOK))
+		suites.Observe("whoami", as.String())
+		if as.Field("device_id") == "" {
+			Skip("not implemented: whoami with org.matrix.msc3202.device_id reports no device (the homeserver ignores the unstable parameter)")
+		}
+		Expect(as.Field("device_id")).To(Equal(device), "whoami must name the device the AS asserted with org.matrix.msc3202.device_id")
+	}, NodeTimeout(timeout))
+
+	It("forwards a client's one-time key claim for a device of its user that uploaded none to the AS, and returns the key the AS gave", Label("HS-KEYS-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device := f.registerDeviceOf(ctx, eph, "otkclaim")
+		keyID := "signed_curve25519:AAAAQC"
+		given := signedKey(ghost, device, 42, false)
+		eph.AS.On(fakeas.KeysClaim).Always().Respond(http.StatusOK, map[string]any{ghost: map[string]any{device: map[string]any{keyID: given}}})
+		alice := f.NewUser(ctx, "alice")
+		claimed, err := alice.Do(ctx, http.MethodPost, "/_matrix/client/v3/keys/claim", map[string]any{
+			"one_time_keys": map[string]any{ghost: map[string]any{device: "signed_curve25519"}},
+		})
+		Expect(err).NotTo(HaveOccurred())
+		asked := forwarded(ctx, eph, fakeas.KeysClaim)
+		if asked == nil {
+			suites.Observe("claim forwarded", "no")
+			Skip(fmt.Sprintf("not implemented: the homeserver did not forward the claim to POST %s (the client got %s; Synapse: experimental_features.msc3983_appservice_otk_claims)", fakeas.KeysClaimPath, claimed))
+		}
+		suites.Observe("claim forwarded", string(asked.Body))
+		var req map[string]map[string][]string
+		Expect(json.Unmarshal(asked.Body, &req)).To(Succeed(), "the forwarded claim must map user IDs to device IDs to lists of algorithms")
+		Expect(req[ghost][device]).To(ContainElement("signed_curve25519"), "the forwarded claim must name the user, the device and the algorithm claimed")
+		Expect(claimed.Status).To(Equal(http.StatusOK), "the client's claim must succeed: %s", claimed)
+		var got struct {
+			OneTimeKeys map[string]map[string]map[string]json.RawMessage `json:"one_time_keys"`
+		}
+		Expect(claimed.JSON(&got)).To(Succeed())
+		suites.Observe("keys claimed for the device", fmt.Sprint(len(got.OneTimeKeys[ghost][device])))
+		Expect(got.OneTimeKeys[ghost][device]).To(HaveKey(keyID), "the claim must return the one-time key the AS gave for the device")
+		want, _ := json.Marshal(given)
+		Expect(string(got.OneTimeKeys[ghost][device][keyID])).To(MatchJSON(want), "the claim must return the one-time key the AS gave, as it gave it")
+	}, NodeTimeout(timeout))
+
+	It("forwards a client's device key query for its user to the AS and lists the devices the AS answered with beside those it holds", Label("HS-KEYS-02"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		eph := f.EphemeralAS()
+		ghost, device := f.registerDeviceOf(ctx, eph, "keyquery")
+		eph.ASClient.MustDo(ctx, http.MethodPost, "/_matrix/client/v3/keys/upload", map[string]any{"device_keys": deviceKeys(ghost, device)},
+			csapi.AsUser(ghost), csapi.Query("device_id", device))
+		asOnly := "ASONLY" + f.unique
+		given := deviceKeys(ghost, asOnly)
+		eph.AS.On(fakeas.KeysQuery).Always().Respond(http.StatusOK, map[string]any{"device_keys": map[string]any{ghost: map[string]any{asOnly: given}}})
+		alice := f.NewUser(ctx, "alice")
+		queried, err := alice.Do(ctx, http.MethodPost, "/_matrix/client/v3/keys/query", map[string]any{"device_keys": map[string]any{ghost: []string{}}})
+		Expect(err).NotTo(HaveOccurred())
+		asked := forwarded(ctx, eph, fakeas.KeysQuery)
+		if asked == nil {
+			suites.Observe("query forwarded", "no")
+			Skip(fmt.Sprintf("not implemented: the homeserver did not forward the query to POST %s (the client got %s; Synapse: experimental_features.msc3984_appservice_key_query)", fakeas.KeysQueryPath, queried))
+		}
+		suites.Observe("query forwarded", string(asked.Body))
+		var req map[string][]string
+		Expect(json.Unmarshal(asked.Body, &req)).To(Succeed(), "the forwarded query must map user IDs to lists of device IDs")
+		Expect(req).To(HaveKey(ghost), "the forwarded query must name the user queried")
+		Expect(queried.Status).To(Equal(http.StatusOK), "the client's query must succeed: %s", queried)
+		var got struct {
+			DeviceKeys map[string]map[string]struct {
+				Keys json.RawMessage `json:"keys"`
+			} `json:"device_keys"`
+		}
+		Expect(queried.JSON(&got)).To(Succeed())
+		suites.Observe("devices listed", fmt.Sprint(slices.Sorted(maps.Keys(got.DeviceKeys[ghost]))))
+		Expect(got.DeviceKeys[ghost]).To(HaveKey(asOnly), "the query must list the device the AS answered with")
+		want, _ := json.Marshal(given["keys"])
+		Expect(string(got.DeviceKeys[ghost][asOnly].Keys)).To(MatchJSON(want), "the query must list the device the AS answered with, with the keys the AS gave")
+		Expect(got.DeviceKeys[ghost]).To(HaveKey(device), "the AS's answer is merged over what the homeserver holds: the device whose keys the homeserver holds stays listed")
 	}, NodeTimeout(timeout))
 })
 
@@ -228,4 +375,32 @@ func (f *Fixture) registerDeviceOf(ctx context.Context, a *scenarios.AppService,
 		suites.HarnessError(fmt.Errorf("registering %s with a device as the AS: no device_id in %v", name, registered))
 	}
 	return registered.Field("user_id"), registered.Field("device_id")
+}
+
+// forwarded waits a little for the fake AS to get a request of route rt
+// (the homeserver forwards it while the client waits, but records land
+// after the answer) and returns the first, or nil.
+func forwarded(ctx context.Context, eph *scenarios.AppService, rt fakeas.Route) *recorder.Exchange {
+	GinkgoHelper()
+	waitCtx, cancel := context.WithTimeout(ctx, eph.Wait(scenarios.LateQueryWait))
+	defer cancel()
+	_, _ = eph.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool { return len(eph.Routed(rt)) > 0 })
+	if got := eph.Routed(rt); len(got) > 0 {
+		return &got[0]
+	}
+	return nil
+}
+
+// deviceKeys is a device keys object of device; like signedKey's, its
+// keys and signature are fixed bytes nobody checks.
+func deviceKeys(userID, device string) map[string]any {
+	return map[string]any{
+		"user_id": userID, "device_id": device,
+		"algorithms": []string{"m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"},
+		"keys": map[string]any{
+			"curve25519:" + device: base64.RawStdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", "c"+device))),
+			"ed25519:" + device:    base64.RawStdEncoding.EncodeToString([]byte(fmt.Sprintf("%-32.32s", "e"+device))),
+		},
+		"signatures": map[string]any{userID: map[string]string{"ed25519:" + device: "c2lnbmF0dXJl"}},
+	}
 }

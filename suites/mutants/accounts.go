@@ -318,6 +318,33 @@ func deviceMutants() []Mutant {
 			},
 		},
 		{
+			Name: "bulk-device-delete-asks-as-for-uia", Bug: "POST /delete_devices by the AS gets the user-interactive authentication challenge",
+			Killers: []string{"HS-DEV-03"},
+			Because: `POST /delete_devices as the AS must need no user-interactive authentication`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/delete_devices") {
+					r.URL.Path = "/_matrix/client/v3/asconform-uia-challenge"
+				}
+			},
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if strings.HasSuffix(r.URL.Path, "/asconform-uia-challenge") {
+					return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
+				}
+				return status, body
+			},
+		},
+		{
+			Name: "msc3202-device-id-other-device", Bug: "an AS request naming a device with org.matrix.msc3202.device_id acts as another device of the user (MSC3202)",
+			Killers: []string{"HS-ID-11"},
+			Because: `the device the AS asserted with org.matrix.msc3202.device_id`,
+			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+				if strings.HasSuffix(r.URL.Path, "/account/whoami") && r.URL.Query().Get("org.matrix.msc3202.device_id") != "" && body["device_id"] != nil {
+					body["device_id"] = "MUTANTDEVICE"
+				}
+				return status, body
+			},
+		},
+		{
 			Name: "cross-signing-replace-asks-as-for-uia", Bug: "replacing cross-signing keys asks the AS for user-interactive authentication",
 			Killers: []string{"HS-DEV-04"},
 			Because: `replacing the user's master key as the AS must need no user-interactive authentication`,

@@ -1,6 +1,7 @@
 package mutants
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -321,6 +322,7 @@ func ephemeralMutants() []Mutant {
 // messages (MSC4203), key counts and device lists (MSC3202).
 func encryptionMutants() []Mutant {
 	toDeviceTried := newHistory()
+	var firstCounts sync.Map // host|user|device|algorithm -> the first count pushed
 	return []Mutant{
 		{
 			Name: "to-device-wrong-device", Bug: "to-device messages pushed to the AS name another device in to_device_id (MSC4203)",
@@ -358,6 +360,28 @@ func encryptionMutants() []Mutant {
 			},
 		},
 		{
+			Name: "to-device-pushed-for-outsiders", Bug: "to-device messages for users outside the AS's namespaces are pushed to it too (MSC4203)",
+			Killers: []string{"HS-TODEV-03"},
+			Because: `to-device message (its user sent to alice|for a user outside its namespaces)`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
+						msgs, _ := body[key].([]any)
+						if len(msgs) == 0 {
+							continue
+						}
+						if first, ok := msgs[0].(map[string]any); ok {
+							outsider := maps.Clone(first)
+							user, _ := first["to_user_id"].(string)
+							_, server, _ := strings.Cut(user, ":")
+							outsider["to_user_id"] = "@mutant-outsider:" + server
+							body[key] = append(msgs, outsider)
+						}
+					}
+				})
+			},
+		},
+		{
 			Name: "otk-count-stale", Bug: "one-time key counts in transactions lag one key behind (MSC3202)",
 			Killers: []string{"HS-OTK-01"},
 			Because: `signed_curve25519 count of the device's unclaimed one-time keys`,
@@ -381,6 +405,28 @@ func encryptionMutants() []Mutant {
 			},
 		},
 		{
+			Name: "otk-count-frozen", Bug: "the one-time key counts in transactions stay at the first value pushed for a device, whatever is claimed (MSC3202)",
+			Killers: []string{"HS-OTK-01"},
+			Because: `after a claim, the count`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
+						users, _ := body[key].(map[string]any)
+						for user, devices := range users {
+							devices, _ := devices.(map[string]any)
+							for device, counts := range devices {
+								counts, _ := counts.(map[string]any)
+								for alg, n := range counts {
+									first, _ := firstCounts.LoadOrStore(r.Host+"|"+user+"|"+device+"|"+alg, n)
+									counts[alg] = first
+								}
+							}
+						}
+					}
+				})
+			},
+		},
+		{
 			Name: "device-lists-unchanged", Bug: "device_lists in transactions never lists a changed user (MSC3202)",
 			Killers: []string{"HS-DLIST-01"},
 			Because: `device_lists.changed must name alice`,
@@ -392,6 +438,27 @@ func encryptionMutants() []Mutant {
 						}
 					}
 				})
+			},
+		},
+		{
+			Name: "otk-claim-drops-as-keys", Bug: "a one-time key claim forwarded to the AS returns none of the keys the AS gave (MSC3983)",
+			Killers: []string{"HS-KEYS-01"},
+			Because: `return the one-time key the AS gave`,
+			Response: onPath("/keys/claim", func(status int, body map[string]any) (int, map[string]any) {
+				if _, ok := body["one_time_keys"]; ok {
+					body["one_time_keys"] = map[string]any{}
+				}
+				return status, body
+			}),
+		},
+		{
+			Name: "key-query-forwards-no-user", Bug: "a device key query forwarded to the AS names none of the users queried (MSC3984)",
+			Killers: []string{"HS-KEYS-02"},
+			Because: `the forwarded query must name the user queried`,
+			Push: func(r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/org.matrix.msc3984/keys/query") {
+					editJSON(r, func(body map[string]any) { clear(body) })
+				}
 			},
 		},
 		{

@@ -24,6 +24,18 @@ func interestMutants() []Mutant {
 			},
 		},
 		{
+			Name: "target-user-not-interesting", Bug: "an event is not interesting for targeting a user of the AS's namespace (an invite of its user to a room none of its users is in is not pushed)",
+			Killers: []string{"HS-REG-04"},
+			Because: `invite targeting a user of the AS's namespace was not pushed`,
+			Push: func(r *http.Request) {
+				dropEvents(r, func(ev map[string]any) bool {
+					content, _ := ev["content"].(map[string]any)
+					key, _ := ev["state_key"].(string)
+					return ev["type"] == "m.room.member" && content["membership"] == "invite" && !senderUser.MatchString(key)
+				})
+			},
+		},
+		{
 			Name: "alias-interest-ignored", Bug: "a room is not interesting for having an alias in the AS's aliases namespace",
 			Killers: []string{"HS-REG-03"},
 			Because: `alias in the AS's namespace was not pushed`,

@@ -107,6 +107,12 @@ func pingMutants() []Mutant {
 			Response: onErrcode("/ping", "M_FORBIDDEN", http.StatusOK, map[string]any{"duration_ms": 1}),
 		},
 		{
+			Name: "ping-forbidden-as-unauthorized", Bug: "a ping with a token that is not the AS's is answered 401 M_UNAUTHORIZED, not 403 M_FORBIDDEN",
+			Killers:  []string{"HS-PING-02"},
+			Because:  `403 with errcode M_FORBIDDEN\s+Actual: 401`,
+			Response: onErrcode("/ping", "M_FORBIDDEN", http.StatusUnauthorized, map[string]any{"errcode": "M_UNAUTHORIZED", "error": "mutant: not this appservice"}),
+		},
+		{
 			Name: "ping-url-not-set-as-failure", Bug: "a ping of an AS without url is answered 502 M_CONNECTION_FAILED, not 400 M_URL_NOT_SET",
 			Killers:  []string{"HS-PING-03"},
 			Because:  `pinging an AS whose registration has no url`,
