@@ -325,6 +325,18 @@ func (s *Server) setProfileField(c *call) reply {
 // the user-interactive authentication challenge, which fakehs does not go
 // further into.
 func (s *Server) deactivate(c *call) reply {
+	return s.withoutUIAForAS(c, func(u *user) reply {
+		u.deactivated = true
+		s.logoutLocked(u.id, "")
+		s.notifyLocked()
+		return answer(map[string]any{"id_server_unbind_result": "no-support"})
+	})
+}
+
+// withoutUIAForAS runs act, under the lock, on the user an AS acts as;
+// anyone else gets the user-interactive authentication challenge, which
+// fakehs does not go further into (v1.17: an AS needs none).
+func (s *Server) withoutUIAForAS(c *call, act func(*user) reply) reply {
 	if c.who.as == nil {
 		return uiaChallenge("m.login.password", "asconform-uia")
 	}
@@ -334,14 +346,17 @@ func (s *Server) deactivate(c *call) reply {
 	if u == nil {
 		return fail(404, "M_NOT_FOUND", "unknown user")
 	}
-	u.deactivated = true
+	return act(u)
+}
+
+// logoutLocked ends the sessions of userID on deviceID, or on every
+// device when deviceID is empty.
+func (s *Server) logoutLocked(userID, deviceID string) {
 	for token, sess := range s.sessions {
-		if sess.userID == u.id {
+		if sess.userID == userID && (deviceID == "" || sess.deviceID == deviceID) {
 			delete(s.sessions, token)
 		}
 	}
-	s.notifyLocked()
-	return answer(map[string]any{"id_server_unbind_result": "no-support"})
 }
 
 // putDevice creates (201) or updates (200) a device. Only an AS may create
@@ -398,18 +413,14 @@ func (s *Server) getDevices(c *call) reply {
 // deleteDevice deletes a device: an AS needs no user-interactive
 // authentication (v1.17); anyone else gets the challenge.
 func (s *Server) deleteDevice(c *call) reply {
-	if c.who.as == nil {
-		return uiaChallenge("m.login.password", "asconform-uia")
-	}
 	id := c.r.PathValue("deviceId")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.users[c.who.userID]
-	if u == nil || !u.devices[id] {
-		return fail(404, "M_NOT_FOUND", "no device "+id)
-	}
-	s.dropDeviceLocked(u, id)
-	return answer(nil)
+	return s.withoutUIAForAS(c, func(u *user) reply {
+		if !u.devices[id] {
+			return fail(404, "M_NOT_FOUND", "no device "+id)
+		}
+		s.dropDeviceLocked(u, id)
+		return answer(nil)
+	})
 }
 
 // deleteDevices is POST /delete_devices: like deleteDevice for each
@@ -425,21 +436,14 @@ func (s *Server) deleteDevices(c *call) reply {
 	if b.Devices == nil {
 		return fail(400, "M_BAD_JSON", "devices is required")
 	}
-	if c.who.as == nil {
-		return uiaChallenge("m.login.password", "asconform-uia")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.users[c.who.userID]
-	if u == nil {
-		return fail(404, "M_NOT_FOUND", "unknown user")
-	}
-	for _, id := range b.Devices {
-		if u.devices[id] {
-			s.dropDeviceLocked(u, id)
+	return s.withoutUIAForAS(c, func(u *user) reply {
+		for _, id := range b.Devices {
+			if u.devices[id] {
+				s.dropDeviceLocked(u, id)
+			}
 		}
-	}
-	return answer(nil)
+		return answer(nil)
+	})
 }
 
 // dropDeviceLocked forgets device id of u and logs its sessions out.
@@ -448,11 +452,7 @@ func (s *Server) dropDeviceLocked(u *user, id string) {
 	delete(u.deviceNames, id)
 	delete(u.otks, id)
 	delete(u.deviceKeys, id)
-	for token, sess := range s.sessions {
-		if sess.userID == u.id && sess.deviceID == id {
-			delete(s.sessions, token)
-		}
-	}
+	s.logoutLocked(u.id, id)
 }
 
 // uploadCrossSigning stores the user's cross-signing keys. Replacing keys

@@ -36,9 +36,14 @@ func (s *Server) knownRoomLocked(id, name string) (*room, reply) {
 	return nil, fail(404, "M_NOT_FOUND", "unknown room "+name)
 }
 
+// existingRoomLocked finds a room whatever the caller's membership.
+func (s *Server) existingRoomLocked(_ *call, id string) (*room, reply) {
+	return s.knownRoomLocked(id, id)
+}
+
 // roomLocked finds a room the caller may act in.
 func (s *Server) roomLocked(c *call, id string) (*room, reply) {
-	rm, rp := s.knownRoomLocked(id, id)
+	rm, rp := s.existingRoomLocked(c, id)
 	if rp.failed() {
 		return nil, rp
 	}
@@ -284,19 +289,14 @@ func (s *Server) invite(c *call) reply {
 }
 
 func (s *Server) leave(c *call) reply {
-	id := c.r.PathValue("roomId")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rm, rp := s.knownRoomLocked(id, id)
-	if rp.failed() {
-		return rp
-	}
-	me := c.who.userID
-	if m := rm.membership(me); m != "join" && m != "invite" {
-		return fail(403, "M_FORBIDDEN", me+" is not in room "+id)
-	}
-	s.setOwnMembershipLocked(rm, me, "leave")
-	return answer(nil)
+	return s.inRoom(c, s.existingRoomLocked, func(rm *room) reply {
+		me := c.who.userID
+		if m := rm.membership(me); m != "join" && m != "invite" {
+			return fail(403, "M_FORBIDDEN", me+" is not in room "+rm.id)
+		}
+		s.setOwnMembershipLocked(rm, me, "leave")
+		return answer(nil)
+	})
 }
 
 // kick makes a member leave. ?ts= is not read: the spec defines it only
