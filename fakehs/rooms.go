@@ -238,16 +238,36 @@ func (s *Server) setOwnMembershipLocked(rm *room, userID, membership string) {
 	s.emitLocked(rm, userID, "m.room.member", &userID, s.memberContentLocked(userID, membership), nil)
 }
 
-func (s *Server) invite(c *call) reply {
-	var b struct {
-		UserID string `json:"user_id"`
-		Reason string `json:"reason"`
-	}
+// membershipChange is the body of an invite or a kick: whose membership
+// changes, and why.
+type membershipChange struct {
+	UserID string `json:"user_id"`
+	Reason string `json:"reason"`
+}
+
+func decodeMembershipChange(c *call) (membershipChange, reply) {
+	var b membershipChange
 	if rp := c.decode(&b); rp.failed() {
-		return rp
+		return b, rp
 	}
 	if !strings.HasPrefix(b.UserID, "@") || !strings.Contains(b.UserID, ":") {
-		return fail(400, "M_INVALID_PARAM", "user_id is not a user ID")
+		return b, fail(400, "M_INVALID_PARAM", "user_id is not a user ID")
+	}
+	return b, reply{}
+}
+
+// content is the m.room.member content that makes the change.
+func (b membershipChange) content(content map[string]any) map[string]any {
+	if b.Reason != "" {
+		content["reason"] = b.Reason
+	}
+	return content
+}
+
+func (s *Server) invite(c *call) reply {
+	b, rp := decodeMembershipChange(c)
+	if rp.failed() {
+		return rp
 	}
 	id := c.r.PathValue("roomId")
 	check := func() (*room, reply) {
@@ -264,7 +284,7 @@ func (s *Server) invite(c *call) reply {
 	}
 	// Checks come first so that the AS is not queried for a doomed invite.
 	s.mu.Lock()
-	_, rp := check()
+	_, rp = check()
 	s.mu.Unlock()
 	if rp.failed() {
 		return rp
@@ -279,11 +299,7 @@ func (s *Server) invite(c *call) reply {
 		return rp
 	}
 	if rm.membership(b.UserID) != "invite" {
-		content := s.memberContentLocked(b.UserID, "invite")
-		if b.Reason != "" {
-			content["reason"] = b.Reason
-		}
-		s.emitLocked(rm, c.who.userID, "m.room.member", &b.UserID, content, nil)
+		s.emitLocked(rm, c.who.userID, "m.room.member", &b.UserID, b.content(s.memberContentLocked(b.UserID, "invite")), nil)
 	}
 	return answer(nil)
 }
@@ -302,11 +318,8 @@ func (s *Server) leave(c *call) reply {
 // kick makes a member leave. ?ts= is not read: the spec defines it only
 // for send and state PUTs (HS-TS-06), so the kick is stamped now.
 func (s *Server) kick(c *call) reply {
-	var b struct {
-		UserID string `json:"user_id"`
-		Reason string `json:"reason"`
-	}
-	if rp := c.decode(&b); rp.failed() {
+	b, rp := decodeMembershipChange(c)
+	if rp.failed() {
 		return rp
 	}
 	return s.inRoom(c, s.roomLocked, func(rm *room) reply {
@@ -316,11 +329,7 @@ func (s *Server) kick(c *call) reply {
 		if !rm.mayKick(c.who.userID, b.UserID) {
 			return fail(403, "M_FORBIDDEN", "power level too low to kick "+b.UserID)
 		}
-		content := map[string]any{"membership": "leave"}
-		if b.Reason != "" {
-			content["reason"] = b.Reason
-		}
-		s.emitLocked(rm, c.who.userID, "m.room.member", &b.UserID, content, nil)
+		s.emitLocked(rm, c.who.userID, "m.room.member", &b.UserID, b.content(map[string]any{"membership": "leave"}), nil)
 		return answer(nil)
 	})
 }
