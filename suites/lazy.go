@@ -27,10 +27,17 @@ func (l *Lazy[T]) Get(ctx context.Context) (T, error) {
 	return l.v, l.err
 }
 
-// Require is a BeforeEach body: it starts the environment, or ends the spec
-// as an error of the environment rather than a failure of the SUT.
-func (l *Lazy[T]) Require(ctx ginkgo.SpecContext) {
-	if _, err := l.Get(ctx); err != nil {
+// MustGet is Get inside a spec: an environment that did not start ends the
+// spec as an error of the environment.
+func (l *Lazy[T]) MustGet(ctx context.Context) T {
+	ginkgo.GinkgoHelper()
+	v, err := l.Get(ctx)
+	if err != nil {
 		HarnessError(err)
 	}
+	return v
 }
+
+// Require is a BeforeEach body: it starts the environment, or ends the spec
+// as an error of the environment rather than a failure of the SUT.
+func (l *Lazy[T]) Require(ctx ginkgo.SpecContext) { l.MustGet(ctx) }

@@ -42,8 +42,9 @@ func requireEnv(ctx SpecContext) {
 	shared.Require(ctx)
 }
 
-// Shared returns the suite's environment, starting it on first use.
-func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }
+// Shared is the suite's environment, started on first use; inside a
+// spec, an environment that did not start ends the spec as a harness error.
+func Shared(ctx context.Context) *Env { return shared.MustGet(ctx) }
 
 // mutantFits refuses a mutant the AS under test cannot carry: they are
 // bugs planted in the reference AS.

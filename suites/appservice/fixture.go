@@ -47,10 +47,7 @@ var fixtures atomic.Int64
 // NewFixture must be called inside a spec.
 func NewFixture(ctx context.Context) *Fixture {
 	GinkgoHelper()
-	e, err := Shared(ctx)
-	if err != nil {
-		suites.HarnessError(err)
-	}
+	e := Shared(ctx)
 	f := &Fixture{
 		Env: e, Push: Driver{e.HS.AppService(e.Reg.ID)}, mark: e.HS.Recorder().Len(),
 		unique: fmt.Sprintf("%d%d", time.Now().Unix()%100000, fixtures.Add(1)),

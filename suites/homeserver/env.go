@@ -70,8 +70,9 @@ const startTimeout = suites.StartTimeout
 // first use, so a failure there is an error of the environment, not of a spec.
 func requireEnv(ctx SpecContext) { shared.Require(ctx) }
 
-// Shared returns the suite's environment, starting it on first use.
-func Shared(ctx context.Context) (*Env, error) { return shared.Get(ctx) }
+// Shared is the suite's environment, started on first use; inside a
+// spec, an environment that did not start ends the spec as a harness error.
+func Shared(ctx context.Context) *Env { return shared.MustGet(ctx) }
 
 // withMutant puts the run's mutant, if any, in a started environment.
 func withMutant(cfg suites.Config, e *Env, err error) (*Env, error) {

@@ -52,10 +52,7 @@ func uniqueSuffix() string {
 // as a harness error.
 func NewFixture(ctx context.Context) *Fixture {
 	GinkgoHelper()
-	e, err := Shared(ctx)
-	if err != nil {
-		suites.HarnessError(err)
-	}
+	e := Shared(ctx)
 	f := &Fixture{
 		Env:       e,
 		hs:        e.Deployment,
