@@ -31,15 +31,10 @@ var _ = describe("Configuration, legacy routes and control of the namespace", fu
 		f := NewFixture(ctx)
 		twin := f.otherRegistration()
 		twin.ASToken = f.Reg.ASToken
-		refusal := f.OwnSUTUnlessRefused(ctx, twin)
-		if refusal != "" {
-			suites.Observe("refusal", harness.LastLines(refusal, 6))
-			return
-		}
-		// It started: say which service the shared token acts for.
-		who, err := f.ASClient.WhoAmI(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Fail(fmt.Sprintf("the homeserver started with registrations %s and %s sharing an as_token; the shared token answers whoami %s", f.Reg.ID, twin.ID, who))
+		f.expectRefusedToStart(ctx, twin, func() string {
+			return fmt.Sprintf("the homeserver started with registrations %s and %s sharing an as_token; the shared token answers whoami %s",
+				f.Reg.ID, twin.ID, whoAmI(ctx, f.ASClient))
+		})
 	}, NodeTimeout(timeout))
 
 	It("refuses a configuration in which two application services share an id", Label("HS-REG-01"), func(ctx SpecContext) {
@@ -47,17 +42,10 @@ var _ = describe("Configuration, legacy routes and control of the namespace", fu
 		twin := f.otherRegistration()
 		other := twin.ID
 		twin.ID = f.Reg.ID
-		refusal := f.OwnSUTUnlessRefused(ctx, twin)
-		if refusal != "" {
-			suites.Observe("refusal", harness.LastLines(refusal, 6))
-			return
-		}
-		// It started: say which of the two services' tokens work.
-		first, err := f.ASClient.WhoAmI(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		second, err := f.client("appservice_twin", twin.ASToken).WhoAmI(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Fail(fmt.Sprintf("the homeserver started with two registrations sharing the id %s (the second was %s's); whoami with the first's as_token: %s; with the second's: %s", f.Reg.ID, other, first, second))
+		f.expectRefusedToStart(ctx, twin, func() string {
+			return fmt.Sprintf("the homeserver started with two registrations sharing the id %s (the second was %s's); whoami with the first's as_token: %s; with the second's: %s",
+				f.Reg.ID, other, whoAmI(ctx, f.ASClient), whoAmI(ctx, f.client("appservice_twin", twin.ASToken)))
+		})
 	}, NodeTimeout(timeout))
 
 	It("falls back to PUT /transactions/{txnId}, with the same transaction, when the AS answers the versioned path 404 M_UNRECOGNIZED", Label("HS-LEG-01"), func(ctx SpecContext) {
@@ -178,6 +166,27 @@ var _ = describe("Configuration, legacy routes and control of the namespace", fu
 		Expect(alice.Do(ctx, http.MethodGet, path, nil)).To(match.HaveError(http.StatusNotFound, "M_NOT_FOUND"), "the alias still resolves after the AS deleted it")
 	}, NodeTimeout(timeout))
 })
+
+// expectRefusedToStart starts a homeserver of the spec's own with twin
+// beside the spec's registration and passes when it refuses to; when it
+// starts, the spec fails with what started says the conflict does there.
+func (f *Fixture) expectRefusedToStart(ctx context.Context, twin matrix.Registration, started func() string) {
+	GinkgoHelper()
+	if refusal := f.OwnSUTUnlessRefused(ctx, twin); refusal != "" {
+		suites.Observe("refusal", harness.LastLines(refusal, 6))
+		return
+	}
+	Fail(started())
+}
+
+// whoAmI is whoami's answer to c, or why there is none, for a message.
+func whoAmI(ctx context.Context, c *csapi.Client) string {
+	resp, err := c.WhoAmI(ctx)
+	if err != nil {
+		return err.Error()
+	}
+	return resp.String()
+}
 
 // otherRegistration is the registration of another fake AS of the pool:
 // its own id, token, namespaces and URL.
