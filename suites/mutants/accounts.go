@@ -300,39 +300,20 @@ func deviceMutants() []Mutant {
 				return status, body
 			},
 		},
-		{
+		challengedAS(Mutant{
 			Name: "device-delete-asks-as-for-uia", Bug: "DELETE /devices/{deviceId} by the AS gets the user-interactive authentication challenge",
 			Killers: []string{"HS-DEV-03"},
 			Because: `need no user-interactive authentication`,
-			Request: func(r *http.Request) {
-				if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/devices/") {
-					// Answered with the challenge before the SUT acts.
-					r.URL.Path = "/_matrix/client/v3/asconform-uia-challenge"
-				}
-			},
-			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
-				if strings.HasSuffix(r.URL.Path, "/asconform-uia-challenge") {
-					return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
-				}
-				return status, body
-			},
-		},
-		{
+		}, func(r *http.Request) bool {
+			return r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/devices/")
+		}),
+		challengedAS(Mutant{
 			Name: "bulk-device-delete-asks-as-for-uia", Bug: "POST /delete_devices by the AS gets the user-interactive authentication challenge",
 			Killers: []string{"HS-DEV-03"},
 			Because: `POST /delete_devices as the AS must need no user-interactive authentication`,
-			Request: func(r *http.Request) {
-				if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/delete_devices") {
-					r.URL.Path = "/_matrix/client/v3/asconform-uia-challenge"
-				}
-			},
-			Response: func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
-				if strings.HasSuffix(r.URL.Path, "/asconform-uia-challenge") {
-					return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
-				}
-				return status, body
-			},
-		},
+		}, func(r *http.Request) bool {
+			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/delete_devices")
+		}),
 		{
 			Name: "msc3202-device-id-other-device", Bug: "an AS request naming a device with org.matrix.msc3202.device_id acts as another device of the user (MSC3202)",
 			Killers: []string{"HS-ID-11"},
@@ -353,10 +334,34 @@ func deviceMutants() []Mutant {
 				if !strings.HasSuffix(r.URL.Path, "/keys/device_signing/upload") || user == "" || !crossSigned.again(user) {
 					return status, body
 				}
-				return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
+				return uiaChallenge()
 			},
 		},
 	}
+}
+
+// challengedAS is m with the AS's requests that match answered by the
+// user-interactive authentication challenge, before the SUT acts on them.
+func challengedAS(m Mutant, matches func(*http.Request) bool) Mutant {
+	const challenged = "/_matrix/client/v3/asconform-uia-challenge"
+	m.Request = func(r *http.Request) {
+		if matches(r) {
+			r.URL.Path, r.URL.RawPath = challenged, ""
+		}
+	}
+	m.Response = func(r *http.Request, status int, body map[string]any) (int, map[string]any) {
+		if r.URL.Path == challenged {
+			return uiaChallenge()
+		}
+		return status, body
+	}
+	return m
+}
+
+// uiaChallenge is a user-interactive authentication challenge of one
+// password stage.
+func uiaChallenge() (int, map[string]any) {
+	return http.StatusUnauthorized, map[string]any{"session": "mutant", "flows": []any{map[string]any{"stages": []string{"m.login.password"}}}, "params": map[string]any{}}
 }
 
 // timestampMutants break timestamp massaging (spec: Timestamp massaging).
