@@ -385,46 +385,16 @@ func encryptionMutants() []Mutant {
 			Name: "otk-count-stale", Bug: "one-time key counts in transactions lag one key behind (MSC3202)",
 			Killers: []string{"HS-OTK-01"},
 			Because: `signed_curve25519 count of the device's unclaimed one-time keys`,
-			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
-						users, _ := body[key].(map[string]any)
-						for _, devices := range users {
-							devices, _ := devices.(map[string]any)
-							for _, counts := range devices {
-								counts, _ := counts.(map[string]any)
-								for alg, n := range counts {
-									if n, ok := n.(float64); ok && n > 0 {
-										counts[alg] = n - 1
-									}
-								}
-							}
-						}
-					}
-				})
-			},
+			Push:    editOTKCounts(func(_, _, _, _ string, n float64) float64 { return max(n-1, 0) }),
 		},
 		{
 			Name: "otk-count-frozen", Bug: "the one-time key counts in transactions stay at the first value pushed for a device, whatever is claimed (MSC3202)",
 			Killers: []string{"HS-OTK-01"},
 			Because: `after a claim, the count`,
-			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
-						users, _ := body[key].(map[string]any)
-						for user, devices := range users {
-							devices, _ := devices.(map[string]any)
-							for device, counts := range devices {
-								counts, _ := counts.(map[string]any)
-								for alg, n := range counts {
-									first, _ := firstCounts.LoadOrStore(r.Host+"|"+user+"|"+device+"|"+alg, n)
-									counts[alg] = first
-								}
-							}
-						}
-					}
-				})
-			},
+			Push: editOTKCounts(func(host, user, device, alg string, n float64) float64 {
+				first, _ := firstCounts.LoadOrStore(host+"|"+user+"|"+device+"|"+alg, n)
+				return first.(float64)
+			}),
 		},
 		{
 			Name: "device-lists-unchanged", Bug: "device_lists in transactions never lists a changed user (MSC3202)",
@@ -483,6 +453,29 @@ func encryptionMutants() []Mutant {
 }
 
 // dropEphemeral removes the ephemeral entries of type typ from pushed
+// editOTKCounts rewrites each one-time key count a transaction reports,
+// under the stable and the MSC3202 names, as edit says.
+func editOTKCounts(edit func(host, user, device, alg string, n float64) float64) func(*http.Request) {
+	return func(r *http.Request) {
+		editTransaction(r, func(body map[string]any) {
+			for _, key := range []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count", "org.matrix.msc3202.device_one_time_key_counts"} {
+				users, _ := body[key].(map[string]any)
+				for user, devices := range users {
+					devices, _ := devices.(map[string]any)
+					for device, counts := range devices {
+						counts, _ := counts.(map[string]any)
+						for alg, n := range counts {
+							if n, ok := n.(float64); ok {
+								counts[alg] = edit(r.Host, user, device, alg, n)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // transactions, under the stable and the unstable (MSC2409) key.
 func dropEphemeral(typ string) func(*http.Request) {
 	return func(r *http.Request) {
