@@ -274,26 +274,22 @@ func ephemeralMutants() []Mutant {
 			Name: "public-receipts-pushed-as-private", Bug: "pushed read receipts carry their readers under m.read.private, as if every receipt were private",
 			Killers: []string{"HS-EPH-07"},
 			Because: `a private read receipt of alice, a user in no namespace of the AS, reached the AS`,
-			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
-						eph, _ := body[key].([]any)
-						for _, e := range eph {
-							e, _ := e.(map[string]any)
-							content, _ := e["content"].(map[string]any)
-							if e["type"] != "m.receipt" {
-								continue
-							}
-							for _, ofEvent := range content {
-								if ofEvent, ok := ofEvent.(map[string]any); ok && ofEvent["m.read"] != nil {
-									ofEvent["m.read.private"] = ofEvent["m.read"]
-									delete(ofEvent, "m.read")
-								}
-							}
+			Push: editTransactionField(ephemeralNames, func(_ *http.Request, eph []any) []any {
+				for _, e := range eph {
+					e, _ := e.(map[string]any)
+					content, _ := e["content"].(map[string]any)
+					if e["type"] != "m.receipt" {
+						continue
+					}
+					for _, ofEvent := range content {
+						if ofEvent, ok := ofEvent.(map[string]any); ok && ofEvent["m.read"] != nil {
+							ofEvent["m.read.private"] = ofEvent["m.read"]
+							delete(ofEvent, "m.read")
 						}
 					}
-				})
-			},
+				}
+				return eph
+			}),
 		},
 		{
 			Name: "presence-not-pushed", Bug: "presence never reaches an AS that opted in to ephemeral data",
@@ -305,15 +301,12 @@ func ephemeralMutants() []Mutant {
 			Name: "ephemeral-carries-unknown-types", Bug: "the ephemeral array also carries entries of other types",
 			Killers: []string{"HS-EPH-08"},
 			Because: `the ephemeral array held an entry of type`,
-			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
-						if eph, ok := body[key].([]any); ok && len(eph) > 0 {
-							body[key] = append(eph, map[string]any{"type": "org.example.mutant", "content": map[string]any{}})
-						}
-					}
-				})
-			},
+			Push: editTransactionField(ephemeralNames, func(_ *http.Request, eph []any) []any {
+				if len(eph) == 0 {
+					return eph
+				}
+				return append(eph, map[string]any{"type": "org.example.mutant", "content": map[string]any{}})
+			}),
 		},
 	}
 }
@@ -328,58 +321,41 @@ func encryptionMutants() []Mutant {
 			Name: "to-device-wrong-device", Bug: "to-device messages pushed to the AS name another device in to_device_id (MSC4203)",
 			Killers: []string{"HS-TODEV-01"},
 			Because: `to_device_id must name the recipient's device`,
-			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
-						msgs, _ := body[key].([]any)
-						for _, m := range msgs {
-							if msg, ok := m.(map[string]any); ok {
-								msg["to_device_id"] = "MUTANTDEVICE"
-							}
-						}
+			Push: editTransactionField(toDeviceNames, func(_ *http.Request, msgs []any) []any {
+				for _, m := range msgs {
+					if msg, ok := m.(map[string]any); ok {
+						msg["to_device_id"] = "MUTANTDEVICE"
 					}
-				})
-			},
+				}
+				return msgs
+			}),
 		},
 		{
 			Name: "to-device-lost-on-retry", Bug: "a retried transaction no longer carries its to-device messages (MSC4203)",
 			Killers: []string{"HS-TODEV-02"},
 			Because: `the to-device message was lost`,
-			Push: func(r *http.Request) {
-				id, ok := strings.CutPrefix(r.URL.Path, "/_matrix/app/v1/transactions/")
-				if !ok || !toDeviceTried.again(r.Host+id) {
-					return
+			Push: editTransactionField(toDeviceNames, func(r *http.Request, msgs []any) []any {
+				if toDeviceTried.again(r.Host + r.URL.Path) {
+					return []any{}
 				}
-				editJSON(r, func(body map[string]any) {
-					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
-						if _, ok := body[key]; ok {
-							body[key] = []any{}
-						}
-					}
-				})
-			},
+				return msgs
+			}),
 		},
 		{
 			Name: "to-device-pushed-for-outsiders", Bug: "to-device messages for users outside the AS's namespaces are pushed to it too (MSC4203)",
 			Killers: []string{"HS-TODEV-03"},
 			Because: `to-device message (its user sent to alice|for a user outside its namespaces)`,
-			Push: func(r *http.Request) {
-				editTransaction(r, func(body map[string]any) {
-					for _, key := range []string{"to_device", "de.sorunome.msc2409.to_device"} {
-						msgs, _ := body[key].([]any)
-						if len(msgs) == 0 {
-							continue
-						}
-						if first, ok := msgs[0].(map[string]any); ok {
-							outsider := maps.Clone(first)
-							user, _ := first["to_user_id"].(string)
-							_, server, _ := strings.Cut(user, ":")
-							outsider["to_user_id"] = "@mutant-outsider:" + server
-							body[key] = append(msgs, outsider)
-						}
-					}
-				})
-			},
+			Push: editTransactionField(toDeviceNames, func(_ *http.Request, msgs []any) []any {
+				if len(msgs) == 0 {
+					return msgs
+				}
+				first, _ := msgs[0].(map[string]any)
+				outsider := maps.Clone(first)
+				user, _ := first["to_user_id"].(string)
+				_, server, _ := strings.Cut(user, ":")
+				outsider["to_user_id"] = "@mutant-outsider:" + server
+				return append(msgs, outsider)
+			}),
 		},
 		{
 			Name: "otk-count-stale", Bug: "one-time key counts in transactions lag one key behind (MSC3202)",
@@ -452,7 +428,27 @@ func encryptionMutants() []Mutant {
 	}
 }
 
-// dropEphemeral removes the ephemeral entries of type typ from pushed
+// The names a transaction's fields go by: the stable one and the unstable
+// ones homeservers use.
+var (
+	ephemeralNames = []string{"ephemeral", "de.sorunome.msc2409.ephemeral"}
+	toDeviceNames  = []string{"to_device", "de.sorunome.msc2409.to_device"}
+)
+
+// editTransactionField rewrites a list field of pushed transactions under
+// each of its names the transaction carries.
+func editTransactionField(names []string, edit func(r *http.Request, list []any) []any) func(*http.Request) {
+	return func(r *http.Request) {
+		editTransaction(r, func(body map[string]any) {
+			for _, key := range names {
+				if list, ok := body[key].([]any); ok {
+					body[key] = edit(r, list)
+				}
+			}
+		})
+	}
+}
+
 // editOTKCounts rewrites each one-time key count a transaction reports,
 // under the stable and the MSC3202 names, as edit says.
 func editOTKCounts(edit func(host, user, device, alg string, n float64) float64) func(*http.Request) {
@@ -476,18 +472,13 @@ func editOTKCounts(edit func(host, user, device, alg string, n float64) float64)
 	}
 }
 
+// dropEphemeral removes the ephemeral entries of type typ from pushed
 // transactions, under the stable and the unstable (MSC2409) key.
 func dropEphemeral(typ string) func(*http.Request) {
-	return func(r *http.Request) {
-		editTransaction(r, func(body map[string]any) {
-			for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
-				if eph, ok := body[key].([]any); ok {
-					body[key] = slices.DeleteFunc(eph, func(e any) bool {
-						m, _ := e.(map[string]any)
-						return m["type"] == typ
-					})
-				}
-			}
+	return editTransactionField(ephemeralNames, func(_ *http.Request, eph []any) []any {
+		return slices.DeleteFunc(eph, func(e any) bool {
+			m, _ := e.(map[string]any)
+			return m["type"] == typ
 		})
-	}
+	})
 }
