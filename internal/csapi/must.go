@@ -57,7 +57,12 @@ func (c *Client) MustTyping(ctx context.Context, roomID, userID string, typing b
 	c.must(c.Typing(ctx, roomID, userID, typing))
 }
 
-// must and field are called directly by the Must methods, and call fail:
+// MustDeviceIDs lists the IDs of the acting user's devices.
+func (c *Client) MustDeviceIDs(ctx context.Context, opts ...Option) []string {
+	return c.deviceIDs(c.must(c.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, opts...)))
+}
+
+// must, field and deviceIDs are called directly by the Must methods, and call fail:
 // from fail, the Must method's caller is three frames up.
 func (c *Client) must(resp Response, err error) Response {
 	if err != nil {
@@ -75,6 +80,23 @@ func (c *Client) field(resp Response, name string) string {
 		c.fail(fmt.Sprintf("%s\nExpected: 200 with %s\nActual: %s", resp.Request, name, resp.excerpt()))
 	}
 	return v
+}
+
+// deviceIDs are the IDs a 200 answer to GET /devices lists.
+func (c *Client) deviceIDs(resp Response) []string {
+	var body struct {
+		Devices []struct {
+			DeviceID string `json:"device_id"`
+		} `json:"devices"`
+	}
+	if err := resp.JSON(&body); err != nil && resp.Status == http.StatusOK {
+		c.fail(fmt.Sprintf("%s\nExpected: 200 with a devices list\nActual: %s", resp.Request, resp.excerpt()))
+	}
+	var ids []string
+	for _, d := range body.Devices {
+		ids = append(ids, d.DeviceID)
+	}
+	return ids
 }
 
 func (c *Client) fail(message string) {

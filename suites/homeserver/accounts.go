@@ -142,8 +142,7 @@ var _ = describe("Logging in and registering as the AS", func() {
 			To(match.HaveStatus(http.StatusCreated), "creating a new device must answer 201")
 		Expect(f.ASClient.Do(ctx, http.MethodPut, path, map[string]any{"display_name": "bridge, renamed"}, csapi.AsUser(ghost))).
 			To(match.HaveStatus(http.StatusOK), "updating an existing device must answer 200")
-		listed := f.ASClient.MustDo(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
-		Expect(deviceIDs(listed)).To(ContainElement("ASCBRIDGE"), "GET /devices of the user does not list the device the AS created")
+		Expect(f.ASClient.MustDeviceIDs(ctx, csapi.AsUser(ghost))).To(ContainElement("ASCBRIDGE"), "GET /devices of the user does not list the device the AS created")
 	}, NodeTimeout(timeout))
 
 	It("does not let a normal user create a device with PUT /devices/{deviceId}", Label("HS-DEV-02"), func(ctx SpecContext) {
@@ -153,9 +152,7 @@ var _ = describe("Logging in and registering as the AS", func() {
 		Expect(err).NotTo(HaveOccurred())
 		suites.Observe("answer", resp.String())
 		Expect(resp.Status).To(BeNumerically(">=", 400), "a normal user created a device through PUT /devices/{deviceId}")
-		listed, err := alice.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(deviceIDs(listed)).NotTo(ContainElement("ASCNEWDEVICE"), "a normal user created a device through PUT /devices/{deviceId}")
+		Expect(alice.MustDeviceIDs(ctx)).NotTo(ContainElement("ASCNEWDEVICE"), "a normal user created a device through PUT /devices/{deviceId}")
 	}, NodeTimeout(timeout))
 
 	It("lets the AS delete a device of its user without user-interactive authentication", Label("HS-DEV-03"), func(ctx SpecContext) {
@@ -163,9 +160,7 @@ var _ = describe("Logging in and registering as the AS", func() {
 		ghost, device := f.registerWithDevice(ctx, "deleting")
 		Expect(f.ASClient.Do(ctx, http.MethodDelete, "/_matrix/client/v3/devices/"+csapi.PathEscape(device), map[string]any{}, csapi.AsUser(ghost))).
 			To(match.HaveStatus(http.StatusOK), "deleting a device as the AS must need no user-interactive authentication")
-		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the deleted device is still listed")
+		Expect(f.ASClient.MustDeviceIDs(ctx, csapi.AsUser(ghost))).NotTo(ContainElement(device), "the deleted device is still listed")
 	}, NodeTimeout(timeout))
 
 	It("lets the AS delete devices of its user with POST /delete_devices without user-interactive authentication", Label("HS-DEV-03"), func(ctx SpecContext) {
@@ -173,9 +168,7 @@ var _ = describe("Logging in and registering as the AS", func() {
 		ghost, device := f.registerWithDevice(ctx, "bulkdeleting")
 		Expect(f.ASClient.Do(ctx, http.MethodPost, "/_matrix/client/v3/delete_devices", map[string]any{"devices": []string{device}}, csapi.AsUser(ghost))).
 			To(match.HaveStatus(http.StatusOK), "deleting devices with POST /delete_devices as the AS must need no user-interactive authentication")
-		listed, err := f.ASClient.Do(ctx, http.MethodGet, "/_matrix/client/v3/devices", nil, csapi.AsUser(ghost))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(deviceIDs(listed)).NotTo(ContainElement(device), "the device deleted with POST /delete_devices is still listed")
+		Expect(f.ASClient.MustDeviceIDs(ctx, csapi.AsUser(ghost))).NotTo(ContainElement(device), "the device deleted with POST /delete_devices is still listed")
 	}, NodeTimeout(timeout))
 
 	It("lets the AS upload and replace its user's cross-signing keys without user-interactive authentication", Label("HS-DEV-04"), func(ctx SpecContext) {
@@ -321,21 +314,6 @@ func (f *Fixture) registerWithDevice(ctx context.Context, name string) (userID, 
 	registered := f.ASClient.MustRegisterAS(ctx, f.GhostLocalpart(name), false)
 	Expect(registered.Field("device_id")).NotTo(BeEmpty(), "registration without inhibit_login gave no device_id")
 	return registered.Field("user_id"), registered.Field("device_id")
-}
-
-// deviceIDs lists the device IDs of a GET /devices answer.
-func deviceIDs(resp csapi.Response) []string {
-	var body struct {
-		Devices []struct {
-			DeviceID string `json:"device_id"`
-		} `json:"devices"`
-	}
-	_ = json.Unmarshal(resp.Body, &body)
-	var ids []string
-	for _, d := range body.Devices {
-		ids = append(ids, d.DeviceID)
-	}
-	return ids
 }
 
 // newMasterKey is a cross-signing master key for userID with a fresh public
