@@ -114,19 +114,8 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 	It("reports the one-time key counts of its user's device in the transaction that concerns the user", Label("HS-OTK-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		eph := f.EphemeralAS()
-		ghost, device, pushed := f.keysPushed(ctx, eph, "otk", func(ghost, device string) map[string]any {
-			keys := map[string]any{}
-			for i := range 3 {
-				keys[fmt.Sprintf("signed_curve25519:AAAAA%d", i)] = signedKey(ghost, device, i, false)
-			}
-			return map[string]any{"one_time_keys": keys}
-		})
-		var counts map[string]map[string]map[string]int
-		key := scenarios.FirstField(pushed, &counts, "device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count")
-		suites.Observe("one-time key counts key", map[bool]string{true: "none", false: key}[key == ""])
-		if key == "" {
-			Skip("not implemented: the transaction carrying the to-device message has no device_one_time_keys_count (nor org.matrix.msc3202.device_one_time_keys_count)")
-		}
+		ghost, device, pushed := f.keysPushed(ctx, eph, "otk", threeOneTimeKeys("AAAAA"))
+		counts := pushedOTKCounts(pushed)
 		suites.Observe("counts for the user", fmt.Sprint(counts[ghost]))
 		Expect(counts).To(HaveKey(ghost), "the counts must name the AS's user the transaction concerns")
 		Expect(counts[ghost]).To(HaveKey(device), "the counts must name the device that uploaded the keys")
@@ -136,18 +125,8 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 	It("reports one key fewer in the one-time key counts of its user's device after a client claimed one", Label("HS-OTK-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		eph := f.EphemeralAS()
-		ghost, device, pushed := f.keysPushed(ctx, eph, "otkclaimed", func(ghost, device string) map[string]any {
-			keys := map[string]any{}
-			for i := range 3 {
-				keys[fmt.Sprintf("signed_curve25519:AAAAB%d", i)] = signedKey(ghost, device, i, false)
-			}
-			return map[string]any{"one_time_keys": keys}
-		})
-		countKeys := []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count"}
-		var before map[string]map[string]map[string]int
-		if scenarios.FirstField(pushed, &before, countKeys...) == "" {
-			Skip("not implemented: the transaction carrying the to-device message has no device_one_time_keys_count (nor org.matrix.msc3202.device_one_time_keys_count)")
-		}
+		ghost, device, pushed := f.keysPushed(ctx, eph, "otkclaimed", threeOneTimeKeys("AAAAB"))
+		before := pushedOTKCounts(pushed)
 		Expect(before[ghost][device]["signed_curve25519"]).To(Equal(3), "signed_curve25519 count of the device's unclaimed one-time keys")
 		bob := f.NewUser(ctx, "bob")
 		claimed := bob.MustDo(ctx, http.MethodPost, "/_matrix/client/v3/keys/claim", map[string]any{
@@ -157,7 +136,7 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 		nonce := "c" + f.unique
 		toDevice(ctx, eph, bob, ghost, device, map[string]any{"nonce": nonce})
 		var after map[string]map[string]map[string]int
-		key := scenarios.FirstField(eph.ToDeviceDeliveries(nonce), &after, countKeys...)
+		key := scenarios.FirstField(eph.ToDeviceDeliveries(nonce), &after, otkCountKeys...)
 		suites.Observe("counts after the claim", fmt.Sprint(after[ghost]))
 		Expect(key).NotTo(BeEmpty(), "the transaction after the claim, which concerns the user whose counts changed, must carry the counts")
 		Expect(after[ghost][device]["signed_curve25519"]).To(Equal(2), "after a claim, the count of the device's unclaimed one-time keys must be one less")
@@ -310,6 +289,34 @@ var _ = describe("Unstable extensions for encrypted bridges", Label(suites.Profi
 		Expect(got.DeviceKeys[ghost]).To(HaveKey(device), "the AS's answer is merged over what the homeserver holds: the device whose keys the homeserver holds stays listed")
 	}, NodeTimeout(timeout))
 })
+
+// otkCountKeys are the names of a transaction's one-time key counts.
+var otkCountKeys = []string{"device_one_time_keys_count", "org.matrix.msc3202.device_one_time_keys_count"}
+
+// threeOneTimeKeys is an upload of three signed_curve25519 one-time keys
+// whose IDs start with prefix.
+func threeOneTimeKeys(prefix string) func(ghost, device string) map[string]any {
+	return func(ghost, device string) map[string]any {
+		keys := map[string]any{}
+		for i := range 3 {
+			keys[fmt.Sprintf("signed_curve25519:%s%d", prefix, i)] = signedKey(ghost, device, i, false)
+		}
+		return map[string]any{"one_time_keys": keys}
+	}
+}
+
+// pushedOTKCounts are the one-time key counts of the pushes; the spec is
+// skipped as not implemented when they carry none.
+func pushedOTKCounts(pushed []scenarios.Delivered) map[string]map[string]map[string]int {
+	GinkgoHelper()
+	var counts map[string]map[string]map[string]int
+	key := scenarios.FirstField(pushed, &counts, otkCountKeys...)
+	suites.Observe("one-time key counts key", map[bool]string{true: "none", false: key}[key == ""])
+	if key == "" {
+		Skip("not implemented: the transaction carrying the to-device message has no device_one_time_keys_count (nor org.matrix.msc3202.device_one_time_keys_count)")
+	}
+	return counts
+}
 
 // keysPushed registers a user of eph with a device, uploads keys for that
 // device (upload's body) and sends the device a to-device message, which
