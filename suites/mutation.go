@@ -91,7 +91,31 @@ func cell(r reports.Result, because *regexp.Regexp) string {
 // It returns the specs killed for their reason in this run; CheckKilled
 // then checks, across every SUT's run, that no spec was left unshown.
 func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (reports.Report, string, error)) (killedSpecs map[string]bool) {
-	killedSpecs = map[string]bool{}
+	checkMutations(t, ms, specs, shown)
+	g := runMutants(t, ms, specs, run)
+	mutantLines, killed, applicable := g.mutantVerdicts(t)
+	grid, specLines, killedSpecs := g.specStatuses(t, specs, shown)
+	var legend strings.Builder
+	for i, m := range ms {
+		fmt.Fprintf(&legend, "  %3d %s\n", i+1, m.Name)
+	}
+	line := fmt.Sprintf("mutants killed: %d/%d (%s)", killed, applicable, label)
+	matrix := "mutants:\n" + mutantLines +
+		"\nspec × mutant (K killed for its reason, T by a timeout only, x failed for another reason, . passed, s skipped, b baselined failure, E harness error, blank not targeted):\n" +
+		grid + "\ncolumns:\n" + legend.String() + "\nspecs:\n" + specLines
+	t.Logf("kill matrix:\n%s", matrix)
+	if p, err := WriteKillMatrix(side, strings.ReplaceAll(label, " ", "-"), matrix, line); err != nil {
+		t.Errorf("kill matrix: %v", err)
+	} else {
+		t.Logf("kill matrix written to %s", p)
+	}
+	fmt.Println(line)
+	return killedSpecs
+}
+
+// checkMutations fails on a mutant that does not say what kills it, and on
+// a spec said shown able to fail that does not exist.
+func checkMutations(t Checker, ms []Mutation, specs []SpecInfo, shown map[string]string) {
 	for _, m := range ms {
 		if m.Because == "" {
 			t.Errorf("mutant %s: Because is empty: say what a killing spec's message names", m.Name)
@@ -102,13 +126,23 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			t.Errorf("shown able to fail by a real SUT: %q is no spec", spec)
 		}
 	}
+}
 
-	cells := make([]map[string]string, len(ms))    // per mutant: spec -> cell
-	messages := make([]map[string]string, len(ms)) // per mutant: spec -> failure message
+// killGrid is what each mutant's run did to each spec.
+type killGrid struct {
+	ms       []Mutation
+	cells    []map[string]string // per mutant: spec -> cell
+	messages []map[string]string // per mutant: spec -> failure message
+}
+
+// runMutants runs each mutant whose targeted specs are in this run, three
+// at a time, and grades each spec's result.
+func runMutants(t Checker, ms []Mutation, specs []SpecInfo, run func(m Mutation, outDir string) (reports.Report, string, error)) killGrid {
+	g := killGrid{ms: ms, cells: make([]map[string]string, len(ms)), messages: make([]map[string]string, len(ms))}
 	sem := make(chan struct{}, 3)
 	var wg sync.WaitGroup
 	for i, m := range ms {
-		cells[i], messages[i] = map[string]string{}, map[string]string{}
+		g.cells[i], g.messages[i] = map[string]string{}, map[string]string{}
 		because, err := regexp.Compile("(?i)" + m.Because)
 		if err != nil {
 			t.Errorf("mutant %s: Because: %v", m.Name, err)
@@ -132,7 +166,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 					continue // left out by the label filter
 				}
 				c := cell(r, because)
-				cells[i][r.Spec], messages[i][r.Spec] = c, firstLine(r.Message)
+				g.cells[i][r.Spec], g.messages[i][r.Spec] = c, firstLine(r.Message)
 				if c == cellError {
 					t.Errorf("mutant %s: harness error in %q: %s", m.Name, r.Spec, r.Message)
 				}
@@ -140,18 +174,21 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 		}()
 	}
 	wg.Wait()
+	return g
+}
 
-	// Mutants: killed for the reason, n/a (every spec skipped), or not.
-	killed, applicable := 0, 0
-	var mutantLines strings.Builder
-	for i, m := range ms {
+// mutantVerdicts grades each mutant: killed for the reason, n/a (every
+// spec skipped), or not.
+func (g killGrid) mutantVerdicts(t Checker) (lines string, killed, applicable int) {
+	var out strings.Builder
+	for i, m := range g.ms {
 		count := map[string]int{}
-		for _, c := range cells[i] {
+		for _, c := range g.cells[i] {
 			count[c]++
 		}
 		verdict := "killed"
 		switch {
-		case count[cellSkipped]+count[cellBaseline] == len(cells[i]):
+		case count[cellSkipped]+count[cellBaseline] == len(g.cells[i]):
 			// None ran here, all were skipped as not modelled, or all failed
 			// as the SUT's baseline says it does anyway: the mutant's bug is
 			// the SUT's own behaviour, so it shows nothing here.
@@ -164,10 +201,10 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			verdict = "n/a"
 		case count[cellTimeout] > 0:
 			verdict = "TIMEOUT-ONLY"
-			t.Errorf("mutant %s (%s) was killed only by a timeout: %s", m.Name, m.Bug, failures(messages[i], cells[i]))
+			t.Errorf("mutant %s (%s) was killed only by a timeout: %s", m.Name, m.Bug, failures(g.messages[i], g.cells[i]))
 		case count[cellOther] > 0:
 			verdict = "WRONG-REASON"
-			t.Errorf("mutant %s (%s): specs failed, but no message matches %q: %s", m.Name, m.Bug, m.Because, failures(messages[i], cells[i]))
+			t.Errorf("mutant %s (%s): specs failed, but no message matches %q: %s", m.Name, m.Bug, m.Because, failures(g.messages[i], g.cells[i]))
 		default:
 			verdict = "SURVIVED"
 			t.Errorf("mutant %s (%s) survived: no spec of %v failed", m.Name, m.Bug, m.Killers)
@@ -175,19 +212,23 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 		if verdict != "n/a" {
 			applicable++
 		}
-		fmt.Fprintf(&mutantLines, "  %-34s %-12s %s\n", m.Name, verdict, m.Bug)
+		fmt.Fprintf(&out, "  %-34s %-12s %s\n", m.Name, verdict, m.Bug)
 	}
+	return out.String(), killed, applicable
+}
 
-	// Specs: killed by some mutant for its reason, shown by a real SUT, or not.
-	var grid strings.Builder
-	fmt.Fprintf(&grid, "  %s  spec\n", columnHeads(len(ms)))
-	var specLines strings.Builder
+// specStatuses grades each spec: killed by some mutant for its reason,
+// shown able to fail by a real SUT, or not; grid is the spec × mutant table.
+func (g killGrid) specStatuses(t Checker, specs []SpecInfo, shown map[string]string) (grid, lines string, killedSpecs map[string]bool) {
+	killedSpecs = map[string]bool{}
+	var table, out strings.Builder
+	fmt.Fprintf(&table, "  %s  spec\n", columnHeads(len(g.ms)))
 	for _, s := range specs {
-		row := make([]string, len(ms))
+		row := make([]string, len(g.ms))
 		var by, killers []string
 		ran, notApplicable, baselined := false, true, false
-		for i, m := range ms {
-			c, ok := cells[i][s.Spec]
+		for i, m := range g.ms {
+			c, ok := g.cells[i][s.Spec]
 			if !ok {
 				c = cellNotRun
 			}
@@ -197,7 +238,7 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			baselined = baselined || c == cellBaseline
 			if c == cellKilled {
 				by = append(by, m.Name)
-				killers = append(killers, fmt.Sprintf("      %s: %s\n", m.Name, messages[i][s.Spec]))
+				killers = append(killers, fmt.Sprintf("      %s: %s\n", m.Name, g.messages[i][s.Spec]))
 			}
 		}
 		status := "killed by " + strings.Join(by, ", ")
@@ -217,25 +258,10 @@ func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, sho
 			status = "NOT KILLED for its reason"
 			t.Errorf("spec %q: no mutant killed it for the reason named in the mutant's Because", s.Spec)
 		}
-		fmt.Fprintf(&grid, "  %s  %s\n", strings.Join(row, ""), s.Spec)
-		fmt.Fprintf(&specLines, "  %s\n    %s\n%s", s.Spec, status, strings.Join(killers, ""))
+		fmt.Fprintf(&table, "  %s  %s\n", strings.Join(row, ""), s.Spec)
+		fmt.Fprintf(&out, "  %s\n    %s\n%s", s.Spec, status, strings.Join(killers, ""))
 	}
-	var legend strings.Builder
-	for i, m := range ms {
-		fmt.Fprintf(&legend, "  %3d %s\n", i+1, m.Name)
-	}
-	line := fmt.Sprintf("mutants killed: %d/%d (%s)", killed, applicable, label)
-	matrix := "mutants:\n" + mutantLines.String() +
-		"\nspec × mutant (K killed for its reason, T by a timeout only, x failed for another reason, . passed, s skipped, b baselined failure, E harness error, blank not targeted):\n" +
-		grid.String() + "\ncolumns:\n" + legend.String() + "\nspecs:\n" + specLines.String()
-	t.Logf("kill matrix:\n%s", matrix)
-	if p, err := WriteKillMatrix(side, strings.ReplaceAll(label, " ", "-"), matrix, line); err != nil {
-		t.Errorf("kill matrix: %v", err)
-	} else {
-		t.Logf("kill matrix written to %s", p)
-	}
-	fmt.Println(line)
-	return killedSpecs
+	return table.String(), out.String(), killedSpecs
 }
 
 // targets reports whether m's Killers label spec s, a spec that can fail

@@ -30,6 +30,67 @@ import (
 // sure the images exist, runs the specs (in this process, or in --procs
 // processes under the ginkgo CLI) and judges the report they leave.
 func runSuite(args []string, stdout, stderr io.Writer) int {
+	o, err := parseRunFlags(args, stderr)
+	if errors.Is(err, errFlagsSaid) {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	outDir, verbose, cfg := o.outDir, o.verbose, o.cfg
+	r, err := startRun(outDir, stdout, verbose)
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	defer r.close()
+	r.con.phase("asconform %s, %s side, against %s; output of the run in %s", suites.SpecVersion, o.side, sutName(cfg, o.side), shortPath(r.log.Name()))
+	if err := prepareImages(r, cfg, o.side); err != nil {
+		r.restore()
+		fmt.Fprintf(stderr, "asconform: %v (all output: %s)\n", err, shortPath(r.log.Name()))
+		return 2
+	}
+	stopFollowing := r.con.follow(r.progress)
+	if o.procs > 1 {
+		err = runParallel(r, o.filter, o.procs, verbose)
+	} else {
+		runSerial(r, o.filter, verbose)
+	}
+	stopFollowing()
+	r.restore()
+	if err != nil {
+		fmt.Fprintln(stderr, "asconform:", err)
+		return 2
+	}
+	rep, err := readResultsFile(filepath.Join(outDir, "results.json"))
+	if err != nil {
+		fmt.Fprintf(stderr, "asconform: the run left no report (%v); its output is in %s\n", err, shortPath(r.log.Name()))
+		return 2
+	}
+	r.con.table(rep)
+	var written []string
+	for _, name := range []string{"results.json", "summary.md", "junit.xml", "report.html", "run.log"} {
+		written = append(written, shortPath(filepath.Join(outDir, name)))
+	}
+	fmt.Fprintf(r.con.w, "report: %s\n", strings.Join(written, ", "))
+	return verdict(rep, r.con.w, stderr)
+}
+
+// runOptions are a run's settings once its flags are read and checked.
+type runOptions struct {
+	side, filter, outDir string
+	procs                int
+	verbose              bool
+	cfg                  suites.Config
+}
+
+// errFlagsSaid: the flag set has already told the user what is wrong.
+var errFlagsSaid = errors.New("bad flags")
+
+// parseRunFlags reads run's flags, checks them, and puts them in the
+// environment the suites read their settings from.
+func parseRunFlags(args []string, stderr io.Writer) (runOptions, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	side := fs.String("side", "homeserver", "which side to test: homeserver, appservice or both")
@@ -50,13 +111,12 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "stream Ginkgo's and the SUT's output instead of writing it to the report's run.log")
 	procs := fs.Int("procs", 1, "run the specs in this many parallel processes sharing one SUT (needs Go and this source tree: it runs go tool ginkgo)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return runOptions{}, errFlagsSaid
 	}
 	sides := map[string]string{"homeserver": "homeserver", "appservice": "appservice", "both": "(homeserver || appservice)"}
 	sideFilter, ok := sides[*side]
 	if !ok {
-		fmt.Fprintf(stderr, "asconform: --side %q: want homeserver, appservice or both\n", *side)
-		return 2
+		return runOptions{}, fmt.Errorf("--side %q: want homeserver, appservice or both", *side)
 	}
 	for _, c := range []struct{ name, side string }{{*flavor, "homeserver"}, {*asFlavor, "appservice"}} {
 		if *url != "" {
@@ -67,8 +127,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 			err = fmt.Errorf("flavor %q tests the %s side; it cannot be the %s under test", c.name, f.Side(), c.side)
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "asconform:", err)
-			return 2
+			return runOptions{}, err
 		}
 	}
 	if *out == "" {
@@ -77,8 +136,7 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	// The report lands where the user is, whichever process writes it.
 	outDir, err := filepath.Abs(*out)
 	if err != nil {
-		fmt.Fprintln(stderr, "asconform: --out:", err)
-		return 2
+		return runOptions{}, fmt.Errorf("--out: %w", err)
 	}
 	for key, value := range map[string]string{
 		"ASCONFORM_HS_FLAVOR": *flavor, "ASCONFORM_HS_IMAGE": *image, "ASCONFORM_HS_URL": *url,
@@ -94,54 +152,16 @@ func runSuite(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := suites.LoadConfig()
 	if err != nil {
-		fmt.Fprintln(stderr, "asconform:", err)
-		return 2
+		return runOptions{}, err
 	}
 	filter, err := labelFilter(sideFilter, *focus)
 	if err != nil {
-		fmt.Fprintln(stderr, "asconform:", err)
-		return 2
+		return runOptions{}, err
 	}
 	if *procs > 1 && *side != "homeserver" {
-		fmt.Fprintln(stderr, "asconform: --procs shares one homeserver between processes: it applies to --side homeserver only")
-		return 2
+		return runOptions{}, errors.New("--procs shares one homeserver between processes: it applies to --side homeserver only")
 	}
-	r, err := startRun(outDir, stdout, *verbose)
-	if err != nil {
-		fmt.Fprintln(stderr, "asconform:", err)
-		return 2
-	}
-	defer r.close()
-	r.con.phase("asconform %s, %s side, against %s; output of the run in %s", suites.SpecVersion, *side, sutName(cfg, *side), shortPath(r.log.Name()))
-	if err := prepareImages(r, cfg, *side); err != nil {
-		r.restore()
-		fmt.Fprintf(stderr, "asconform: %v (all output: %s)\n", err, shortPath(r.log.Name()))
-		return 2
-	}
-	stopFollowing := r.con.follow(r.progress)
-	if *procs > 1 {
-		err = runParallel(r, filter, *procs, *verbose)
-	} else {
-		runSerial(r, filter, *verbose)
-	}
-	stopFollowing()
-	r.restore()
-	if err != nil {
-		fmt.Fprintln(stderr, "asconform:", err)
-		return 2
-	}
-	rep, err := readResultsFile(filepath.Join(outDir, "results.json"))
-	if err != nil {
-		fmt.Fprintf(stderr, "asconform: the run left no report (%v); its output is in %s\n", err, shortPath(r.log.Name()))
-		return 2
-	}
-	r.con.table(rep)
-	var written []string
-	for _, name := range []string{"results.json", "summary.md", "junit.xml", "report.html", "run.log"} {
-		written = append(written, shortPath(filepath.Join(outDir, name)))
-	}
-	fmt.Fprintf(r.con.w, "report: %s\n", strings.Join(written, ", "))
-	return verdict(rep, r.con.w, stderr)
+	return runOptions{side: *side, filter: filter, outDir: outDir, procs: *procs, verbose: *verbose, cfg: cfg}, nil
 }
 
 // sutName says what the run is against, for the first line.
