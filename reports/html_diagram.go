@@ -220,12 +220,7 @@ func layoutDiagram(ex []recorder.Exchange, views []exchangeView, steps []Step, f
 	}
 	last := d.Lanes[len(d.Lanes)-1]
 	d.Width = last.BoxX + seqBoxW + 8
-	var first time.Time
-	for _, e := range ex {
-		if !e.Start.IsZero() && (first.IsZero() || e.Start.Before(first)) {
-			first = e.Start
-		}
-	}
+	first := firstStart(ex)
 	evs, timed := timeline(ex, steps)
 	y := seqTop
 	open := map[int]int{} // exchange -> Y of its request arrow, while unanswered
@@ -243,31 +238,13 @@ func layoutDiagram(ex []recorder.Exchange, views []exchangeView, steps []Step, f
 			continue
 		}
 		if ev.ex < 0 {
-			st := arrow{Kind: rowStep, RowTop: y, RowH: 26, Y: y + 20, LabelY: y + 15, TimeY: y + 15, Label: ev.step, Title: ev.step}
-			if !first.IsZero() {
-				st.Label += " · at +" + fmtMillis(max(0, ev.at.Sub(first)))
-			}
-			d.Rows = append(d.Rows, st)
+			d.Rows = append(d.Rows, stepRow(ev, y, first))
 			d.Width = max(d.Width, d.StepX+int(float64(utf8Len(ev.step))*seqCharW*1.1)+8)
 			y += 26
 			continue
 		}
 		e, v := ex[ev.ex], views[ev.ex]
-		a := arrow{
-			Anchor: v.Anchor, Status: v.Status, Bad: v.Bad,
-			Push: strings.HasPrefix(e.To, "appservice"), Lost: e.Status == 0,
-			X1: x[e.From], X2: x[e.To],
-		}
-		a.Key = a.Push || a.Bad
-		a.Title = fmt.Sprintf("#%d %s %s", e.Seq, e.Method, readablePath(v.Target))
-		if a.X1 == a.X2 { // a party calling itself: a short hop to the right
-			a.X2 = a.X1 + 40
-		}
-		dir := 1
-		if a.X2 < a.X1 {
-			dir = -1
-		}
-		a.LabelX = min(a.X1, a.X2) + 8
+		a := exchangeArrow(e, v, x)
 		room := int(float64(seqMaxWidth-a.LabelX-8) / seqCharW)
 		status := v.Status
 		if v.Duration != "" {
@@ -305,13 +282,7 @@ func layoutDiagram(ex []recorder.Exchange, views []exchangeView, steps []Step, f
 		}
 		need := a.LabelX + int(float64(max(utf8Len(a.Label), utf8Len(a.Shown)))*seqCharW) + 8
 		d.Width = max(d.Width, need)
-		a.Head = fmt.Sprintf("%d,%d %d,%d %d,%d", a.X2, a.Y, a.X2-dir*9, a.Y-4, a.X2-dir*9, a.Y+4)
-		a.RetHead = fmt.Sprintf("%d,%d %d,%d %d,%d", a.X1+dir*8, a.ReturnY-4, a.X1, a.ReturnY, a.X1+dir*8, a.ReturnY+4)
-		crossY := a.Y
-		if a.Kind == rowResponse {
-			crossY = a.ReturnY
-		}
-		a.CrossD = fmt.Sprintf("M%d %d l10 10 m0 -10 l-10 10", a.X2-5, crossY-5)
+		a.drawHeads()
 		d.Rows = append(d.Rows, a)
 		y += a.RowH
 	}
@@ -326,6 +297,59 @@ func layoutDiagram(ex []recorder.Exchange, views []exchangeView, steps []Step, f
 		d.Height = d.BottomY + seqBoxH + 4
 	}
 	return d
+}
+
+// firstStart is when the first exchange began (zero if none says).
+func firstStart(ex []recorder.Exchange) time.Time {
+	var first time.Time
+	for _, e := range ex {
+		if !e.Start.IsZero() && (first.IsZero() || e.Start.Before(first)) {
+			first = e.Start
+		}
+	}
+	return first
+}
+
+// stepRow is the row of a spec's step (By), at y.
+func stepRow(ev event, y int, first time.Time) arrow {
+	st := arrow{Kind: rowStep, RowTop: y, RowH: 26, Y: y + 20, LabelY: y + 15, TimeY: y + 15, Label: ev.step, Title: ev.step}
+	if !first.IsZero() {
+		st.Label += " · at +" + fmtMillis(max(0, ev.at.Sub(first)))
+	}
+	return st
+}
+
+// exchangeArrow is the arrow of exchange e between the lanes at x, before
+// its row is placed.
+func exchangeArrow(e recorder.Exchange, v exchangeView, x map[string]int) arrow {
+	a := arrow{
+		Anchor: v.Anchor, Status: v.Status, Bad: v.Bad,
+		Push: strings.HasPrefix(e.To, "appservice"), Lost: e.Status == 0,
+		X1: x[e.From], X2: x[e.To],
+	}
+	a.Key = a.Push || a.Bad
+	a.Title = fmt.Sprintf("#%d %s %s", e.Seq, e.Method, readablePath(v.Target))
+	if a.X1 == a.X2 { // a party calling itself: a short hop to the right
+		a.X2 = a.X1 + 40
+	}
+	a.LabelX = min(a.X1, a.X2) + 8
+	return a
+}
+
+// drawHeads places the arrow heads and the cross of a lost exchange, once
+// the row is placed.
+func (a *arrow) drawHeads() {
+	dir := 1
+	if a.X2 < a.X1 {
+		dir = -1
+	}
+	a.Head = fmt.Sprintf("%d,%d %d,%d %d,%d", a.X2, a.Y, a.X2-dir*9, a.Y-4, a.X2-dir*9, a.Y+4)
+	a.RetHead = fmt.Sprintf("%d,%d %d,%d %d,%d", a.X1+dir*8, a.ReturnY-4, a.X1, a.ReturnY, a.X1+dir*8, a.ReturnY+4)
+	crossY := a.Y
+	if a.Kind == rowResponse {
+		crossY = a.ReturnY
+	}
+	a.CrossD = fmt.Sprintf("M%d %d l10 10 m0 -10 l-10 10", a.X2-5, crossY-5)
 }
 
 // readablePath undoes percent-encoding for the diagram ("!room:hs"
