@@ -87,62 +87,14 @@ func judged(v Verdict) bool {
 // checked, grouped by side and spec section in ID order.
 func BuildMatrix(cols []MatrixColumn, generated time.Time) Matrix {
 	m := Matrix{Columns: cols, Generated: generated}
-	type found struct {
-		worst  Result
-		anchor string
-		specs  []string
-	}
-	per := make([]map[string]*found, len(cols))
-	ids := map[string]bool{}
-	for c, col := range cols {
-		per[c] = map[string]*found{}
-		seen := map[string]int{}
-		for _, res := range col.Report.Sorted() { // the report's order, for the same anchors
-			a := uniqueAnchor(seen, res)
-			for _, id := range res.Requirements {
-				ids[id] = true
-				f := per[c][id]
-				if f == nil {
-					f = &found{worst: res, anchor: a}
-					per[c][id] = f
-				} else if cellRank(res.Verdict) < cellRank(f.worst.Verdict) {
-					f.worst, f.anchor = res, a
-				}
-				f.specs = append(f.specs, string(res.Verdict)+": "+res.Spec)
-			}
-		}
-	}
-	sorted := make([]string, 0, len(ids))
-	for id := range ids {
-		sorted = append(sorted, id)
-	}
-	sort.Strings(sorted)
+	per, ids := worstPerRequirement(cols)
 	groupAt := map[string]int{}
-	for _, id := range sorted {
-		row := MatrixRow{RequirementView: lookupView(id)}
+	for _, id := range ids {
 		side := ""
 		if req, ok := requirements.Lookup(id); ok {
 			side = string(req.Side)
 		}
-		var verdicts []bool
-		for c, col := range cols {
-			cell := MatrixCell{}
-			if f := per[c][id]; f != nil {
-				cell.Verdict, cell.Specs, cell.Title = f.worst.Verdict, len(f.specs), strings.Join(f.specs, "\n")
-				if col.Link != "" {
-					cell.Href = col.Link + "#" + f.anchor
-				}
-				if judged(cell.Verdict) {
-					verdicts = append(verdicts, met(cell.Verdict))
-				}
-			} else if s := col.Report.SUT.Side; side != "" && s != "" && s != "both" && s != side {
-				cell.NA = true
-			}
-			row.Cells = append(row.Cells, cell)
-		}
-		for _, v := range verdicts {
-			row.Differs = row.Differs || v != verdicts[0]
-		}
+		row := requirementRow(cols, per, id, side)
 		section := row.Section
 		if section == "" {
 			section = "Other"
@@ -157,19 +109,81 @@ func BuildMatrix(cols []MatrixColumn, generated time.Time) Matrix {
 		m.Groups[g].Rows = append(m.Groups[g].Rows, row)
 	}
 	// The homeserver's requirements first: most of the catalogue.
-	sideRank := map[string]int{string(requirements.Homeserver): 0, string(requirements.AppService): 1}
-	sort.SliceStable(m.Groups, func(i, j int) bool {
-		ri, ok := sideRank[m.Groups[i].Side]
-		if !ok {
-			ri = 2
+	sideRank := func(side string) int {
+		switch side {
+		case string(requirements.Homeserver):
+			return 0
+		case string(requirements.AppService):
+			return 1
 		}
-		rj, ok := sideRank[m.Groups[j].Side]
-		if !ok {
-			rj = 2
-		}
-		return ri < rj
-	})
+		return 2
+	}
+	sort.SliceStable(m.Groups, func(i, j int) bool { return sideRank(m.Groups[i].Side) < sideRank(m.Groups[j].Side) })
 	return m
+}
+
+// requirementFound is one column's worst result for a requirement, where
+// it is in the column's report, and every spec checking it.
+type requirementFound struct {
+	worst  Result
+	anchor string
+	specs  []string
+}
+
+// worstPerRequirement finds, per column, each requirement's worst result;
+// ids are every requirement any column checked, sorted.
+func worstPerRequirement(cols []MatrixColumn) (per []map[string]*requirementFound, ids []string) {
+	per = make([]map[string]*requirementFound, len(cols))
+	seenIDs := map[string]bool{}
+	for c, col := range cols {
+		per[c] = map[string]*requirementFound{}
+		seen := map[string]int{}
+		for _, res := range col.Report.Sorted() { // the report's order, for the same anchors
+			a := uniqueAnchor(seen, res)
+			for _, id := range res.Requirements {
+				seenIDs[id] = true
+				f := per[c][id]
+				if f == nil {
+					f = &requirementFound{worst: res, anchor: a}
+					per[c][id] = f
+				} else if cellRank(res.Verdict) < cellRank(f.worst.Verdict) {
+					f.worst, f.anchor = res, a
+				}
+				f.specs = append(f.specs, string(res.Verdict)+": "+res.Spec)
+			}
+		}
+	}
+	for id := range seenIDs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return per, ids
+}
+
+// requirementRow is requirement id's row: a cell per column, n/a where the
+// column tested the other side.
+func requirementRow(cols []MatrixColumn, per []map[string]*requirementFound, id, side string) MatrixRow {
+	row := MatrixRow{RequirementView: lookupView(id)}
+	var verdicts []bool
+	for c, col := range cols {
+		cell := MatrixCell{}
+		if f := per[c][id]; f != nil {
+			cell.Verdict, cell.Specs, cell.Title = f.worst.Verdict, len(f.specs), strings.Join(f.specs, "\n")
+			if col.Link != "" {
+				cell.Href = col.Link + "#" + f.anchor
+			}
+			if judged(cell.Verdict) {
+				verdicts = append(verdicts, met(cell.Verdict))
+			}
+		} else if s := col.Report.SUT.Side; side != "" && s != "" && s != "both" && s != side {
+			cell.NA = true
+		}
+		row.Cells = append(row.Cells, cell)
+	}
+	for _, v := range verdicts {
+		row.Differs = row.Differs || v != verdicts[0]
+	}
+	return row
 }
 
 func (m Matrix) toolName() string {
