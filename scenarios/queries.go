@@ -72,7 +72,7 @@ func (a *AppService) HungUp(ctx context.Context, rt fakeas.Route) []recorder.Exc
 // (localpart) during the next user query, then answer 200.
 func (a *AppService) RegisterOnUserQuery(localpart string) {
 	a.AS.On(fakeas.Users).Do(func(ctx context.Context, _ fakeas.Request) error {
-		return answered(a.ASClient.RegisterAS(ctx, localpart, true))
+		return Answered(a.ASClient.RegisterAS(ctx, localpart, true))
 	}).Respond(http.StatusOK, nil)
 }
 
@@ -89,15 +89,15 @@ func (a *AppService) OpenPortalOnAliasQuery(alias, name string, delay time.Durat
 // named, and publish the alias. It returns the room ID.
 func CreatePortal(ctx context.Context, bridge *csapi.Client, alias, name string) (string, error) {
 	created, err := bridge.CreateRoom(ctx, map[string]any{"preset": "public_chat", "name": name})
-	if err := answered(created, err); err != nil {
+	if err := Answered(created, err); err != nil {
 		return "", err
 	}
 	roomID := created.Field("room_id")
-	return roomID, answered(bridge.CreateAlias(ctx, alias, roomID))
+	return roomID, Answered(bridge.CreateAlias(ctx, alias, roomID))
 }
 
-// answered is nil for a 200, else an error naming the request and answer.
-func answered(resp csapi.Response, err error) error {
+// Answered is nil for a 200, else an error naming the request and answer.
+func Answered(resp csapi.Response, err error) error {
 	if err != nil {
 		return err
 	}

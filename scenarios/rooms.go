@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/asconform/asconform/fakeas"
 	"github.com/asconform/asconform/internal/csapi"
@@ -22,10 +23,23 @@ type BridgedRoom struct {
 // ghost, a user the AS registered.
 func (a *AppService) OpenBridgedRoom(ctx context.Context, owner *csapi.Client, ghost string) BridgedRoom {
 	GinkgoHelper()
-	roomID := owner.MustCreateRoom(ctx, map[string]any{"preset": "public_chat"})
-	owner.MustInvite(ctx, roomID, ghost)
-	a.ASClient.MustJoin(ctx, roomID, csapi.AsUser(ghost))
+	roomID, err := BridgeRoom(ctx, a.ASClient, owner, ghost)
+	Expect(err).NotTo(HaveOccurred(), "setting up a bridged room")
 	return BridgedRoom{ID: roomID, Owner: owner, Ghost: ghost}
+}
+
+// BridgeRoom is that set-up outside a spec (the benchmarks): owner creates
+// a public room and invites ghost, whom the AS (as) joins.
+func BridgeRoom(ctx context.Context, as, owner *csapi.Client, ghost string) (string, error) {
+	created, err := owner.CreateRoom(ctx, map[string]any{"preset": "public_chat"})
+	if err := Answered(created, err); err != nil {
+		return "", err
+	}
+	roomID := created.Field("room_id")
+	if err := Answered(owner.Invite(ctx, roomID, ghost)); err != nil {
+		return "", err
+	}
+	return roomID, Answered(as.Join(ctx, roomID, csapi.AsUser(ghost)))
 }
 
 // Say sends a text message as c and returns its event ID.
@@ -62,14 +76,14 @@ func (a *AppService) BuildIRCChannelOnAliasQuery(alias, name, ghostLocalpart, gh
 		if err != nil {
 			return err
 		}
-		if err := answered(bridge.RegisterAS(ctx, ghostLocalpart, true)); err != nil {
+		if err := Answered(bridge.RegisterAS(ctx, ghostLocalpart, true)); err != nil {
 			return err
 		}
-		if err := answered(bridge.Join(ctx, roomID, csapi.AsUser(ghost))); err != nil {
+		if err := Answered(bridge.Join(ctx, roomID, csapi.AsUser(ghost))); err != nil {
 			return err
 		}
 		said, err := bridge.SendMessage(ctx, roomID, scrollback, csapi.AsUser(ghost), csapi.TS(ts))
-		if err := answered(said, err); err != nil {
+		if err := Answered(said, err); err != nil {
 			return err
 		}
 		channel.RoomID, channel.ScrollbackID = roomID, said.Field("event_id")

@@ -20,6 +20,7 @@ import (
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios"
 )
 
 // PushOptions configure the push benchmark.
@@ -183,46 +184,25 @@ func (e *PushEnv) setUp(ctx context.Context, reg matrix.Registration, senders, w
 	for i := range senders {
 		anon := &csapi.Client{BaseURL: base, HTTP: hc}
 		resp, err := anon.Register(ctx, fmt.Sprintf("bench_sender%d_%s", i, unique), "pw-"+unique)
-		if err := want200("register a sender", resp, err); err != nil {
-			return err
+		if err := scenarios.Answered(resp, err); err != nil {
+			return fmt.Errorf("register a sender: %w", err)
 		}
 		e.Senders = append(e.Senders, &csapi.Client{BaseURL: base, HTTP: hc, Token: resp.Field("access_token")})
 	}
 	as := &csapi.Client{BaseURL: base, HTTP: hc, Token: reg.ASToken}
 	resp, err := as.RegisterAS(ctx, fakeas.Member(1).Prefix()+"bench_ghost"+unique, true)
-	if err := want200("register the AS ghost", resp, err); err != nil {
-		return err
+	if err := scenarios.Answered(resp, err); err != nil {
+		return fmt.Errorf("register the AS ghost: %w", err)
 	}
 	ghost := resp.Field("user_id")
-	owner := e.Senders[0]
-	resp, err = owner.CreateRoom(ctx, map[string]any{"preset": "public_chat"})
-	if err := want200("create the room", resp, err); err != nil {
-		return err
-	}
-	e.Room = resp.Field("room_id")
-	resp, err = owner.Invite(ctx, e.Room, ghost)
-	if err := want200("invite the ghost", resp, err); err != nil {
-		return err
-	}
-	resp, err = as.Join(ctx, e.Room, csapi.AsUser(ghost))
-	if err := want200("join the ghost as the AS", resp, err); err != nil {
-		return err
+	if e.Room, err = scenarios.BridgeRoom(ctx, as, e.Senders[0], ghost); err != nil {
+		return fmt.Errorf("bridge a room: %w", err)
 	}
 	for _, s := range e.Senders[1:] {
 		resp, err = s.Join(ctx, e.Room)
-		if err := want200("join a sender", resp, err); err != nil {
-			return err
+		if err := scenarios.Answered(resp, err); err != nil {
+			return fmt.Errorf("join a sender: %w", err)
 		}
-	}
-	return nil
-}
-
-func want200(what string, resp csapi.Response, err error) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if resp.Status != http.StatusOK {
-		return fmt.Errorf("%s: %s", what, resp)
 	}
 	return nil
 }
