@@ -56,23 +56,9 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var loaded []reports.Report
-	for _, r := range runs {
-		files, err := resultFiles(r)
-		if err != nil {
-			return fmt.Errorf("expectations: %w", err)
-		}
-		if len(files) != 1 {
-			return fmt.Errorf("expectations: %s holds runs of both sides; name the side's results.json", r)
-		}
-		rep, err := readResultsFile(files[0])
-		if err != nil {
-			return fmt.Errorf("expectations: %w", err)
-		}
-		if e.Flavor != "" && rep.SUT.Flavor != e.Flavor {
-			return fmt.Errorf("expectations: %s is a run of %q, the file is for %q", files[0], rep.SUT.Flavor, e.Flavor)
-		}
-		loaded = append(loaded, rep)
+	loaded, err := loadRunsOf(e.Flavor, runs)
+	if err != nil {
+		return err
 	}
 	plan := reports.PlanBaseline(e, loaded, *n)
 	for _, k := range plan.Dropped {
@@ -81,24 +67,7 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 	for _, f := range plan.Refused {
 		fmt.Fprintf(stdout, "refuse %q: failed in %d of the last %d run(s) given; not baselined (if truly flaky: intermittent: true with evidence)\n", f.Spec, f.FailedIn, f.Of)
 	}
-	next := reports.Expectations{Flavor: e.Flavor, ExpectedFailures: plan.Kept}
-	in := bufio.NewScanner(stdin)
-	for _, f := range plan.New {
-		fmt.Fprintf(stdout, "new   %q (%s, failed in each of the last %d runs): %s\n", f.Spec, f.Verdict, f.Of, f.Message)
-		if *dry {
-			continue
-		}
-		fmt.Fprint(stdout, "      reason (one sentence; empty to leave it out): ")
-		reason := ""
-		if in.Scan() {
-			reason = strings.TrimSpace(in.Text())
-		}
-		if reason == "" {
-			fmt.Fprintln(stdout, "\n      left out: no reason given")
-			continue
-		}
-		next.ExpectedFailures = append(next.ExpectedFailures, reports.KnownFailure{Spec: f.Spec, Reason: reason})
-	}
+	next := reports.Expectations{Flavor: e.Flavor, ExpectedFailures: append(plan.Kept, askReasons(plan.New, *dry, stdin, stdout)...)}
 	fmt.Fprintf(stdout, "%d kept, %d dropped, %d new proposed, %d refused\n", len(plan.Kept), len(plan.Dropped), len(plan.New), len(plan.Refused))
 	if *dry {
 		return nil
@@ -111,6 +80,55 @@ func expectations(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *file)
 	return nil
+}
+
+// loadRunsOf reads each run's results.json: one side's, of flavor (if the
+// file names one).
+func loadRunsOf(flavor string, runs []string) ([]reports.Report, error) {
+	var loaded []reports.Report
+	for _, r := range runs {
+		files, err := resultFiles(r)
+		if err != nil {
+			return nil, fmt.Errorf("expectations: %w", err)
+		}
+		if len(files) != 1 {
+			return nil, fmt.Errorf("expectations: %s holds runs of both sides; name the side's results.json", r)
+		}
+		rep, err := readResultsFile(files[0])
+		if err != nil {
+			return nil, fmt.Errorf("expectations: %w", err)
+		}
+		if flavor != "" && rep.SUT.Flavor != flavor {
+			return nil, fmt.Errorf("expectations: %s is a run of %q, the file is for %q", files[0], rep.SUT.Flavor, flavor)
+		}
+		loaded = append(loaded, rep)
+	}
+	return loaded, nil
+}
+
+// askReasons proposes each new failure and asks for the sentence that
+// baselines it; one left without a reason is left out (a dry run asks
+// nothing).
+func askReasons(failures []reports.NewFailure, dry bool, stdin io.Reader, stdout io.Writer) []reports.KnownFailure {
+	var baselined []reports.KnownFailure
+	in := bufio.NewScanner(stdin)
+	for _, f := range failures {
+		fmt.Fprintf(stdout, "new   %q (%s, failed in each of the last %d runs): %s\n", f.Spec, f.Verdict, f.Of, f.Message)
+		if dry {
+			continue
+		}
+		fmt.Fprint(stdout, "      reason (one sentence; empty to leave it out): ")
+		reason := ""
+		if in.Scan() {
+			reason = strings.TrimSpace(in.Text())
+		}
+		if reason == "" {
+			fmt.Fprintln(stdout, "\n      left out: no reason given")
+			continue
+		}
+		baselined = append(baselined, reports.KnownFailure{Spec: f.Spec, Reason: reason})
+	}
+	return baselined
 }
 
 func entryName(k reports.KnownFailure) string {
