@@ -78,6 +78,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	ingress func(*http.Request)
+	mounted map[string]http.Handler // path prefix -> handler, beside the AS API
 	scripts map[Route][]*Step
 	gates   []*Gate
 
@@ -252,11 +253,33 @@ func (s *Server) SetIngress(rewrite func(*http.Request)) {
 	s.ingress = rewrite
 }
 
+// Mount serves the paths under prefix with h, beside the AS API and
+// outside it: no hs_token check, no scripts, no recording (an AS's own
+// endpoints, such as the remote network the reference AS bridges).
+func (s *Server) Mount(prefix string, h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mounted == nil {
+		s.mounted = map[string]http.Handler{}
+	}
+	s.mounted[prefix] = h
+}
+
 func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	s.mu.Lock()
 	rewrite := s.ingress
+	var own http.Handler
+	for prefix, h := range s.mounted {
+		if strings.HasPrefix(req.URL.Path, prefix) {
+			own = h
+		}
+	}
 	s.mu.Unlock()
+	if own != nil {
+		own.ServeHTTP(w, req)
+		return
+	}
 	if rewrite != nil {
 		rewrite(req)
 	}

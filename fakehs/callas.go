@@ -21,6 +21,7 @@ type CallOption func(*callConfig)
 type callConfig struct {
 	token  string // the hs_token sent, "" for none
 	params url.Values
+	from   string // the party recorded as making the call
 }
 
 // WithoutToken sends no hs_token at all.
@@ -35,6 +36,10 @@ func WithQuery(key, value string) CallOption {
 	return func(c *callConfig) { c.params.Add(key, value) }
 }
 
+// From records the call as made by party instead of the homeserver: the
+// suite also plays the remote network a bridge serves on its own port.
+func From(party string) CallOption { return func(c *callConfig) { c.from = party } }
+
 var errNoURL = errors.New("fakehs: the registration has no url")
 
 // callAS makes and records one request to an AS. path is already escaped.
@@ -45,7 +50,7 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	if reg.URL == nil {
 		return csapi.Response{}, errNoURL
 	}
-	cc := callConfig{token: reg.HSToken, params: url.Values{}}
+	cc := callConfig{token: reg.HSToken, params: url.Values{}, from: "homeserver"}
 	for _, o := range opts {
 		o(&cc)
 	}
@@ -71,14 +76,14 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	if cc.token != "" {
 		req.Header.Set("Authorization", "Bearer "+cc.token)
 	}
-	return s.exchange(req, body)
+	return s.exchange(req, body, cc.from)
 }
 
 // exchange sends req and records it, with at most recorder.MaxBody of the
-// answer, as one exchange from the homeserver to the AS.
-func (s *Server) exchange(req *http.Request, body []byte) (csapi.Response, error) {
+// answer, as one exchange from party (the homeserver) to the AS.
+func (s *Server) exchange(req *http.Request, body []byte, party string) (csapi.Response, error) {
 	ex := recorder.Exchange{
-		From: "homeserver", To: "appservice", Method: req.Method, Path: req.URL.EscapedPath(),
+		From: party, To: "appservice", Method: req.Method, Path: req.URL.EscapedPath(),
 		Query: req.URL.Query(), Header: req.Header.Clone(), Body: body,
 	}
 	resp, err := recorder.Send(s.cfg.HTTPClient, req, &ex)

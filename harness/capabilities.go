@@ -26,9 +26,15 @@ const (
 	// ThirdPartyProtocol (=NAME): the AS serves the third-party lookup
 	// endpoints for protocol NAME.
 	ThirdPartyProtocol = "thirdparty-protocol"
+	// RemoteNetwork: the AS bridges a tiny remote network the suite drives
+	// through /_asconform/remote/ on the AS's own port (README: "What an AS
+	// may declare"): a remote user's message goes into the channel's portal
+	// as that user's ghost, and a Matrix user's message in a portal reaches
+	// the channel.
+	RemoteNetwork = "remote-network"
 )
 
-var knownCapabilities = []string{JoinsOnInvite, EchoesMessages, RegistersQueriedUsers, CreatesQueriedAliases, ThirdPartyProtocol}
+var knownCapabilities = []string{JoinsOnInvite, EchoesMessages, RegistersQueriedUsers, CreatesQueriedAliases, ThirdPartyProtocol, RemoteNetwork}
 
 // Capabilities are the declared capabilities, name -> value ("" for those
 // that take none).

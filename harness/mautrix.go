@@ -19,7 +19,7 @@ type mautrixSample struct{ ciImage }
 
 // sampleCapabilities is what both sample bridges do beyond the spec (their
 // READMEs under ci/images describe it); they bridge no third-party protocol.
-const sampleCapabilities = JoinsOnInvite + "," + EchoesMessages + "," + RegistersQueriedUsers + "," + CreatesQueriedAliases
+const sampleCapabilities = JoinsOnInvite + "," + EchoesMessages + "," + RegistersQueriedUsers + "," + CreatesQueriedAliases + "," + RemoteNetwork
 
 func (mautrixSample) Capabilities() string { return sampleCapabilities }
 

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,16 +23,20 @@ import (
 // homeserver does not know; the homeserver asks the bridge, which builds
 // the room and binds the alias through the client-server API before it
 // answers, and only then is the join let through. Alice speaks; the
-// homeserver pushes it to the bridge in a transaction, and a bridge that
-// answers messages answers as one of its ghosts (?user_id=), with the
-// remote time if it massages timestamps (?ts=).
+// homeserver pushes it to the bridge in a transaction.
 //
-// Run's steps follow the seed's numbers (its steps 1 and 2, the
-// registration and the remote channel, are the caller's set-up); the
-// seed's step 5, the remote user answering, is the bridge's answer, so it
-// shares a step with the push it answers. It fails the spec where the
-// bridge breaks the flow; what the spec judges beyond the flow (which IDs
-// the bridge asserts, say) it checks itself on the recorded exchanges.
+// With a remote network the suite drives (Remote: the remote-network
+// capability) the flow is the seed's own: Bob speaks on the remote channel
+// before anyone from Matrix is there (the bridge keeps it), his message
+// appears in the new room as his ghost, Alice's message reaches the remote
+// channel, and Bob's answer there is bridged as his ghost. Without one, a
+// bridge that answers messages (Answers) answers as one of its ghosts.
+//
+// Run's steps follow the seed's numbers (its step 1, the registration, is
+// the caller's set-up). It fails the spec where the bridge breaks the
+// flow; what the spec judges beyond the flow (which IDs the bridge
+// asserts, the timestamps it gives) it checks or observes itself on the
+// result and the recorded exchanges.
 type BridgeWalkthrough struct {
 	HS    *fakehs.Server
 	Reg   matrix.Registration
@@ -43,6 +46,12 @@ type BridgeWalkthrough struct {
 	// Answers says the bridge answers a message in a room of its own
 	// (the echoes-messages capability: "echo: <body>" from one of its users).
 	Answers bool
+	// Remote, if set, is the bridge's remote network; Channel is the remote
+	// channel whose portal Alias is, Bob its user (BobGhost his ghost), who
+	// says Scrollback before Alice joins and Reply after she spoke.
+	Remote            *RemoteNetwork
+	Channel, BobGhost string
+	Scrollback, Reply RemoteMessage
 	// Check, if set, is the spec's own judgement of what the bridge did
 	// (on the recorded exchanges): run after each step and before the
 	// walkthrough fails for an answer that never came, so that a bridge
@@ -61,6 +70,11 @@ type BridgeResult struct {
 	// it made; Answer.Path is empty when the bridge does not answer.
 	Answer      recorder.Exchange
 	AnswerEvent matrix.ClientEvent
+	// With a remote network: Bob's scrollback as bridged in step 3, and
+	// Alice's message as it reached the remote channel (the answer is Bob's
+	// reply as bridged).
+	Scrollback Bridged
+	Relayed    RemoteMessage
 }
 
 // Run plays the walkthrough; the caller observes and judges the result.
@@ -69,7 +83,15 @@ func (w BridgeWalkthrough) Run(ctx context.Context) BridgeResult {
 	var res BridgeResult
 	rec := w.HS.Recorder()
 
-	By("3. Alice joins " + w.Alias + ": the homeserver does not know it and asks the bridge, which builds the room first")
+	if w.Remote != nil {
+		By(fmt.Sprintf("2. %s says %q on the remote channel %s while nobody from Matrix is in it: the bridge keeps it", w.Scrollback.Sender, w.Scrollback.Body, w.Channel))
+		w.Remote.MustSay(ctx, w.Channel, w.Scrollback)
+	}
+	step3 := "3. Alice joins " + w.Alias + ": the homeserver does not know it and asks the bridge, which builds the room first"
+	if w.Remote != nil {
+		step3 += fmt.Sprintf("; %s's scrollback appears there as his ghost", w.Scrollback.Sender)
+	}
+	By(step3)
 	mark := rec.Len()
 	joined, err := w.Alice.Join(ctx, w.Alias)
 	Expect(err).NotTo(HaveOccurred())
@@ -95,19 +117,28 @@ func (w BridgeWalkthrough) Run(ctx context.Context) BridgeResult {
 			what, fragment, call.End.Format("15:04:05.000"), res.Query.End.Format("15:04:05.000"))
 	}
 
+	if w.Remote != nil {
+		res.Scrollback = w.Remote.MustAppear(ctx, res.RoomID, w.BobGhost, w.Scrollback)
+	}
 	w.check()
 
-	By("4. Alice says " + w.Text)
+	if w.Remote != nil {
+		By("4. Alice says " + w.Text + ": the homeserver pushes it to the bridge in a transaction, and the bridge passes it to the remote channel")
+	} else {
+		By("4. Alice says " + w.Text)
+	}
 	said := w.Alice.MustSend(ctx, res.RoomID, w.Text)
 
 	// The push and the answer are one step: a bridge may answer while the
 	// homeserver's push is still open (the reference does), so a step
 	// begun after the push was acknowledged would misplace the answer.
-	step5 := "5. the homeserver pushes it to the bridge in a transaction"
-	if w.Answers {
-		step5 += "; the bridge answers as one of its ghosts (?user_id=), with the remote time if it massages timestamps (?ts=)"
+	if w.Remote == nil {
+		step5 := "5. the homeserver pushes it to the bridge in a transaction"
+		if w.Answers {
+			step5 += "; the bridge answers as one of its ghosts (?user_id=), with the remote time if it massages timestamps (?ts=)"
+		}
+		By(step5)
 	}
-	By(step5)
 	// Wait for the push of Alice's message to be answered. A push the
 	// bridge does not acknowledge with 200 (this one or one before it,
 	// which the homeserver retries first) ends the wait: the homeserver
@@ -144,21 +175,22 @@ func (w BridgeWalkthrough) Run(ctx context.Context) BridgeResult {
 	}
 
 	w.check()
+	if w.Remote != nil {
+		res.Relayed = w.Remote.MustReach(ctx, w.Channel, said, w.Alice.UserID(ctx), w.Text)
+		By(fmt.Sprintf("5. %s answers %q on the remote channel: the bridge sends it as his ghost", w.Reply.Sender, w.Reply.Body))
+		w.Remote.MustSay(ctx, w.Channel, w.Reply)
+		answer := w.Remote.MustAppear(ctx, res.RoomID, w.BobGhost, w.Reply)
+		res.Answer, res.AnswerEvent = answer.Send, answer.Event
+		w.check()
+		return res
+	}
 	if !w.Answers {
 		return res
 	}
 	answer := "echo: " + w.Text
 	answered := func() bool {
-		for _, ev := range w.HS.Events() {
-			var c struct {
-				Body string `json:"body"`
-			}
-			if ev.RoomID == res.RoomID && ev.Type == "m.room.message" && json.Unmarshal(ev.Content, &c) == nil && c.Body == answer {
-				res.AnswerEvent = ev
-				return true
-			}
-		}
-		return false
+		res.AnswerEvent = messageIn(w.HS.Events(), res.RoomID, answer)
+		return res.AnswerEvent.EventID != ""
 	}
 	for deadline := time.Now().Add(30 * time.Second); !answered() && time.Now().Before(deadline) && ctx.Err() == nil; {
 		time.Sleep(100 * time.Millisecond)

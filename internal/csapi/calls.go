@@ -60,9 +60,14 @@ func (c *Client) Invite(ctx context.Context, roomID, userID string, opts ...Opti
 
 // SendMessage sends an m.room.message with the given text.
 func (c *Client) SendMessage(ctx context.Context, roomID, text string, opts ...Option) (Response, error) {
+	return c.SendEvent(ctx, roomID, "m.room.message", map[string]any{"msgtype": "m.text", "body": text}, opts...)
+}
+
+// SendEvent sends a message event of any type and content.
+func (c *Client) SendEvent(ctx context.Context, roomID, eventType string, content map[string]any, opts ...Option) (Response, error) {
 	return c.Do(ctx, http.MethodPut,
-		fmt.Sprintf("/_matrix/client/v3/rooms/%s/send/m.room.message/%s", PathEscape(roomID), TxnID()),
-		map[string]any{"msgtype": "m.text", "body": text}, opts...)
+		fmt.Sprintf("/_matrix/client/v3/rooms/%s/send/%s/%s", PathEscape(roomID), PathEscape(eventType), TxnID()),
+		content, opts...)
 }
 
 // GetEvent fetches one event of a room.

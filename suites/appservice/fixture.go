@@ -17,6 +17,7 @@ import (
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
 	"github.com/asconform/asconform/internal/recorder"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/scenarios/match"
 	"github.com/asconform/asconform/suites"
 )
@@ -109,6 +110,17 @@ func (f *Fixture) Ghost(name string) string {
 func (f *Fixture) Alias(name string) string {
 	return "#" + f.prefix() + name + f.unique + ":" + f.Server()
 }
+
+// Remote is the remote network of an AS that declares remote-network:
+// the channel RemoteName(name) has the portal Alias(name), the user
+// RemoteName(name) the ghost Ghost(name).
+func (f *Fixture) Remote() scenarios.RemoteNetwork {
+	return scenarios.RemoteNetwork{HS: f.Env.HS, ID: f.Env.Reg.ID}
+}
+
+// RemoteName names a channel or user of the remote network, unique to the
+// spec.
+func (f *Fixture) RemoteName(name string) string { return name + f.unique }
 
 // prefix is the literal start of the AS's users regex ("sample_" for the
 // sample), so specs can name IDs inside it.

@@ -20,6 +20,7 @@ import (
 	"github.com/asconform/asconform/harness"
 	"github.com/asconform/asconform/internal/csapi"
 	"github.com/asconform/asconform/internal/matrix"
+	"github.com/asconform/asconform/scenarios"
 	"github.com/asconform/asconform/suites"
 	"github.com/asconform/asconform/suites/mutants"
 )
@@ -141,7 +142,8 @@ func runMutant() (mutants.ASMutant, error) {
 // hsURL, and starts it: it pings the homeserver in the background (see
 // pingAtStart). stop ends the start-up pings.
 func runBridge(as *fakeas.Server, reg matrix.Registration, hsURL string, mutant mutants.ASMutant, db *processed) (stop func()) {
-	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hsURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, db: db, mutant: mutant}
+	b := &bridge{reg: reg, hs: &csapi.Client{BaseURL: hsURL, Token: reg.ASToken, Name: "appservice"}, done: map[string]bool{}, db: db, mutant: mutant, remote: newRemoteNet()}
+	as.Mount(scenarios.RemotePath, http.HandlerFunc(b.remoteHTTP))
 	as.On(fakeas.Transactions).Always().Do(b.transaction)
 	as.On(fakeas.Users).Always().Do(b.queryUser)
 	as.On(fakeas.Rooms).Always().Do(b.queryAlias)
@@ -287,6 +289,7 @@ type bridge struct {
 	db *processed
 
 	mutant mutants.ASMutant // the bug planted, if any (suites/mutants)
+	remote *remoteNet       // the remote network it bridges (reference_remote.go)
 }
 
 func lookupASMutant(name string) (mutants.ASMutant, error) {
@@ -374,6 +377,9 @@ func (b *bridge) queryAlias(ctx context.Context, in fakeas.Request) error {
 	if err := b.check(b.hs.CreateAlias(ctx, in.Param, room.Field("room_id"))); err != nil {
 		return err
 	}
+	if err := b.openPortal(ctx, in.Param, room.Field("room_id")); err != nil {
+		return err
+	}
 	// The portal is listed in the room directory of its network (Published
 	// room directories); a failure there does not fail the portal.
 	listing := map[string]any{"visibility": "public"}
@@ -450,6 +456,7 @@ func (b *bridge) transaction(ctx context.Context, in fakeas.Request) error {
 				return err
 			}
 		case ev.Type == "m.room.message" && (ev.StateKey == nil || b.flawed(mutants.MessageByType)) && !b.ours(ev.Sender) && ev.Sender != bot:
+			b.relay(ev, content.Body)
 			if err := b.echo(ctx, ev, content.Body); err != nil {
 				return err
 			}
@@ -469,7 +476,7 @@ func (b *bridge) acknowledge() error {
 // echo relays a message back as the ghost @<prefix>echo with the remote
 // time (the original's + 1 ms).
 func (b *bridge) echo(ctx context.Context, ev matrix.ClientEvent, text string) error {
-	prefix := strings.TrimPrefix(strings.SplitN(b.reg.Namespaces.Users[0].Regex, ".*", 2)[0], "@")
+	prefix := b.prefix()
 	ghost := "@" + prefix + "echo:" + serverOf(b.reg)
 	if b.flawed(mutants.UnprefixedGhost) {
 		ghost = "@echo:" + serverOf(b.reg)

@@ -62,10 +62,14 @@ const (
 	NamespaceNoUnderscore         // the exclusive users namespace starts @sample_, not @_sample_
 	DirectoryNoVisibility         // the network directory update is sent without visibility
 	PingFailsOutright             // a failed start-up ping makes the AS stop serving
+	RemoteAsBot                   // a remote message is bridged in by the bot, not its sender's ghost
+	NoExternalURL                 // a remote message is bridged in without external_url
+	DropsScrollback               // remote messages said before the portal existed are never bridged in
+	DropsMatrixMessages           // a Matrix user's message in a portal never reaches the remote channel
 )
 
 // asCatalogue is every AS mutant, area by area.
-var asCatalogue = slices.Concat(asAuthMutants(), asTransactionMutants(), asQueryMutants(), asClientMutants(), asThirdPartyMutants(), asRegistrationMutants())
+var asCatalogue = slices.Concat(asAuthMutants(), asTransactionMutants(), asQueryMutants(), asClientMutants(), asBridgeMutants(), asThirdPartyMutants(), asRegistrationMutants())
 
 // asAuthMutants break the AS's checks of the hs_token (spec: Authorisation)
 // and its answers to unknown routes and pings.
@@ -180,6 +184,22 @@ func asClientMutants() []ASMutant {
 			Because: `asserted @echo:\S+, outside its users namespaces`, Flaw: UnprefixedGhost},
 		{Name: "as-token-in-query", Bug: "the as_token goes in the query string", Killers: []string{"AS-AUTH-04"},
 			Because: `no Authorization header; access_token query parameter present`, Egress: moveTokenToQuery},
+	}
+}
+
+// asBridgeMutants break the reference's bridging of its remote network
+// (the walkthrough from the bridge's side; spec: Referencing messages from
+// a third-party network).
+func asBridgeMutants() []ASMutant {
+	return []ASMutant{
+		{Name: "as-remote-as-bot", Bug: "a remote message is bridged in by the bridge's bot, not as its sender's ghost", Killers: []string{"AS-ID-05"},
+			Because: `remote message \S+ by \S+ was sent into the portal as @\S+, not as the ghost of its sender`, Flaw: RemoteAsBot},
+		{Name: "as-no-external-url", Bug: "a remote message is bridged in without external_url", Killers: []string{"AS-EVT-01"},
+			Because: `carries no external_url`, Flaw: NoExternalURL},
+		{Name: "as-drops-scrollback", Bug: "what was said on a remote channel before its portal existed is never bridged in", Killers: []string{"AS-QRY-03"},
+			Because: `remote message \S+ \(.*\) never appeared in its portal`, Flaw: DropsScrollback},
+		{Name: "as-drops-matrix-messages", Bug: "a Matrix user's message in a portal, acknowledged, never reaches the remote channel", Killers: []string{"AS-TXN-01"},
+			Because: `the Matrix message \S+ never reached the remote channel`, Flaw: DropsMatrixMessages},
 	}
 }
 

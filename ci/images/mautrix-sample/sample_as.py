@@ -6,7 +6,9 @@ the AS API (routes, hs_token check, transaction parsing and de-duplication,
 ping, /_matrix/mau/live and /ready) and its IntentAPI makes every
 client-server call (registration with m.login.application_service, ?user_id=
 identity assertion, ?ts= timestamp massaging, joins). This file only wires the
-sample network's behaviour into the framework's hooks; see README.md.
+sample network's behaviour into the framework's hooks; see README.md. The
+sample network itself is a few in-memory channels the suite drives through
+/_asconform/remote/ on the AS's port (the remote-network capability).
 
 Environment: ASCONFORM_HS_URL, ASCONFORM_HS_DOMAIN (required);
 ASCONFORM_REGISTRATION (default /conf/registration.yaml), ASCONFORM_AS_PORT
@@ -20,14 +22,23 @@ import signal
 import sys
 
 import yaml
+from aiohttp import web
 from mautrix.appservice import AppService, ASStateStore
 from mautrix.client.state_store import MemoryStateStore
-from mautrix.types import EventType, Membership, RoomCreatePreset, RoomDirectoryVisibility
+from mautrix.types import (
+    EventType,
+    Membership,
+    MessageType,
+    RoomCreatePreset,
+    RoomDirectoryVisibility,
+    TextMessageEventContent,
+)
 
 log = logging.getLogger("sample")
 
 GHOST_PREFIX = "sample_"
 ECHO_LOCALPART = "sample_echo"
+REMOTE_PATH = "/_asconform/remote"
 
 
 class MemoryASStateStore(MemoryStateStore, ASStateStore):
@@ -64,6 +75,15 @@ class SampleBridge:
             query_alias=self.query_alias,
         )
         self.az.matrix_event_handler(self.handle_event)
+        # The sample network: channel C's portal is #sample_C, user N's
+        # ghost @sample_N. Said before a portal exists = scrollback.
+        self.portals: dict[str, str] = {}  # channel -> room ID
+        self.channels: dict[str, str] = {}  # room ID -> channel
+        self.scrollback: dict[str, list[dict]] = {}
+        self.relayed: dict[str, list[dict]] = {}
+        router = self.az.app.router
+        router.add_route("PUT", REMOTE_PATH + "/{channel}/{id}", self.remote_say)
+        router.add_route("GET", REMOTE_PATH + "/{channel}", self.remote_relayed)
 
     def is_ours(self, user_id: str) -> bool:
         """The bot or a ghost (@sample_*:domain)."""
@@ -110,8 +130,56 @@ class SampleBridge:
             visibility=RoomDirectoryVisibility.PRIVATE,
         )
         await bot.add_room_alias(room_id, localpart)
+        self.portals[name], self.channels[room_id] = room_id, name
+        for msg in self.scrollback.pop(name, []):
+            await self.bridge_in(room_id, msg)
         log.info("alias query %s: created %s -> 200", alias, room_id)
         return Found()
+
+    # -- the sample network (test scaffolding, authenticated by hs_token) --
+
+    def remote_authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.az.hs_token}"
+
+    async def remote_say(self, request: web.Request) -> web.Response:
+        """A user of the sample network says something in a channel."""
+        if not self.remote_authorized(request):
+            return web.json_response({"errcode": "M_FORBIDDEN", "error": "hs_token"}, status=403)
+        channel = request.match_info["channel"]
+        try:
+            body = await request.json()
+            msg = {
+                "id": request.match_info["id"],
+                "sender": str(body["sender"]),
+                "body": str(body["body"]),
+                "ts": int(body.get("ts") or 0) or None,
+                "url": body.get("url"),
+            }
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"errcode": "M_BAD_JSON", "error": "sender, body"}, status=400)
+        room_id = self.portals.get(channel)
+        if room_id is None:
+            self.scrollback.setdefault(channel, []).append(msg)
+            log.info("remote %s in %s kept as scrollback", msg["id"], channel)
+        else:
+            await self.bridge_in(room_id, msg)
+        return web.json_response({})
+
+    async def remote_relayed(self, request: web.Request) -> web.Response:
+        """What reached a channel of the sample network from Matrix."""
+        if not self.remote_authorized(request):
+            return web.json_response({"errcode": "M_FORBIDDEN", "error": "hs_token"}, status=403)
+        return web.json_response({"relayed": self.relayed.get(request.match_info["channel"], [])})
+
+    async def bridge_in(self, room_id: str, msg: dict) -> None:
+        """Send a sample-network message into its portal as its sender's
+        ghost, at its original time, linked to the original."""
+        ghost = self.intent_for(f"@{GHOST_PREFIX}{msg['sender']}:{self.domain}")
+        content = TextMessageEventContent(
+            msgtype=MessageType.TEXT, body=msg["body"], external_url=msg["url"]
+        )
+        event_id = await ghost.send_message(room_id, content, timestamp=msg["ts"])
+        log.info("remote %s bridged into %s as %s: %s", msg["id"], room_id, ghost.mxid, event_id)
 
     # -- events pushed in transactions -----------------------------------
 
@@ -128,7 +196,19 @@ class SampleBridge:
                 await self.intent_for(evt.state_key).join_room_by_id(evt.room_id)
                 log.info("%s accepted the invite to %s", evt.state_key, evt.room_id)
         elif evt.type == EventType.ROOM_MESSAGE and not self.is_ours(evt.sender):
+            self.relay(evt)
             await self.echo(evt)
+
+    def relay(self, evt) -> None:
+        """Pass a Matrix user's message in a portal on to its channel."""
+        channel = self.channels.get(evt.room_id)
+        body = getattr(evt.content, "body", None)
+        if channel is None or not isinstance(body, str):
+            return
+        self.relayed.setdefault(channel, []).append(
+            {"id": evt.event_id, "sender": evt.sender, "body": body, "ts": evt.timestamp}
+        )
+        log.info("relayed %s to %s", evt.event_id, channel)
 
     async def echo(self, evt) -> None:
         store = self.az.state_store

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/rs/zerolog v1.35.1
+	go.mau.fi/util v0.11.1
 	maunium.net/go/mautrix v0.33.0
 )
 
@@ -16,7 +17,6 @@ require (
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.3.0 // indirect
 	github.com/tidwall/sjson v1.2.5 // indirect
-	go.mau.fi/util v0.11.1 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4 // indirect
 	golang.org/x/net v0.62.0 // indirect

@@ -5,7 +5,9 @@
 // makes every client-server call (m.login.application_service registration,
 // ?user_id= identity assertion, ?ts= timestamp massaging, joins). This file
 // only plugs the sample network's behaviour into the framework's hooks, as
-// ../README.md describes; it never works around the framework.
+// ../README.md describes; it never works around the framework. The sample
+// network itself is a few in-memory channels the suite drives through
+// /_asconform/remote/ on the AS's port (the remote-network capability).
 //
 // Environment: ASCONFORM_HS_URL, ASCONFORM_HS_DOMAIN (required);
 // ASCONFORM_REGISTRATION (default /conf/registration.yaml),
@@ -15,15 +17,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.mau.fi/util/exhttp"
 	"maunium.net/go/mautrix"
 	"maunium.net/go/mautrix/appservice"
 	"maunium.net/go/mautrix/event"
@@ -42,6 +47,24 @@ type bridge struct {
 	domain string
 	bot    id.UserID
 	log    zerolog.Logger
+
+	// The sample network: channel C's portal is #sample_C, user N's ghost
+	// @sample_N. What is said before a portal exists is scrollback.
+	mu         sync.Mutex
+	portals    map[string]id.RoomID
+	channels   map[id.RoomID]string
+	scrollback map[string][]remoteMessage
+	relayed    map[string][]remoteMessage
+}
+
+// remoteMessage is a message of the sample network: said there, or
+// relayed from Matrix (ID the event ID, Sender the Matrix user).
+type remoteMessage struct {
+	ID     string `json:"id"`
+	Sender string `json:"sender"`
+	Body   string `json:"body"`
+	TS     int64  `json:"ts,omitempty"`
+	URL    string `json:"url,omitempty"`
 }
 
 func main() { os.Exit(run()) }
@@ -80,8 +103,12 @@ func run() int {
 	}
 	as.Log = log.With().Str("component", "appservice").Logger()
 	as.Middleware = append(as.Middleware, accessLog(log))
-	b := &bridge{as: as, domain: domain, bot: as.BotMXID(), log: log.With().Str("component", "sample").Logger()}
+	b := &bridge{as: as, domain: domain, bot: as.BotMXID(), log: log.With().Str("component", "sample").Logger(),
+		portals: map[string]id.RoomID{}, channels: map[id.RoomID]string{},
+		scrollback: map[string][]remoteMessage{}, relayed: map[string][]remoteMessage{}}
 	as.QueryHandler = b
+	as.Router.HandleFunc("PUT /_asconform/remote/{channel}/{id}", b.remoteSay)
+	as.Router.HandleFunc("GET /_asconform/remote/{channel}", b.remoteRelayed)
 
 	ep := appservice.NewEventProcessor(as)
 	ep.On(event.StateMember, b.handleMember)
@@ -151,8 +178,94 @@ func (b *bridge) QueryAlias(alias id.RoomAlias) bool {
 		b.log.Error().Err(err).Stringer("alias", alias).Msg("alias query: binding the alias failed")
 		return false
 	}
+	b.mu.Lock()
+	b.portals[name], b.channels[room.RoomID] = room.RoomID, name
+	kept := b.scrollback[name]
+	delete(b.scrollback, name)
+	b.mu.Unlock()
+	for _, m := range kept {
+		if err := b.bridgeIn(ctx, room.RoomID, m); err != nil {
+			b.log.Error().Err(err).Str("remote_id", m.ID).Msg("alias query: bridging scrollback failed")
+		}
+	}
 	b.log.Info().Stringer("alias", alias).Stringer("room_id", room.RoomID).Msg("alias query: created -> 200")
 	return true
+}
+
+// remoteSay: a user of the sample network says something in a channel. It
+// is bridged into the channel's portal, or kept until the portal exists.
+func (b *bridge) remoteSay(w http.ResponseWriter, r *http.Request) {
+	if !b.as.CheckServerToken(w, r) {
+		return
+	}
+	var m remoteMessage
+	if err := json.NewDecoder(r.Body).Decode(&m); err != nil || m.Sender == "" {
+		mautrix.MBadJSON.WithMessage("a remote message has a sender and a body").Write(w)
+		return
+	}
+	m.ID = r.PathValue("id")
+	channel := r.PathValue("channel")
+	b.mu.Lock()
+	room, ok := b.portals[channel]
+	if !ok {
+		b.scrollback[channel] = append(b.scrollback[channel], m)
+	}
+	b.mu.Unlock()
+	if ok {
+		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+		defer cancel()
+		if err := b.bridgeIn(ctx, room, m); err != nil {
+			b.log.Error().Err(err).Str("remote_id", m.ID).Msg("bridging a remote message failed")
+			mautrix.MUnknown.WithMessage(err.Error()).Write(w)
+			return
+		}
+	} else {
+		b.log.Info().Str("remote_id", m.ID).Str("channel", channel).Msg("remote message kept as scrollback")
+	}
+	exhttp.WriteEmptyJSONResponse(w, http.StatusOK)
+}
+
+// remoteRelayed lists what reached a channel of the sample network from Matrix.
+func (b *bridge) remoteRelayed(w http.ResponseWriter, r *http.Request) {
+	if !b.as.CheckServerToken(w, r) {
+		return
+	}
+	b.mu.Lock()
+	relayed := append([]remoteMessage{}, b.relayed[r.PathValue("channel")]...)
+	b.mu.Unlock()
+	exhttp.WriteJSONResponse(w, http.StatusOK, map[string]any{"relayed": relayed})
+}
+
+// bridgeIn sends a sample-network message into its portal as its sender's
+// ghost, at its original time, linked to the original.
+func (b *bridge) bridgeIn(ctx context.Context, room id.RoomID, m remoteMessage) error {
+	intent := b.as.Intent(id.NewUserID(ghostPrefix+m.Sender, b.domain))
+	content := &event.Content{
+		Parsed: &event.MessageEventContent{MsgType: event.MsgText, Body: m.Body},
+		Raw:    map[string]any{},
+	}
+	if m.URL != "" {
+		// MessageEventContent has no field for it.
+		content.Raw["external_url"] = m.URL
+	}
+	resp, err := intent.SendMessageEvent(ctx, room, event.EventMessage, content, mautrix.ReqSendEvent{Timestamp: m.TS})
+	if err != nil {
+		return err
+	}
+	b.log.Info().Str("remote_id", m.ID).Stringer("room_id", room).Stringer("event_id", resp.EventID).Msg("remote message bridged")
+	return nil
+}
+
+// relay passes a Matrix user's message in a portal on to its channel.
+func (b *bridge) relay(evt *event.Event, body string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	channel, ok := b.channels[evt.RoomID]
+	if !ok {
+		return
+	}
+	b.relayed[channel] = append(b.relayed[channel], remoteMessage{ID: evt.ID.String(), Sender: evt.Sender.String(), Body: body, TS: evt.Timestamp})
+	b.log.Info().Stringer("event_id", evt.ID).Str("channel", channel).Msg("relayed")
 }
 
 // handleMember accepts an invite to one of our users sent by someone who
@@ -186,6 +299,7 @@ func (b *bridge) handleMessage(ctx context.Context, evt *event.Event) {
 	if content.Body == "" {
 		return
 	}
+	b.relay(evt, content.Body)
 	members, err := b.as.StateStore.GetRoomJoinedOrInvitedMembers(ctx, evt.RoomID)
 	if err != nil {
 		b.log.Error().Err(err).Stringer("room_id", evt.RoomID).Msg("reading the state store failed")
