@@ -263,6 +263,7 @@ func (s *Server) routes() *http.ServeMux {
 	client("GET", "/rooms/{roomId}/event/{eventId}", needAuth, s.getEvent)
 	client("GET", "/rooms/{roomId}/joined_members", needAuth, s.joinedMembers)
 	client("GET", "/rooms/{roomId}/messages", needAuth, s.messages)
+	client("GET", "/sync", needAuth, s.sync)
 	client("PUT", "/directory/room/{alias}", needAuth, s.putAlias)
 	client("GET", "/directory/room/{alias}", optionalAuth, s.getAlias)
 	client("DELETE", "/directory/room/{alias}", needAuth, s.deleteAlias)

@@ -21,12 +21,42 @@ import (
 // up.
 var PatientHTTP = &http.Client{Timeout: 3 * time.Minute}
 
+// ClientsMeanwhile is what the room's owner got from the homeserver while
+// a transaction to the AS hung: a send, then an initial sync with
+// timeout=0, and how long each took (Hung: the transaction was seen
+// hanging, so the calls were made).
+type ClientsMeanwhile struct {
+	Hung               bool
+	Sent, Synced       csapi.Response
+	SendTook, SyncTook time.Duration
+}
+
 // UnansweredTransaction has room's owner say something while the AS never
 // answers a transaction, and returns every attempt that carried it, up to
-// the acknowledged one (err: none was).
-func (a *AppService) UnansweredTransaction(ctx context.Context, room BridgedRoom) ([]Delivered, error) {
-	a.AS.On(fakeas.Transactions).Block()
-	return a.WaitForAckWithin(ctx, room.Say(ctx, room.Owner, "anyone awake?"), 3*time.Minute)
+// the acknowledged one (err: none was); while the first attempt hangs,
+// the owner sends and syncs.
+func (a *AppService) UnansweredTransaction(ctx context.Context, room BridgedRoom) ([]Delivered, ClientsMeanwhile, error) {
+	var got ClientsMeanwhile
+	hung := a.AS.On(fakeas.Transactions).Block()
+	said := room.Say(ctx, room.Owner, "anyone awake?")
+	select {
+	case <-hung.Entered():
+		got.Hung = true
+		owner := room.Owner
+		owner.HTTP = PatientHTTP
+		start := time.Now()
+		var err error
+		got.Sent, err = owner.SendMessage(ctx, room.ID, "still answered?")
+		got.SendTook = time.Since(start)
+		Expect(err).NotTo(HaveOccurred())
+		start = time.Now()
+		got.Synced, err = owner.Do(ctx, http.MethodGet, "/_matrix/client/v3/sync", nil, csapi.Query("timeout", "0"))
+		got.SyncTook = time.Since(start)
+		Expect(err).NotTo(HaveOccurred())
+	case <-time.After(a.Wait(DeliveryTimeout)):
+	}
+	attempts, err := a.WaitForAckWithin(ctx, said, 3*time.Minute)
+	return attempts, got, err
 }
 
 // UnansweredPing has the AS ping itself through the homeserver, which it

@@ -135,6 +135,13 @@ var catalogue = []Requirement{
 		Question: "The sentence is a statement with no RFC 2119 keyword (\"can\"): may a homeserver hold every AS's deliveries while one AS's query hangs? Graded as a stated expectation (a miss is non-strict), with 10 s as the bound of \"not held up\" (a homeserver left alone delivers in milliseconds).",
 	},
 	{
+		ID: "HS-TXN-11", Side: Homeserver, Level: Stated, Since: "v1.0",
+		Section:  "Pushing events",
+		URL:      "https://spec.matrix.org/v1.19/application-service-api/#pushing-events",
+		Summary:  "Requests to an AS \"can be made without blocking other aspects of the homeserver\": while a transaction to an AS goes unanswered, clients' sends and syncs are answered as usual.",
+		Question: "The sentence is a statement with no RFC 2119 keyword (\"can\"), and names no bound: graded as a stated expectation (a miss is non-strict), with HS-TXN-09's 10 s as the bound of \"not held up\" (a send or an initial sync with timeout=0 is answered in well under a second).",
+	},
+	{
 		ID: "HS-TXN-10", Side: Homeserver, Level: Implied, Since: "v1.0",
 		Section:  "Pushing events",
 		URL:      "https://spec.matrix.org/v1.19/application-service-api/#put_matrixappv1transactionstxnid",

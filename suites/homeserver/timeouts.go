@@ -2,6 +2,7 @@ package homeserver
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -27,6 +28,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 	var (
 		txn, ping, alias, user *Fixture
 		attempts               []scenarios.Delivered
+		meanwhile              scenarios.ClientsMeanwhile
 		attemptsErr            error
 		pinged, joined         csapi.Response
 		aliasQueries           []recorder.Exchange
@@ -56,7 +58,7 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		play(func() {
 			room := txn.NewBridgedRoom(ctx, txn.NewUser(ctx, "alice"), "bob")
 			txn.Settle(ctx, room)
-			attempts, attemptsErr = txn.UnansweredTransaction(ctx, room)
+			attempts, meanwhile, attemptsErr = txn.UnansweredTransaction(ctx, room)
 		})
 		play(func() { pinged = ping.UnansweredPing(ctx) })
 		play(func() {
@@ -79,6 +81,23 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 		suites.Observe("homeserver gave up on the first attempt after", first.Exchange.Duration().Round(time.Millisecond))
 		suites.Observe("retry started after the first attempt by", retry.Exchange.Start.Sub(first.Exchange.Start).Round(time.Millisecond))
 		Expect(attempts).To(scenarios.RetryAsSent())
+	})
+
+	It("answers a client's send and sync while a transaction to the AS goes unanswered", Label("HS-TXN-11"), func() {
+		txn.attach()
+		if !meanwhile.Hung {
+			Skip(fmt.Sprintf("not reached: no transaction reached the AS within %s, so none hung", wait(scenarios.DeliveryTimeout)))
+		}
+		suites.Observe("send answered after", meanwhile.SendTook.Round(time.Millisecond))
+		suites.Observe("sync answered after", meanwhile.SyncTook.Round(time.Millisecond))
+		for _, call := range []struct {
+			name   string
+			answer csapi.Response
+			took   time.Duration
+		}{{"send", meanwhile.Sent, meanwhile.SendTook}, {"sync", meanwhile.Synced, meanwhile.SyncTook}} {
+			Expect(call.took).To(BeNumerically("<", wait(heldUp)), "a client's %s was held up %s while a transaction to the AS went unanswered", call.name, call.took.Round(time.Millisecond))
+			Expect(call.answer).To(match.HaveStatus(http.StatusOK), "a client's %s while a transaction to the AS went unanswered", call.name)
+		}
 	})
 
 	It("answers 504 M_CONNECTION_TIMEOUT to a ping the AS does not answer in time", Label("HS-PING-06"), func() {
@@ -131,8 +150,9 @@ var _ = Describe("When the AS never answers", Ordered, ContinueOnFailure, SpecPr
 	})
 })
 
-// heldUp is how long a delivery may take before it counts as held up
-// (HS-TXN-09's question); a homeserver left alone delivers in milliseconds.
+// heldUp is how long a delivery, or a client's call, may take before it
+// counts as held up (the questions of HS-TXN-09 and HS-TXN-11); a
+// homeserver left alone answers in milliseconds.
 const heldUp = 10 * time.Second
 
 // newSharedFixture is a fixture for a scenario that several specs of an

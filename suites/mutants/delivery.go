@@ -134,7 +134,7 @@ func retryMutants() []Mutant {
 	retried, extra, twice, resent, acked := newHistory(), newHistory(), newHistory(), newHistory(), newHistory()
 	// User queries outstanding. A counter, not a WaitGroup: queries start
 	// while transactions are waiting, which WaitGroup forbids.
-	var queries atomic.Int64
+	var queries, pushes atomic.Int64
 	return []Mutant{
 		{
 			Name: "retry-new-txn-id", Bug: "a retried transaction gets a new transaction ID",
@@ -234,6 +234,27 @@ func retryMutants() []Mutant {
 				}
 				deadline := time.Now().Add(30 * time.Second)
 				for queries.Load() > 0 && time.Now().Before(deadline) && r.Context().Err() == nil {
+					time.Sleep(20 * time.Millisecond)
+				}
+			},
+		},
+		{
+			Name: "hung-transaction-holds-clients", Bug: "while a transaction to an AS is unanswered, clients' sends and syncs wait for it (up to 30 s)",
+			Killers: []string{"HS-TXN-11"},
+			Because: `a client's (send|sync) was held up`,
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/transactions/") && r.Header.Get(copyHeader) == "" {
+					// Outstanding until the fake AS answers or the homeserver hangs up.
+					pushes.Add(1)
+					go func() { <-r.Context().Done(); pushes.Add(-1) }()
+				}
+			},
+			Request: func(r *http.Request) {
+				if !strings.Contains(r.URL.Path, "/send/") && !strings.HasSuffix(r.URL.Path, "/sync") {
+					return
+				}
+				deadline := time.Now().Add(30 * time.Second)
+				for pushes.Load() > 0 && time.Now().Before(deadline) && r.Context().Err() == nil {
 					time.Sleep(20 * time.Millisecond)
 				}
 			},
