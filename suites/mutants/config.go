@@ -111,6 +111,12 @@ func stayOnLegacy() func(*http.Request) {
 
 // byASToken says whether r is made with the as_token of a fake AS.
 func byASToken(r *http.Request) bool {
+	_, ok := serviceOf(r)
+	return ok
+}
+
+// serviceOf is the fake AS whose as_token r is made with.
+func serviceOf(r *http.Request) (Service, bool) {
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if token == "" {
 		token = r.URL.Query().Get("access_token")
@@ -118,10 +124,10 @@ func byASToken(r *http.Request) bool {
 	services, _ := knownServices()
 	for _, s := range services {
 		if s.ASToken == token {
-			return true
+			return s, true
 		}
 	}
-	return false
+	return Service{}, false
 }
 
 // limitMasqueraded answers 429 to each masqueraded user's messages (and
