@@ -1,7 +1,9 @@
 package homeserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -40,6 +42,32 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		Expect(err).NotTo(HaveOccurred(), "no m.typing with room_id %s arrived in an ephemeral array", room.ID)
 		content, _ := found["content"].(map[string]any)
 		Expect(content["user_ids"]).To(ContainElement(alice.UserID(ctx)))
+	}, NodeTimeout(timeout))
+
+	It("pushes typing notifications only in rooms the AS is interested in, in transactions that carry an events array even when it is empty", Label("HS-EPH-04", "HS-TXN-03"), func(ctx SpecContext) {
+		_, eph, alice, room := ephemeralRoom(ctx, "typing notifications")
+		elsewhere := alice.MustCreateRoom(ctx, map[string]any{"preset": "public_chat"}) // no user of the AS's in it
+		alice.MustTyping(ctx, elsewhere, alice.UserID(ctx), true)
+		// Typing in the bridged room, started later, bounds the wait.
+		alice.MustTyping(ctx, room.ID, alice.UserID(ctx), true)
+		_, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.typing" && e["room_id"] == room.ID })
+		Expect(err).NotTo(HaveOccurred(), "no m.typing with room_id %s arrived in an ephemeral array", room.ID)
+		for _, e := range scenarios.Ephemeral(eph.Deliveries()) {
+			Expect(e["type"] == "m.typing" && e["room_id"] == elsewhere).To(BeFalse(), "a typing notification in %s, a room the AS has no interest in, reached the AS", elsewhere)
+		}
+		ephemeralOnly := 0
+		for _, d := range eph.Deliveries() {
+			if len(d.Txn.Ephemeral) == 0 {
+				continue
+			}
+			if len(d.Txn.Events) == 0 {
+				ephemeralOnly++
+			}
+			var body map[string]json.RawMessage
+			_ = json.Unmarshal(d.Exchange.Body, &body)
+			Expect(bytes.HasPrefix(bytes.TrimSpace(body["events"]), []byte("["))).To(BeTrue(), "transaction %s carries ephemeral data without an events array", d.TxnID)
+		}
+		suites.Observe("transactions carrying ephemeral data and no event", ephemeralOnly)
 	}, NodeTimeout(timeout))
 
 	It("pushes a read receipt in a room the AS is interested in, with its room_id, to an AS that opted in", Label("HS-EPH-05", "HS-EPH-06", "HS-EPH-08"), func(ctx SpecContext) {

@@ -264,6 +264,7 @@ func retryMutants() []Mutant {
 
 // ephemeralMutants break the pushing of ephemeral data (MSC2409, v1.13).
 func ephemeralMutants() []Mutant {
+	var typedIn sync.Map // room ID -> the user last seen typing there
 	return []Mutant{
 		{
 			Name: "ephemeral-without-room-id", Bug: "typing and receipts are pushed without their room_id",
@@ -281,6 +282,44 @@ func ephemeralMutants() []Mutant {
 				editTransaction(r, func(body map[string]any) {
 					if _, ok := body["ephemeral"]; !ok {
 						body["ephemeral"] = []any{map[string]any{"type": "m.presence", "content": map[string]any{}}}
+					}
+				})
+			},
+		},
+		{
+			Name: "typing-everywhere", Bug: "typing notifications of every room reach an AS that opted in to ephemeral data, interested in the room or not",
+			Killers: []string{"HS-EPH-04"},
+			Because: `a typing notification in \S+, a room the AS has no interest in, reached the AS`,
+			Request: func(r *http.Request) {
+				if room, ok := roomOf(r.URL.Path, "/typing/"); ok && r.Method == http.MethodPut {
+					_, user, _ := strings.Cut(r.URL.Path, "/typing/")
+					typedIn.Store(room, user)
+				}
+			},
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					for _, key := range []string{"ephemeral", "de.sorunome.msc2409.ephemeral"} {
+						eph, ok := body[key].([]any)
+						if !ok {
+							continue // not sent to an AS that did not opt in
+						}
+						typedIn.Range(func(room, user any) bool {
+							eph = append(eph, map[string]any{"type": "m.typing", "room_id": room, "content": map[string]any{"user_ids": []any{user}}})
+							return true
+						})
+						body[key] = eph
+					}
+				})
+			},
+		},
+		{
+			Name: "ephemeral-only-without-events", Bug: "a transaction carrying only ephemeral data has no events array",
+			Killers: []string{"HS-TXN-03"},
+			Because: `carries ephemeral data without an events array`,
+			Push: func(r *http.Request) {
+				editTransaction(r, func(body map[string]any) {
+					if events, _ := body["events"].([]any); len(events) == 0 && body["ephemeral"] != nil {
+						delete(body, "events")
 					}
 				})
 			},
