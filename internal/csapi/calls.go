@@ -160,9 +160,20 @@ func (c *Client) ThirdPartyProtocols(ctx context.Context) (Response, error) {
 
 // ThirdPartyUsers searches remote users of protocol by fields.
 func (c *Client) ThirdPartyUsers(ctx context.Context, protocol string, fields map[string]string) (Response, error) {
+	return c.ThirdPartyLookup(ctx, "user", protocol, fields)
+}
+
+// ThirdPartyLookup searches remote entities of kind (user, location) of
+// protocol by fields; with no protocol, it is the reverse lookup (fields:
+// userid, alias).
+func (c *Client) ThirdPartyLookup(ctx context.Context, kind, protocol string, fields map[string]string) (Response, error) {
 	var opts []Option
 	for k, v := range fields {
 		opts = append(opts, Query(k, v))
 	}
-	return c.Do(ctx, http.MethodGet, "/_matrix/client/v3/thirdparty/user/"+PathEscape(protocol), nil, opts...)
+	path := "/_matrix/client/v3/thirdparty/" + kind
+	if protocol != "" {
+		path += "/" + PathEscape(protocol)
+	}
+	return c.Do(ctx, http.MethodGet, path, nil, opts...)
 }

@@ -223,6 +223,14 @@ var catalogue = []Requirement{
 		Summary: "Protocol metadata served to clients is the AS's metadata with every instance extended by a homeserver-unique instance_id, which clients then use as third_party_instance_id for publicRooms.",
 	},
 
+	{
+		ID: "HS-3PE-03", Side: Homeserver, Level: Implied, Since: "v1.0",
+		Section:  "Third-party Lookups",
+		URL:      "https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3thirdpartylocation",
+		Summary:  "A client's reverse lookup GET /_matrix/client/v3/thirdparty/location?alias= is answered with the third-party locations the AS gives for the alias (GET /_matrix/app/v1/thirdparty/location?alias=). Implied: the client-server API defines the lookup, the AS API the matching endpoint, and only the AS knows the answer.",
+		Question: "The client's request names no protocol: which AS is asked? Checked that the AS whose aliases namespace holds the alias is asked and its answer returned.",
+	},
+
 	// ---------------------------------------------------------------------
 	// Homeserver: ping
 	// ---------------------------------------------------------------------

@@ -165,31 +165,23 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 
 	It("hands a client's third-party user search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
-		f.needs("client-side third-party lookups")
 		protocol := f.number().Protocol()
-		found := []map[string]any{{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}}}
-		f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
-			if strings.HasPrefix(in.Param, "protocol/") {
-				return fakeas.Answer{Status: http.StatusOK, Body: protocolMetadata("net1")}
-			}
-			return fakeas.Answer{Status: http.StatusOK, Body: found}
-		})
-		alice := f.NewUser(ctx, "alice")
-		resp, err := alice.ThirdPartyUsers(ctx, protocol, map[string]string{"nick": "bob"})
-		Expect(resp, err).To(match.HaveStatus(http.StatusOK))
-		var got []map[string]any
-		Expect(resp.JSON(&got)).To(Succeed())
-		Expect(got).To(HaveLen(1))
-		Expect(got[0]["userid"]).To(Equal(f.Ghost("remote_bob")))
-		var asked *recorder.Exchange
-		for _, e := range f.Received() {
-			if strings.HasPrefix(e.Path, "/_matrix/app/v1/thirdparty/user/") {
-				asked = &e
-			}
-		}
-		Expect(asked).NotTo(BeNil(), "the AS was not asked")
-		Expect(asked.Query.Get("nick")).To(Equal("bob"), "the search fields were not handed to the AS")
-		Expect(*asked).To(match.BeBearer(f.Reg.HSToken))
+		f.expectLookupHandedOver(ctx, "user", protocol, map[string]string{"nick": "bob"},
+			map[string]any{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}})
+	}, NodeTimeout(timeout))
+
+	It("hands a client's third-party location search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		protocol := f.number().Protocol()
+		f.expectLookupHandedOver(ctx, "location", protocol, map[string]string{"channel": "#bridged"},
+			map[string]any{"alias": f.Alias("bridged"), "protocol": protocol, "fields": map[string]string{"channel": "#bridged"}})
+	}, NodeTimeout(timeout))
+
+	It("hands a client's reverse location lookup by an alias of the AS's namespace to the AS and returns its answer", Label("HS-3PE-03"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		alias := f.Alias("bridged")
+		f.expectLookupHandedOver(ctx, "location", "", map[string]string{"alias": alias},
+			map[string]any{"alias": alias, "protocol": f.number().Protocol(), "fields": map[string]string{"channel": "#bridged"}})
 	}, NodeTimeout(timeout))
 
 	It("lets only the AS publish a room in its network's directory", Label("HS-DIR-01", "HS-DIR-02"), func(ctx SpecContext) {
@@ -202,9 +194,18 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		suites.Observe("a normal user publishing", byUser.String())
 		Expect(byUser.Status).To(BeNumerically(">=", 400), "a normal user must not use the AS directory endpoint")
 		Expect(f.ASClient.SetAppServiceVisibility(ctx, "net1", room.ID, "public")).To(match.HaveStatus(http.StatusOK))
-		listed, err := alice.PublicRooms(ctx, map[string]any{"include_all_networks": true, "limit": 500})
-		Expect(listed, err).To(match.HaveStatus(http.StatusOK))
-		Expect(string(listed.Body)).To(ContainSubstring(room.ID), "the published room is not in the directory of all networks")
+		Expect(listedInAllNetworks(ctx, alice, room.ID)).To(BeTrue(), "the published room is not in the directory of all networks")
+	}, NodeTimeout(timeout))
+
+	It("removes a room from its network's directory when the AS sets it private", Label("HS-DIR-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.needs("the public room directory")
+		alice := f.NewUser(ctx, "alice")
+		room := f.NewBridgedRoom(ctx, alice, "bob")
+		Expect(f.ASClient.SetAppServiceVisibility(ctx, "net1", room.ID, "public")).To(match.HaveStatus(http.StatusOK))
+		Expect(listedInAllNetworks(ctx, alice, room.ID)).To(BeTrue(), "the published room is not in the directory of all networks")
+		Expect(f.ASClient.SetAppServiceVisibility(ctx, "net1", room.ID, "private")).To(match.HaveStatus(http.StatusOK))
+		Expect(listedInAllNetworks(ctx, alice, room.ID)).To(BeFalse(), "the room is still listed after the AS set its visibility in network net1 to private")
 	}, NodeTimeout(timeout))
 
 	It("gives clients the AS's protocol metadata with an instance_id on each instance, and lists a network's rooms by that instance_id",
@@ -251,6 +252,50 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 			Expect(listedIn("net2")).To(BeFalse(), "the room published in network net1 is listed for net2's instance_id")
 		}, NodeTimeout(timeout))
 })
+
+// expectLookupHandedOver: a client's third-party lookup of kind (user,
+// location) in protocol ("": the reverse lookup) by fields must reach the
+// spec's fake AS on the matching AS path, with the fields and its
+// hs_token, and come back with what the AS found.
+func (f *Fixture) expectLookupHandedOver(ctx context.Context, kind, protocol string, fields map[string]string, found map[string]any) {
+	GinkgoHelper()
+	f.needs("client-side third-party lookups")
+	f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
+		if strings.HasPrefix(in.Param, "protocol/") { // a homeserver may read the metadata first
+			return fakeas.Answer{Status: http.StatusOK, Body: protocolMetadata("net1")}
+		}
+		return fakeas.Answer{Status: http.StatusOK, Body: []map[string]any{found}}
+	})
+	alice := f.NewUser(ctx, "alice")
+	resp, err := alice.ThirdPartyLookup(ctx, kind, protocol, fields)
+	Expect(resp, err).To(match.HaveStatus(http.StatusOK))
+	asPath := "/_matrix/app/v1/thirdparty/" + kind
+	if protocol != "" {
+		asPath += "/" + csapi.PathEscape(protocol)
+	}
+	var asked *recorder.Exchange
+	for _, e := range f.Received() {
+		if e.Path == asPath {
+			asked = &e
+		}
+	}
+	Expect(asked).NotTo(BeNil(), "the AS was not asked on %s", asPath)
+	for k, v := range fields {
+		Expect(asked.Query.Get(k)).To(Equal(v), "the search fields were not handed to the AS")
+	}
+	Expect(*asked).To(match.BeBearer(f.Reg.HSToken))
+	answered, _ := json.Marshal([]any{found})
+	Expect(string(resp.Body)).To(MatchJSON(answered), "the AS's answer was not returned to the client")
+}
+
+// listedInAllNetworks says whether the directory of every network, as c
+// sees it, lists roomID.
+func listedInAllNetworks(ctx context.Context, c *csapi.Client, roomID string) bool {
+	GinkgoHelper()
+	listed, err := c.PublicRooms(ctx, map[string]any{"include_all_networks": true, "limit": 500})
+	Expect(listed, err).To(match.HaveStatus(http.StatusOK))
+	return strings.Contains(string(listed.Body), roomID)
+}
 
 // protocolMetadata is what a fake AS serves for its protocol, with one
 // instance per network.

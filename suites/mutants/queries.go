@@ -153,6 +153,16 @@ func directoryMutants() []Mutant {
 			},
 		},
 		{
+			Name: "thirdparty-location-drops-fields", Bug: "a client's location lookups, by fields or by alias, reach the AS without them",
+			Killers: []string{"HS-3PE-01", "HS-3PE-03"},
+			Because: `the search fields were not handed to the AS`,
+			Push: func(r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, "/_matrix/app/v1/thirdparty/location") {
+					r.URL.RawQuery = ""
+				}
+			},
+		},
+		{
 			Name: "protocol-instances-unnamed", Bug: "protocol metadata reaches clients without the instance_id of each instance",
 			Killers: []string{"HS-3PE-02"},
 			Because: `has no instance_id`,
@@ -176,6 +186,20 @@ func directoryMutants() []Mutant {
 						if _, ok := body["third_party_instance_id"]; ok {
 							delete(body, "third_party_instance_id")
 							body["include_all_networks"] = true
+						}
+					})
+				}
+			},
+		},
+		{
+			Name: "directory-private-ignored", Bug: "the AS setting a room private in its network's directory is answered 200 and changes nothing",
+			Killers: []string{"HS-DIR-01"},
+			Because: `still listed after the AS set its visibility .* to private`,
+			Request: func(r *http.Request) {
+				if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/directory/list/appservice/") {
+					editJSON(r, func(body map[string]any) {
+						if body["visibility"] == "private" {
+							body["visibility"] = "public"
 						}
 					})
 				}
