@@ -260,15 +260,25 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 func (f *Fixture) expectLookupHandedOver(ctx context.Context, kind, protocol string, fields map[string]string, found map[string]any) {
 	GinkgoHelper()
 	f.needs("client-side third-party lookups")
+	lookup := strings.TrimSuffix(kind+"/"+protocol, "/")
 	f.AS.On(fakeas.ThirdParty).Always().Do(func(_ context.Context, in fakeas.Request) error {
 		if strings.HasPrefix(in.Param, "protocol/") { // a homeserver may read the metadata first
 			return fakeas.Answer{Status: http.StatusOK, Body: protocolMetadata("net1")}
+		}
+		// As a bridge would: found for this lookup only (a homeserver may
+		// ask every AS, and other specs' lookups are not this one).
+		ours := in.Param == lookup
+		for k, v := range fields {
+			ours = ours && in.Query.Get(k) == v
+		}
+		if !ours {
+			return fakeas.Answer{Status: http.StatusNotFound, Body: map[string]string{"errcode": "M_NOT_FOUND", "error": "no such " + kind}}
 		}
 		return fakeas.Answer{Status: http.StatusOK, Body: []map[string]any{found}}
 	})
 	alice := f.NewUser(ctx, "alice")
 	resp, err := alice.ThirdPartyLookup(ctx, kind, protocol, fields)
-	Expect(resp, err).To(match.HaveStatus(http.StatusOK))
+	Expect(err).NotTo(HaveOccurred())
 	asPath := "/_matrix/app/v1/thirdparty/" + kind
 	if protocol != "" {
 		asPath += "/" + csapi.PathEscape(protocol)
@@ -284,6 +294,7 @@ func (f *Fixture) expectLookupHandedOver(ctx context.Context, kind, protocol str
 		Expect(asked.Query.Get(k)).To(Equal(v), "the search fields were not handed to the AS")
 	}
 	Expect(*asked).To(match.BeBearer(f.Reg.HSToken))
+	Expect(resp).To(match.HaveStatus(http.StatusOK))
 	answered, _ := json.Marshal([]any{found})
 	Expect(string(resp.Body)).To(MatchJSON(answered), "the AS's answer was not returned to the client")
 }
