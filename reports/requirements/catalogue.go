@@ -157,7 +157,7 @@ var catalogue = []Requirement{
 		Section:  "Legacy routes",
 		URL:      "https://spec.matrix.org/v1.19/application-service-api/#legacy-routes",
 		Summary:  "The homeserver calls the versioned /_matrix/app/v1/... paths first and, when the AS answers with a non-success status (404, 500, 501, ...), retries on the equivalent legacy path (/transactions/{txnId}, /users/{userId}, /rooms/{roomAlias}, /_matrix/app/unstable/thirdparty/...).",
-		Question: "The text says \"if the application service receives an HTTP status code that does not indicate success\": it means the homeserver receiving it. It names 500 as a reason to fall back, which sits badly with retrying a transaction the AS failed (HS-TXN-05): a fallback on 500 sends the transaction to a path a current AS does not serve. Both a 404 and a 500 are checked, as the text says; the transaction fallback only (users, rooms and third-party paths are not checked).",
+		Question: "The text says \"if the application service receives an HTTP status code that does not indicate success\": it means the homeserver receiving it. It names 500 as a reason to fall back, which sits badly with retrying a transaction the AS failed (HS-TXN-05): a fallback on 500 sends the transaction to a path a current AS does not serve. Both a 404 and a 500 are checked, as the text says, for transactions and for user and alias queries (third-party paths are not checked).",
 	},
 	{
 		ID: "HS-LEG-02", Side: Homeserver, Level: Should, Since: "v1.0",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -56,6 +57,16 @@ var _ = describe("Configuration, legacy routes and control of the namespace", fu
 	It("falls back to PUT /transactions/{txnId}, with the same transaction, when the AS answers the versioned path 500", Label("HS-LEG-01"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.expectLegacyFallback(ctx, http.StatusInternalServerError, map[string]string{"errcode": "M_UNKNOWN", "error": "internal error"})
+	}, NodeTimeout(timeout))
+
+	It("falls back to GET /rooms/{roomAlias} and GET /users/{userId} when the AS answers the versioned query paths 404 M_UNRECOGNIZED", Label("HS-LEG-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.expectLegacyQueryFallback(ctx, http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+	}, NodeTimeout(timeout))
+
+	It("falls back to GET /rooms/{roomAlias} and GET /users/{userId} when the AS answers the versioned query paths 500", Label("HS-LEG-01"), func(ctx SpecContext) {
+		f := NewFixture(ctx)
+		f.expectLegacyQueryFallback(ctx, http.StatusInternalServerError, map[string]string{"errcode": "M_UNKNOWN", "error": "internal error"})
 	}, NodeTimeout(timeout))
 
 	It("tries the versioned transaction path again after falling back, once the AS serves it", Label("HS-LEG-02"), func(ctx SpecContext) {
@@ -259,4 +270,48 @@ func (f *Fixture) expectLegacyFallback(ctx context.Context, status int, body any
 	}
 	Expect(first).NotTo(BeNil(), "transaction %s went to the legacy path without being tried on the versioned path first", txnID)
 	Expect(string(legacy.Body)).To(MatchJSON(string(first.Exchange.Body)), "the legacy path got another body than the versioned path under transaction %s", txnID)
+}
+
+// expectLegacyQueryFallback: the AS answers alias and user queries on the
+// versioned paths with status and body, and on the legacy paths 404
+// M_NOT_FOUND (it knows neither); a join by an alias and an invite of a
+// user of its namespaces must each be asked on the legacy path after the
+// versioned one. A query the homeserver never made (e.g. no user query on
+// an invite) is observed, not judged; neither made: not reached.
+func (f *Fixture) expectLegacyQueryFallback(ctx context.Context, status int, body any) {
+	GinkgoHelper()
+	f.AS.On(fakeas.Rooms).Always().Respond(status, body)
+	f.AS.On(fakeas.Users).Always().Respond(status, body)
+	f.AS.On(fakeas.Legacy).Always().Respond(http.StatusNotFound, map[string]string{"errcode": "M_NOT_FOUND", "error": "unknown here too"})
+	alice := f.NewUser(ctx, "alice")
+	alias, ghost := f.Alias("legacy"), f.Ghost("legacy")
+	_, err := alice.Join(ctx, alias)
+	Expect(err).NotTo(HaveOccurred())
+	_, err = alice.Invite(ctx, alice.MustCreateRoom(ctx, nil), ghost)
+	Expect(err).NotTo(HaveOccurred())
+	// The queries of each, by their unescaped path, in order.
+	asked := func(path string) []recorder.Exchange {
+		return f.AS.Recorder().Filter(func(e recorder.Exchange) bool {
+			p, err := url.PathUnescape(e.Path)
+			return err == nil && e.Method == http.MethodGet && p == path
+		})
+	}
+	judged := 0
+	for _, q := range []struct{ kind, subject, route string }{{"alias", alias, "rooms"}, {"user", ghost, "users"}} {
+		versioned, legacy := "/_matrix/app/v1/"+q.route+"/"+q.subject, "/"+q.route+"/"+q.subject
+		waitCtx, cancel := context.WithTimeout(ctx, wait(scenarios.DeliveryTimeout))
+		_, _ = f.AS.Recorder().WaitFor(waitCtx, func([]recorder.Exchange) bool { return len(asked(versioned)) > 0 && len(asked(legacy)) > 0 })
+		cancel()
+		tried, fellBack := asked(versioned), asked(legacy)
+		suites.Observe(q.kind+" queries on the versioned path, on the legacy path", fmt.Sprintf("%d, %d", len(tried), len(fellBack)))
+		if len(tried) == 0 {
+			continue
+		}
+		judged++
+		Expect(fellBack).NotTo(BeEmpty(), "no GET %s within %s, while the AS answered the versioned %s query %d: the homeserver did not fall back to the legacy query path", legacy, wait(scenarios.DeliveryTimeout), q.kind, status)
+		Expect(fellBack[0].Start.After(tried[0].Start)).To(BeTrue(), "the legacy %s query was made before the versioned one", q.kind)
+	}
+	if judged == 0 {
+		Skip("not reached: the homeserver asked the AS neither about the alias nor about the user")
+	}
 }

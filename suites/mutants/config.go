@@ -33,6 +33,18 @@ func configMutants() []Mutant {
 			},
 		},
 		{
+			Name: "no-legacy-query-fallback", Bug: "the homeserver never falls back to the legacy query paths: a GET it makes on /users/{userId} or /rooms/{roomAlias} reaches the AS on the versioned path again",
+			Killers: []string{"HS-LEG-01"},
+			Because: `did not fall back to the legacy query path`,
+			Push: func(r *http.Request) {
+				for _, route := range []string{"/users/", "/rooms/"} {
+					if subject, ok := strings.CutPrefix(r.URL.Path, route); ok {
+						setPath(r, "/_matrix/app/v1"+route+subject)
+					}
+				}
+			},
+		},
+		{
 			Name: "legacy-path-forever", Bug: "once it fell back, the homeserver sends every later transaction to the legacy path and never tries the versioned one again",
 			Killers: []string{"HS-LEG-02"},
 			Because: `no PUT on the versioned path .* after the AS was upgraded`,
