@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -141,6 +142,46 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 			map[string]any{"presence": "online", "status_msg": "bridged"})
 		_, err := eph.WaitForEphemeral(ctx, func(e map[string]any) bool { return e["type"] == "m.presence" && e["sender"] == alice.UserID(ctx) })
 		Expect(err).NotTo(HaveOccurred(), "no m.presence of %s arrived in an ephemeral array", alice.UserID(ctx))
+	}, NodeTimeout(timeout))
+
+	It("(observed) which ephemeral data made while the AS was down reaches it once it is back", Label("HS-EPH-01", "informational"), func(ctx SpecContext) {
+		f, eph, alice, room := ephemeralRoom(ctx, "read receipts")
+		eph.Settle(ctx, room)
+		sent := eph.SayWhileDown(ctx, room, "said while the AS is down", 1)
+		// What the homeserver models of the three kinds, made while down.
+		made := []string{"m.receipt"}
+		Expect(alice.Receipt(ctx, room.ID, sent[0].ID)).To(match.HaveStatus(http.StatusOK))
+		if !f.Env.lacks["typing notifications"] {
+			made = append(made, "m.typing")
+			alice.MustTyping(ctx, room.ID, alice.UserID(ctx), true)
+		}
+		if !f.Env.lacks["presence"] {
+			made = append(made, "m.presence")
+			alice.MustDo(ctx, http.MethodPut, "/_matrix/client/v3/presence/"+csapi.PathEscape(alice.UserID(ctx))+"/status", map[string]any{"presence": "online", "status_msg": "while the AS was down"})
+		}
+		By("AS back")
+		back := time.Now()
+		eph.AS.Reset()
+		eph.WaitForAll(ctx, sent)
+		// A message after the AS is back: ephemeral data may wait for the next transaction.
+		eph.ExpectAck(ctx, room.Say(ctx, alice, "said once the AS is back"))
+		// Per kind: tried in a transaction the AS failed, delivered after.
+		tried, delivered := map[string]bool{}, map[string]bool{}
+		for _, d := range eph.Deliveries() {
+			failed := d.Exchange.Status != http.StatusOK
+			if !failed && d.Exchange.Start.Before(back) {
+				continue // acknowledged before the AS went down
+			}
+			for _, e := range scenarios.Ephemeral([]scenarios.Delivered{d}) {
+				if t, _ := e["type"].(string); e["room_id"] == room.ID || t == "m.presence" && e["sender"] == alice.UserID(ctx) {
+					tried[t] = tried[t] || failed
+					delivered[t] = delivered[t] || !failed
+				}
+			}
+		}
+		for _, t := range made {
+			suites.Observe(t+" made while the AS was down: in a failed transaction, delivered once it was back", fmt.Sprintf("%t, %t", tried[t], delivered[t]))
+		}
 	}, NodeTimeout(timeout))
 
 	It("sends no ephemeral data to an AS that did not opt in", Label("HS-EPH-02"), func(ctx SpecContext) {
