@@ -49,30 +49,27 @@ var _ = describe("Configuration, legacy routes and control of the namespace", fu
 		})
 	}, NodeTimeout(timeout))
 
-	It("falls back to PUT /transactions/{txnId}, with the same transaction, when the AS answers the versioned path 404 M_UNRECOGNIZED", Label("HS-LEG-01"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		f.expectLegacyFallback(ctx, http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
-	}, NodeTimeout(timeout))
+	for _, answer := range []struct {
+		name   string
+		status int
+		body   map[string]string
+	}{
+		{"404 M_UNRECOGNIZED", http.StatusNotFound, unrecognized},
+		{"500", http.StatusInternalServerError, map[string]string{"errcode": "M_UNKNOWN", "error": "internal error"}},
+	} {
+		It("falls back to PUT /transactions/{txnId}, with the same transaction, when the AS answers the versioned path "+answer.name, Label("HS-LEG-01"), func(ctx SpecContext) {
+			NewFixture(ctx).expectLegacyFallback(ctx, answer.status, answer.body)
+		}, NodeTimeout(timeout))
 
-	It("falls back to PUT /transactions/{txnId}, with the same transaction, when the AS answers the versioned path 500", Label("HS-LEG-01"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		f.expectLegacyFallback(ctx, http.StatusInternalServerError, map[string]string{"errcode": "M_UNKNOWN", "error": "internal error"})
-	}, NodeTimeout(timeout))
-
-	It("falls back to GET /rooms/{roomAlias} and GET /users/{userId} when the AS answers the versioned query paths 404 M_UNRECOGNIZED", Label("HS-LEG-01"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		f.expectLegacyQueryFallback(ctx, http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
-	}, NodeTimeout(timeout))
-
-	It("falls back to GET /rooms/{roomAlias} and GET /users/{userId} when the AS answers the versioned query paths 500", Label("HS-LEG-01"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		f.expectLegacyQueryFallback(ctx, http.StatusInternalServerError, map[string]string{"errcode": "M_UNKNOWN", "error": "internal error"})
-	}, NodeTimeout(timeout))
+		It("falls back to GET /rooms/{roomAlias} and GET /users/{userId} when the AS answers the versioned query paths "+answer.name, Label("HS-LEG-01"), func(ctx SpecContext) {
+			NewFixture(ctx).expectLegacyQueryFallback(ctx, answer.status, answer.body)
+		}, NodeTimeout(timeout))
+	}
 
 	It("tries the versioned transaction path again after falling back, once the AS serves it", Label("HS-LEG-02"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
 		f.OwnSUT(ctx) // it leaves the AS failing: the shared homeserver would back off from it
-		f.AS.On(fakeas.Transactions).Always().Respond(http.StatusNotFound, map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"})
+		f.AS.On(fakeas.Transactions).Always().Respond(http.StatusNotFound, unrecognized)
 		f.serveLegacyTransactions()
 		alice := f.NewUser(ctx, "alice")
 		room := f.NewBridgedRoom(ctx, alice, "bob")
@@ -198,6 +195,9 @@ func whoAmI(ctx context.Context, c *csapi.Client) string {
 	}
 	return resp.String()
 }
+
+// unrecognized is an AS's answer on a route it does not serve.
+var unrecognized = map[string]string{"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
 
 // otherRegistration is the registration of another fake AS of the pool:
 // its own id, token, namespaces and URL.

@@ -204,19 +204,20 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		Expect(f.Deliveries()).To(scenarios.CarryNoEphemeral(), "an AS without receive_ephemeral got ephemeral data")
 	}, NodeTimeout(timeout))
 
-	It("hands a client's third-party user search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		protocol := f.number().Protocol()
-		f.expectLookupHandedOver(ctx, "user", protocol, map[string]string{"nick": "bob"},
-			map[string]any{"userid": f.Ghost("remote_bob"), "protocol": protocol, "fields": map[string]string{"nick": "bob"}})
-	}, NodeTimeout(timeout))
-
-	It("hands a client's third-party location search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
-		f := NewFixture(ctx)
-		protocol := f.number().Protocol()
-		f.expectLookupHandedOver(ctx, "location", protocol, map[string]string{"channel": "#bridged"},
-			map[string]any{"alias": f.Alias("bridged"), "protocol": protocol, "fields": map[string]string{"channel": "#bridged"}})
-	}, NodeTimeout(timeout))
+	for _, lookup := range []struct {
+		kind, field, value, key string
+		entity                  func(*Fixture) string // what the AS finds
+	}{
+		{"user", "nick", "bob", "userid", func(f *Fixture) string { return f.Ghost("remote_bob") }},
+		{"location", "channel", "#bridged", "alias", func(f *Fixture) string { return f.Alias("bridged") }},
+	} {
+		It("hands a client's third-party "+lookup.kind+" search to the AS of that protocol and returns its answer", Label("HS-3PE-01"), func(ctx SpecContext) {
+			f := NewFixture(ctx)
+			protocol := f.number().Protocol()
+			f.expectLookupHandedOver(ctx, lookup.kind, protocol, map[string]string{lookup.field: lookup.value},
+				map[string]any{lookup.key: lookup.entity(f), "protocol": protocol, "fields": map[string]string{lookup.field: lookup.value}})
+		}, NodeTimeout(timeout))
+	}
 
 	It("hands a client's reverse location lookup by an alias of the AS's namespace to the AS and returns its answer", Label("HS-3PE-03"), func(ctx SpecContext) {
 		f := NewFixture(ctx)
