@@ -25,13 +25,13 @@ func TestVersionsAndUnknownEndpoints(t *testing.T) {
 		t.Errorf("Content-Length %q for a %d-byte body", cl, len(resp.Body))
 	}
 
-	resp, err := e.asc.Do(e.ctx, http.MethodGet, "/_matrix/client/v3/sync", nil)
+	resp, err := e.asc.Do(e.ctx, http.MethodGet, "/_matrix/client/v3/events", nil)
 	e.wantErr(resp, err, 404, "M_UNRECOGNIZED")
 	resp, err = e.asc.Do(e.ctx, http.MethodDelete, "/_matrix/client/v3/account/whoami", nil)
 	e.wantErr(resp, err, 405, "M_UNRECOGNIZED")
 
 	// An unmodelled call is a finding for the transcript, so it is recorded.
-	got := e.hs.Recorder().Filter(func(x recorder.Exchange) bool { return x.Path == "/_matrix/client/v3/sync" })
+	got := e.hs.Recorder().Filter(func(x recorder.Exchange) bool { return x.Path == "/_matrix/client/v3/events" })
 	if len(got) != 1 || got[0].From != "appservice" || got[0].To != "homeserver" || got[0].Status != 404 {
 		t.Fatalf("unknown endpoint not recorded as expected: %+v", got)
 	}

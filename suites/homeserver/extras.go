@@ -144,7 +144,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		Expect(err).NotTo(HaveOccurred(), "no m.presence of %s arrived in an ephemeral array", alice.UserID(ctx))
 	}, NodeTimeout(timeout))
 
-	It("(observed) which ephemeral data made while the AS was down reaches it once it is back", Label("HS-EPH-01", "informational"), func(ctx SpecContext) {
+	It("(observed) which ephemeral data made while the AS was down reaches it once it is back", Label("HS-EPH-01", "HS-TXN-08", "informational"), func(ctx SpecContext) {
 		f, eph, alice, room := ephemeralRoom(ctx, "read receipts")
 		eph.Settle(ctx, room)
 		sent := eph.SayWhileDown(ctx, room, "said while the AS is down", 1)
@@ -165,6 +165,7 @@ var _ = describe("Ephemeral data, third-party lookups and network directories", 
 		eph.WaitForAll(ctx, sent)
 		// A message after the AS is back: ephemeral data may wait for the next transaction.
 		eph.ExpectAck(ctx, room.Say(ctx, alice, "said once the AS is back"))
+		Expect(eph.Deliveries()).To(scenarios.DeliverExactlyOnceInOrder(sent))
 		// Per kind: tried in a transaction the AS failed, delivered after.
 		tried, delivered := map[string]bool{}, map[string]bool{}
 		for _, d := range eph.Deliveries() {

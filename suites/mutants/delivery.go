@@ -314,7 +314,8 @@ func ephemeralMutants() []Mutant {
 		},
 		{
 			Name: "ephemeral-only-without-events", Bug: "a transaction carrying only ephemeral data has no events array",
-			Killers: []string{"HS-TXN-03"},
+			// HS-TXN-03's spec for it is the typing spec, labelled HS-EPH-04.
+			Killers: []string{"HS-EPH-04"},
 			Because: `carries ephemeral data without an events array`,
 			Push: func(r *http.Request) {
 				editTransaction(r, func(body map[string]any) {
