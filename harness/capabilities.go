@@ -32,9 +32,14 @@ const (
 	// as that user's ghost, and a Matrix user's message in a portal reaches
 	// the channel.
 	RemoteNetwork = "remote-network"
+	// ActsAsDevices: the ghost that answers a message (the echo, with
+	// echoes-messages) has a device the AS created (v1.17 "Device
+	// management": PUT /devices/{deviceId} as that user), and the AS acts
+	// as it, naming it with ?device_id= (v1.17 "Identity assertion").
+	ActsAsDevices = "acts-as-devices"
 )
 
-var knownCapabilities = []string{JoinsOnInvite, EchoesMessages, RegistersQueriedUsers, CreatesQueriedAliases, ThirdPartyProtocol, RemoteNetwork}
+var knownCapabilities = []string{JoinsOnInvite, EchoesMessages, RegistersQueriedUsers, CreatesQueriedAliases, ThirdPartyProtocol, RemoteNetwork, ActsAsDevices}
 
 // Capabilities are the declared capabilities, name -> value ("" for those
 // that take none).

@@ -11,17 +11,22 @@ import (
 // the contract) on two frameworks: the same bridge, registration,
 // environment, port and behaviour.
 func init() {
-	Register(mautrixSample{ciImage{"mautrix-sample", "appservice", "mautrix-sample"}})
-	Register(mautrixSample{ciImage{"mautrix-go", "appservice", "mautrix-go-sample"}})
+	Register(mautrixSample{ciImage{"mautrix-sample", "appservice", "mautrix-sample"}, ""})
+	// mautrix-go's Client.CreateDeviceMSC4190 gives a ghost a device and
+	// acts as it; mautrix-python 0.20.7 has no such call.
+	Register(mautrixSample{ciImage{"mautrix-go", "appservice", "mautrix-go-sample"}, "," + ActsAsDevices})
 }
 
-type mautrixSample struct{ ciImage }
+type mautrixSample struct {
+	ciImage
+	extra string // capabilities beyond the common ones, comma first
+}
 
 // sampleCapabilities is what both sample bridges do beyond the spec (their
 // READMEs under ci/images describe it); they bridge no third-party protocol.
 const sampleCapabilities = JoinsOnInvite + "," + EchoesMessages + "," + RegistersQueriedUsers + "," + CreatesQueriedAliases + "," + RemoteNetwork
 
-func (mautrixSample) Capabilities() string { return sampleCapabilities }
+func (f mautrixSample) Capabilities() string { return sampleCapabilities + f.extra }
 
 func (f mautrixSample) Container(s Settings) (ContainerSpec, error) {
 	if len(s.Registrations) != 1 || s.HomeserverURL == "" {

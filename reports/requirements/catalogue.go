@@ -915,17 +915,15 @@ var catalogue = []Requirement{
 	},
 	{
 		ID: "AS-ID-02", Side: AppService, Level: Must, Since: "v1.17",
-		Section:    "Identity assertion",
-		URL:        "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
-		Summary:    "A device_id sent without user_id has to be a device of the sender_localpart user.",
-		OutOfReach: "An AS under test that acts as its users' devices (device_id on its requests); neither sample here (mautrix-python, mautrix-go) does, and the reference would only check itself.",
+		Section: "Identity assertion",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
+		Summary: "A device_id sent without user_id has to be a device of the sender_localpart user.",
 	},
 	{
 		ID: "AS-ID-03", Side: AppService, Level: May, Since: "v1.17",
-		Section:    "Identity assertion",
-		URL:        "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
-		Summary:    "An AS can pick which of the user's devices it acts as by adding a device_id query parameter.",
-		OutOfReach: "An AS under test that acts as its users' devices (device_id on its requests); neither sample here (mautrix-python, mautrix-go) does, and the reference would only check itself.",
+		Section: "Identity assertion",
+		URL:     "https://spec.matrix.org/v1.19/application-service-api/#identity-assertion",
+		Summary: "An AS can pick which of the user's devices it acts as by adding a device_id query parameter.",
 	},
 	{
 		ID: "AS-LOGIN-01", Side: AppService, Level: Must, Since: "v1.17",

@@ -13,7 +13,7 @@ import (
 
 // referenceCapabilities are those of the reference AS (reference.go): the
 // samples' plus a third-party protocol, "sample" (reference_thirdparty.go).
-const referenceCapabilities = "joins-on-invite,echoes-messages,registers-queried-users,creates-queried-aliases,remote-network,thirdparty-protocol=sample"
+const referenceCapabilities = "joins-on-invite,echoes-messages,registers-queried-users,creates-queried-aliases,remote-network,acts-as-devices,thirdparty-protocol=sample"
 
 var (
 	capsOnce   sync.Once

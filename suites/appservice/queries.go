@@ -2,6 +2,8 @@ package appservice
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -188,30 +190,101 @@ var _ = describe("AS identity assertion", func() {
 			}
 			return ""
 		})
-		portal := f.NewPortal(ctx, alice)
-		f.Push.MustPushEvents(ctx, f.TxnID("assert"), f.Message(portal.ID, alice.UserID(ctx), "assert "+f.unique))
-		asserted := func() []recorder.Exchange {
-			var out []recorder.Exchange
-			for _, c := range f.ASCalls() {
-				if c.Query.Get("user_id") != "" {
-					out = append(out, c)
-				}
-			}
-			return out
-		}
-		// The echo is sent as one of its users: wait for it (or for a
-		// failed attempt), then judge every identity it asserted.
-		Eventually(asserted).WithContext(ctx).WithTimeout(30*time.Second).ShouldNot(BeEmpty(), "the AS asserted no identity while echoing")
-		time.Sleep(time.Second)
+		// The echo is sent as one of its users.
 		seen := map[string]bool{}
-		for _, c := range asserted() {
+		for _, c := range f.echoing(ctx, alice, "user_id") {
 			seen[c.Query.Get("user_id")] = true
 		}
 		suites.Observe("user_id values asserted", slices.Sorted(maps.Keys(seen)))
 		suites.Observe("names its sender in user_id", seen[sender])
 		check()
 	}, NodeTimeout(60*time.Second))
+
+	// v1.17: "MAY ... masquerade as a specific device ID belonging [to] the
+	// user ID through use of the device_id query string parameter". fakehs
+	// knows each user's devices and refuses another (400 M_UNKNOWN_DEVICE).
+	It("acts as a device of the user it asserts when it names one with device_id", Label("AS-ID-03"),
+		needs(harness.ActsAsDevices, harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
+			f := NewFixture(ctx)
+			check := f.forbid(func(c recorder.Exchange) string {
+				if user := c.Query.Get("user_id"); user != "" && deviceRefused(c) {
+					return "device_id " + c.Query.Get("device_id") + " is not a device of " + user + " (user_id)"
+				}
+				return ""
+			})
+			named := f.echoing(ctx, f.User(ctx, "alice"), "device_id")
+			observeDevices(f, named)
+			check()
+		}, NodeTimeout(60*time.Second))
+
+	// v1.17: "If no user_id is supplied, the device_id MUST belong to the
+	// user implied by the sender_localpart property".
+	It("names in device_id without user_id only a device of its sender_localpart user", Label("AS-ID-02"),
+		needs(harness.ActsAsDevices, harness.JoinsOnInvite, harness.EchoesMessages), func(ctx SpecContext) {
+			f := NewFixture(ctx)
+			sender := "@" + f.Env.Reg.SenderLocalpart + ":" + f.Server()
+			check := f.forbid(func(c recorder.Exchange) string {
+				if c.Query.Get("user_id") == "" && deviceRefused(c) {
+					return "device_id " + c.Query.Get("device_id") + " is not a device of " + sender + " (no user_id: its sender_localpart user)"
+				}
+				return ""
+			})
+			named := f.echoing(ctx, f.User(ctx, "alice"), "device_id")
+			observeDevices(f, named)
+			check()
+			if !slices.ContainsFunc(named, func(c recorder.Exchange) bool { return c.Query.Get("user_id") == "" }) {
+				skipUnseen("names a device with device_id but no user_id", fmt.Sprintf("the AS under test named one only with user_id (%d requests)", len(named)))
+			}
+		}, NodeTimeout(60*time.Second))
 })
+
+// echoing has the AS echo a message of owner's in a new portal and returns
+// its requests carrying the query parameter param, once there is one (or
+// a failed attempt at one) and a second more has passed.
+func (f *Fixture) echoing(ctx context.Context, owner *csapi.Client, param string) []recorder.Exchange {
+	GinkgoHelper()
+	portal := f.NewPortal(ctx, owner)
+	f.Push.MustPushEvents(ctx, f.TxnID("echo"), f.Message(portal.ID, owner.UserID(ctx), "echo "+f.unique))
+	carrying := func() []recorder.Exchange {
+		var out []recorder.Exchange
+		for _, c := range f.ASCalls() {
+			if c.Query.Get(param) != "" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	Eventually(carrying).WithContext(ctx).WithTimeout(30*time.Second).ShouldNot(BeEmpty(), "the AS sent no %s while echoing", param)
+	time.Sleep(time.Second)
+	return carrying()
+}
+
+// deviceRefused says whether fakehs refused a request's device_id as not a
+// device of the user the request acts as.
+func deviceRefused(c recorder.Exchange) bool {
+	var body struct {
+		ErrCode string `json:"errcode"`
+	}
+	return c.Query.Get("device_id") != "" && c.Status == http.StatusBadRequest &&
+		json.Unmarshal(c.RespBody, &body) == nil && body.ErrCode == "M_UNKNOWN_DEVICE"
+}
+
+// observeDevices observes which devices the AS named, as whom, and the
+// devices it created during the spec (PUT /devices/{deviceId}).
+func observeDevices(f *Fixture, named []recorder.Exchange) {
+	as := map[string]bool{}
+	for _, c := range named {
+		as[c.Query.Get("device_id")+" as "+cmp.Or(c.Query.Get("user_id"), "its sender (no user_id)")] = true
+	}
+	suites.Observe("device_id named", slices.Sorted(maps.Keys(as)))
+	var created []string
+	for _, c := range f.ASCalls() {
+		if c.Method == http.MethodPut && strings.Contains(c.Path, "/devices/") {
+			created = append(created, fmt.Sprintf("%s user_id=%s -> %d", c.Path, c.Query.Get("user_id"), c.Status))
+		}
+	}
+	suites.Observe("devices created or updated in this spec", cmp.Or(strings.Join(created, "; "), "none (created before)"))
+}
 
 // Application Service API, "Server admin style permissions" (v1.17): on a
 // server without the legacy authentication API.

@@ -484,11 +484,45 @@ func (b *bridge) echo(ctx context.Context, ev matrix.ClientEvent, text string) e
 	if resp, err := b.hs.RegisterAS(ctx, prefix+"echo", true); err != nil || (resp.Status != http.StatusOK && resp.ErrCode() != "M_USER_IN_USE") {
 		return fmt.Errorf("register echo ghost: %v %v", resp, err)
 	}
-	_, _ = b.hs.Invite(ctx, ev.RoomID, ghost)
-	if err := b.check(b.hs.Join(ctx, ev.RoomID, csapi.AsUser(ghost))); err != nil {
+	asBot, err := b.device(ctx, "", botDevice)
+	if err != nil {
 		return err
 	}
-	return b.check(b.hs.SendMessage(ctx, ev.RoomID, "echo: "+text, csapi.AsUser(ghost), csapi.TS(ev.OriginServerTS+1)))
+	asGhost, err := b.device(ctx, ghost, ghostDevice)
+	if err != nil {
+		return err
+	}
+	_, _ = b.hs.Invite(ctx, ev.RoomID, ghost, asBot...)
+	if err := b.check(b.hs.Join(ctx, ev.RoomID, asGhost...)); err != nil {
+		return err
+	}
+	return b.check(b.hs.SendMessage(ctx, ev.RoomID, "echo: "+text, append(asGhost, csapi.TS(ev.OriginServerTS+1))...))
+}
+
+// The devices the reference acts as (acts-as-devices): its bot's, named
+// without user_id, and the echo ghost's.
+const botDevice, ghostDevice = "REFBOT", "REFECHO"
+
+// device creates (or keeps) device for user, the bot when user is "" (v1.17
+// "Device management": PUT /devices/{deviceId}), and returns the options
+// of a request acting as it (v1.17 "Identity assertion").
+func (b *bridge) device(ctx context.Context, user, device string) ([]csapi.Option, error) {
+	var as []csapi.Option
+	if user != "" {
+		as = append(as, csapi.AsUser(user))
+	}
+	resp, err := b.hs.Do(ctx, http.MethodPut, "/_matrix/client/v3/devices/"+device, map[string]string{"display_name": "asconform reference"}, as...)
+	if err != nil || (resp.Status != http.StatusOK && resp.Status != http.StatusCreated) {
+		return nil, fmt.Errorf("creating device %s of %q: %v %v", device, user, resp, err)
+	}
+	// The flawed bridges name another user's device.
+	switch {
+	case user != "" && b.flawed(mutants.GhostActsAsBotDevice):
+		device = botDevice
+	case user == "" && b.flawed(mutants.BotActsAsGhostDevice):
+		device = ghostDevice
+	}
+	return append(as, csapi.Query("device_id", device)), nil
 }
 
 func (b *bridge) check(resp csapi.Response, err error) error {

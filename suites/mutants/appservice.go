@@ -66,6 +66,8 @@ const (
 	NoExternalURL                 // a remote message is bridged in without external_url
 	DropsScrollback               // remote messages said before the portal existed are never bridged in
 	DropsMatrixMessages           // a Matrix user's message in a portal never reaches the remote channel
+	GhostActsAsBotDevice          // the echo ghost's requests name the bot's device
+	BotActsAsGhostDevice          // the bot's requests (without user_id) name the echo ghost's device
 )
 
 // asCatalogue is every AS mutant, area by area.
@@ -182,6 +184,10 @@ func asClientMutants() []ASMutant {
 			Because: `/sync or /events called without user_id, as its sender user: GET /_matrix/client/v3/sync`, Flaw: SyncsAsSender},
 		{Name: "as-asserts-outside-namespace", Bug: "the echo ghost is asserted without the namespace prefix (@echo)", Killers: []string{"AS-ID-05"},
 			Because: `asserted @echo:\S+, outside its users namespaces`, Flaw: UnprefixedGhost},
+		{Name: "as-ghost-acts-as-bot-device", Bug: "the echo ghost's requests name the bot's device in device_id", Killers: []string{"AS-ID-03"},
+			Because: `device_id REFBOT is not a device of @\S+echo:\S+ \(user_id\)`, Flaw: GhostActsAsBotDevice},
+		{Name: "as-bot-acts-as-ghost-device", Bug: "the bot's requests, without user_id, name the echo ghost's device in device_id", Killers: []string{"AS-ID-02"},
+			Because: `device_id REFECHO is not a device of @\S+ \(no user_id: its sender_localpart user\)`, Flaw: BotActsAsGhostDevice},
 		{Name: "as-token-in-query", Bug: "the as_token goes in the query string", Killers: []string{"AS-AUTH-04"},
 			Because: `no Authorization header; access_token query parameter present`, Egress: moveTokenToQuery},
 	}

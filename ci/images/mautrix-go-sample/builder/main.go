@@ -3,7 +3,8 @@
 // serves the AS API (routes, the hs_token check, transaction parsing and
 // de-duplication, ping, /_matrix/mau/live and /ready) and its IntentAPI
 // makes every client-server call (m.login.application_service registration,
-// ?user_id= identity assertion, ?ts= timestamp massaging, joins). This file
+// ?user_id= identity assertion, ?ts= timestamp massaging, joins, a ghost's
+// device and ?device_id= with CreateDeviceMSC4190). This file
 // only plugs the sample network's behaviour into the framework's hooks, as
 // ../README.md describes; it never works around the framework. The sample
 // network itself is a few in-memory channels the suite drives through
@@ -38,6 +39,9 @@ import (
 const (
 	ghostPrefix   = "sample_"
 	echoLocalpart = "sample_echo"
+	// ghostDevice is the device each ghost acts as (the acts-as-devices
+	// capability); the same ID for every user, so a restart reuses it.
+	ghostDevice = id.DeviceID("SAMPLE")
 	// callTimeout bounds the client-server calls one query or event makes.
 	callTimeout = 60 * time.Second
 )
@@ -236,10 +240,25 @@ func (b *bridge) remoteRelayed(w http.ResponseWriter, r *http.Request) {
 	exhttp.WriteJSONResponse(w, http.StatusOK, map[string]any{"relayed": relayed})
 }
 
+// actAsDevice gives a ghost its device once (MSC4190, spec v1.17 "Device
+// management") and makes its intent send ?device_id= from then on.
+func (b *bridge) actAsDevice(ctx context.Context, intent *appservice.IntentAPI) error {
+	if intent.SetAppServiceDeviceID {
+		return nil
+	}
+	if err := intent.EnsureRegistered(ctx); err != nil {
+		return err
+	}
+	return intent.CreateDeviceMSC4190(ctx, ghostDevice, "asconform sample")
+}
+
 // bridgeIn sends a sample-network message into its portal as its sender's
 // ghost, at its original time, linked to the original.
 func (b *bridge) bridgeIn(ctx context.Context, room id.RoomID, m remoteMessage) error {
 	intent := b.as.Intent(id.NewUserID(ghostPrefix+m.Sender, b.domain))
+	if err := b.actAsDevice(ctx, intent); err != nil {
+		return err
+	}
 	content := &event.Content{
 		Parsed: &event.MessageEventContent{MsgType: event.MsgText, Body: m.Body},
 		Raw:    map[string]any{},
@@ -319,6 +338,10 @@ func (b *bridge) handleMessage(ctx context.Context, evt *event.Event) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	intent := b.as.Intent(echo)
+	if err := b.actAsDevice(ctx, intent); err != nil {
+		b.log.Error().Err(err).Stringer("user_id", echo).Msg("creating the echo ghost's device failed")
+		return
+	}
 	// If the room is invite-only, one of our users already in it invites
 	// the echo ghost (EnsureJoined does that with BotOverride).
 	params := appservice.EnsureJoinedParams{}
