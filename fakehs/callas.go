@@ -79,6 +79,22 @@ func (s *Server) callAS(ctx context.Context, as *appservice, method, path string
 	return s.exchange(req, body, cc.from)
 }
 
+// callASOrLegacy is callAS on a versioned path (/_matrix/app/v1/…) with
+// the spec's legacy routes: an answer that does not indicate success makes
+// the homeserver ask the unprefixed path too, whose answer counts where
+// the AS serves it (2xx); otherwise the first answer stands.
+func (s *Server) callASOrLegacy(ctx context.Context, as *appservice, method, path string, body []byte) (csapi.Response, error) {
+	resp, err := s.callAS(ctx, as, method, path, body)
+	if err != nil || (resp.Status >= 200 && resp.Status <= 299) || ctx.Err() != nil {
+		return resp, err
+	}
+	legacy, lerr := s.callAS(ctx, as, method, strings.TrimPrefix(path, "/_matrix/app/v1"), body)
+	if lerr == nil && legacy.Status >= 200 && legacy.Status <= 299 {
+		return legacy, nil
+	}
+	return resp, err
+}
+
 // exchange sends req and records it, with at most recorder.MaxBody of the
 // answer, as one exchange from party (the homeserver) to the AS.
 func (s *Server) exchange(req *http.Request, body []byte, party string) (csapi.Response, error) {

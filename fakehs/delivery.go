@@ -59,14 +59,9 @@ func (s *Server) push(ctx context.Context, as *appservice) {
 				return
 			}
 		}
-		resp, err := s.callAS(ctx, as, http.MethodPut, "/_matrix/app/v1/transactions/"+url.PathEscape(t.id), t.body)
-		if err == nil && (resp.Status < 200 || resp.Status > 299) && ctx.Err() == nil {
-			// Legacy routes: an answer that does not indicate success
-			// makes the homeserver fall back to the older path, with the
-			// same transaction. The next attempt tries the versioned path
-			// first again, in case the AS was upgraded.
-			resp, err = s.callAS(ctx, as, http.MethodPut, "/transactions/"+url.PathEscape(t.id), t.body)
-		}
+		// The next attempt tries the versioned path first again, in case
+		// the AS was upgraded.
+		resp, err := s.callASOrLegacy(ctx, as, http.MethodPut, "/_matrix/app/v1/transactions/"+url.PathEscape(t.id), t.body)
 		if ctx.Err() != nil {
 			return // restart or close: the transaction stays queued as it is
 		}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/asconform/asconform/internal/matrix"
@@ -18,16 +17,7 @@ import (
 // answer (spec: Querying). answered is false when no attempt got a response.
 func (s *Server) query(ctx context.Context, as *appservice, path string) (status int, answered bool) {
 	for range s.cfg.QueryAttempts {
-		resp, err := s.callAS(ctx, as, http.MethodGet, path, nil)
-		if err == nil && (resp.Status < 200 || resp.Status > 299) && ctx.Err() == nil {
-			// Legacy routes: an answer that does not indicate success
-			// makes the homeserver ask the older path too; its answer
-			// counts where the AS serves it.
-			legacy, lerr := s.callAS(ctx, as, http.MethodGet, strings.TrimPrefix(path, "/_matrix/app/v1"), nil)
-			if lerr == nil && legacy.Status >= 200 && legacy.Status <= 299 {
-				resp = legacy
-			}
-		}
+		resp, err := s.callASOrLegacy(ctx, as, http.MethodGet, path, nil)
 		if err == nil {
 			return resp.Status, true
 		}
