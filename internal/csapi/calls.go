@@ -153,16 +153,6 @@ func (c *Client) PublicRooms(ctx context.Context, body map[string]any) (Response
 	return c.Do(ctx, http.MethodPost, "/_matrix/client/v3/publicRooms", body)
 }
 
-// ThirdPartyProtocols lists the protocols the homeserver's ASes bridge.
-func (c *Client) ThirdPartyProtocols(ctx context.Context) (Response, error) {
-	return c.Do(ctx, http.MethodGet, "/_matrix/client/v3/thirdparty/protocols", nil)
-}
-
-// ThirdPartyUsers searches remote users of protocol by fields.
-func (c *Client) ThirdPartyUsers(ctx context.Context, protocol string, fields map[string]string) (Response, error) {
-	return c.ThirdPartyLookup(ctx, "user", protocol, fields)
-}
-
 // ThirdPartyLookup searches remote entities of kind (user, location) of
 // protocol by fields; with no protocol, it is the reverse lookup (fields:
 // userid, alias).
