@@ -254,8 +254,9 @@ func (s *Server) SetIngress(rewrite func(*http.Request)) {
 }
 
 // Mount serves the paths under prefix with h, beside the AS API and
-// outside it: no hs_token check, no scripts, no recording (an AS's own
-// endpoints, such as the remote network the reference AS bridges).
+// outside it: the hs_token is checked as on the AS API, but no script
+// runs and nothing is recorded (an AS's own endpoints, such as the remote
+// network the reference AS bridges).
 func (s *Server) Mount(prefix string, h http.Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -277,6 +278,10 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	s.mu.Unlock()
 	if own != nil {
+		if r, ok := s.authenticate(req); !ok {
+			matrix.WriteJSON(w, r.Status, r.Body)
+			return
+		}
 		own.ServeHTTP(w, req)
 		return
 	}

@@ -714,3 +714,23 @@ func TestKeyEndpoints(t *testing.T) {
 		t.Errorf("recorded %d exchanges, want 8", n)
 	}
 }
+
+// TestMountChecksTheHSToken: a mounted endpoint of the AS's own is served
+// only with the hs_token, and is not recorded as AS API traffic.
+func TestMountChecksTheHSToken(t *testing.T) {
+	f := start(t)
+	f.s.Mount("/_own/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		matrix.WriteJSON(w, http.StatusOK, map[string]string{"own": "yes"})
+	}))
+	for _, c := range []struct {
+		auth   string
+		status int
+	}{{"", http.StatusUnauthorized}, {"Bearer wrong", http.StatusForbidden}, {"Bearer " + hsToken, http.StatusOK}} {
+		if r := f.call(f.ctx, http.MethodGet, "/_own/x", c.auth, ""); r.status != c.status {
+			t.Errorf("GET /_own/x with Authorization %q: %s, want %d", c.auth, r, c.status)
+		}
+	}
+	if n := f.s.Recorder().Len(); n != 0 {
+		t.Errorf("%d exchanges recorded for the mounted endpoint, want none", n)
+	}
+}
