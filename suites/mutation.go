@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -133,12 +134,13 @@ type killGrid struct {
 	ms       []Mutation
 	cells    []map[string]string // per mutant: spec -> cell
 	messages []map[string]string // per mutant: spec -> failure message
+	took     []time.Duration     // per mutant: its sub-run's wall time
 }
 
 // runMutants runs each mutant whose targeted specs are in this run, three
 // at a time, and grades each spec's result.
 func runMutants(t Checker, ms []Mutation, specs []SpecInfo, run func(m Mutation, outDir string) (reports.Report, string, error)) killGrid {
-	g := killGrid{ms: ms, cells: make([]map[string]string, len(ms)), messages: make([]map[string]string, len(ms))}
+	g := killGrid{ms: ms, cells: make([]map[string]string, len(ms)), messages: make([]map[string]string, len(ms)), took: make([]time.Duration, len(ms))}
 	sem := make(chan struct{}, 3)
 	var wg sync.WaitGroup
 	for i, m := range ms {
@@ -156,7 +158,9 @@ func runMutants(t Checker, ms []Mutation, specs []SpecInfo, run func(m Mutation,
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			started := time.Now()
 			rep, log, err := run(m, t.TempDir())
+			g.took[i] = time.Since(started)
 			if err != nil {
 				t.Errorf("mutant %s: no report (%v); output:\n%s", m.Name, err, harness.LastLines(log, 20))
 				return
@@ -212,9 +216,18 @@ func (g killGrid) mutantVerdicts(t Checker) (lines string, killed, applicable in
 		if verdict != "n/a" {
 			applicable++
 		}
-		fmt.Fprintf(&out, "  %-34s %-12s %s\n", m.Name, verdict, m.Bug)
+		fmt.Fprintf(&out, "  %-34s %-12s %6s  %s\n", m.Name, verdict, tookOf(g.took[i]), m.Bug)
 	}
 	return out.String(), killed, applicable
+}
+
+// tookOf is a sub-run's wall time as the matrix shows it; blank for a
+// mutant not run here.
+func tookOf(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0fs", d.Seconds())
 }
 
 // specStatuses grades each spec: killed by some mutant for its reason,
