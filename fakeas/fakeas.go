@@ -94,6 +94,12 @@ func New(listenAddr string, reg matrix.Registration) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fakeas: listen on %s: %w", listenAddr, err)
 	}
+	return Serve(ln, reg), nil
+}
+
+// Serve starts a fake AS on a listener made elsewhere (a socket handed
+// down by a parent process, whose port a homeserver was configured with).
+func Serve(ln net.Listener, reg matrix.Registration) *Server {
 	s := &Server{
 		reg:      reg,
 		rec:      recorder.New(),
@@ -102,7 +108,7 @@ func New(listenAddr string, reg matrix.Registration) (*Server, error) {
 	}
 	s.port = ln.Addr().(*net.TCPAddr).Port
 	s.serveOn(ln)
-	return s, nil
+	return s
 }
 
 // Port is the TCP port the fake listens on.

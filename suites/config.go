@@ -28,6 +28,7 @@ type Config struct {
 	ReadyTimeout     time.Duration // ASCONFORM_READY_TIMEOUT
 	SpecVersion      string        // ASCONFORM_SPEC_VERSION: skip what came later
 	Mutant           string        // ASCONFORM_MUTANT: break the SUT on purpose (mutants package)
+	SharedHS         string        // ASCONFORM_SHARED_HS: a homeserver the mutation runs share
 	Profiles         []string      // ASCONFORM_PROFILE: opt-in profiles of unstable extensions (comma-separated)
 
 	ASFlavor       string // ASCONFORM_AS_FLAVOR: application service under test
@@ -90,6 +91,7 @@ var Variables = []Variable{
 	{Name: "ASCONFORM_AS_REGISTRATION", Meaning: "external AS mode: the registration file that AS uses"},
 	{Name: "ASCONFORM_FAKEHS_PORT", About: "any free port", Meaning: "external AS mode: the port fakehs listens on (where your AS expects its homeserver)"},
 	{Name: "ASCONFORM_MUTANT", Meaning: "run against a named mutant (`suites/mutants/`, `suites/appservice/mutants.go`)"},
+	{Name: "ASCONFORM_SHARED_HS", Meaning: "set by the homeserver mutation runs for their child runs: the file naming the homeserver they share and the child's registrations (its sockets are handed down)"},
 	{Name: "ASCONFORM_PROFILE", About: "none", Meaning: "also check opt-in profiles of unstable extensions, comma separated (`asconform list profiles`; see \"Profiles: unstable extensions\")"},
 	{Name: "ASCONFORM_DENDRITE", Meaning: "`go test ./suites/homeserver`: `off` skips the Dendrite run, `full` adds its slow specs"},
 	{Name: "ASCONFORM_CACHE", About: "`~/.cache/asconform`", Meaning: "image recipes (`ci/images/lib.sh`): where debootstrap's downloads are kept"},
@@ -125,6 +127,7 @@ func LoadConfig() (Config, error) {
 		Expectations:     Setting("ASCONFORM_EXPECTATIONS"),
 		SpecVersion:      Setting("ASCONFORM_SPEC_VERSION"),
 		Mutant:           Setting("ASCONFORM_MUTANT"),
+		SharedHS:         Setting("ASCONFORM_SHARED_HS"),
 		ASFlavor:         Setting("ASCONFORM_AS_FLAVOR"),
 		ASImage:          Setting("ASCONFORM_AS_IMAGE"),
 		ASURL:            Setting("ASCONFORM_AS_URL"),

@@ -1,6 +1,7 @@
 package suites
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,21 +14,34 @@ import (
 // SubRun runs test function test of the current test binary in a child
 // process with extra environment, optionally only the specs a Ginkgo label
 // filter selects, and returns the child's report and output. Reference and
-// mutation runs use it: Ginkgo runs one suite per process.
-func SubRun(outDir, test string, env []string, labelFilter string) (reports.Report, string, error) {
+// mutation runs use it: Ginkgo runs one suite per process. files are
+// handed down to the child as its files 3, 4, … (listening sockets) and
+// closed here once it started.
+func SubRun(outDir, test string, env []string, labelFilter string, files ...*os.File) (reports.Report, string, error) {
 	args := []string{"-test.run=^" + test + "$", "-test.timeout=10m"}
 	if labelFilter != "" {
 		args = append(args, "-ginkgo.label-filter="+labelFilter)
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), env...), "ASCONFORM_OUT="+outDir)
-	log, _ := cmd.CombinedOutput() // a caught mutant fails the child by design
+	cmd.ExtraFiles = files
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err := cmd.Start()
+	// The child holds the files now; the parent's copies would keep a
+	// socket listening after the child closed it (a fake AS taken down).
+	for _, f := range files {
+		_ = f.Close()
+	}
+	if err == nil {
+		_ = cmd.Wait() // a caught mutant fails the child by design
+	}
 	var rep reports.Report
 	data, err := os.ReadFile(filepath.Join(outDir, "results.json"))
 	if err == nil {
 		err = json.Unmarshal(data, &rep)
 	}
-	return rep, string(log), err
+	return rep, log.String(), err
 }
 
 // WriteKillMatrix saves a mutation run's kill matrix beside side's reports

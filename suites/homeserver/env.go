@@ -173,6 +173,9 @@ func (m mutated) Restart(ctx context.Context, readyTimeout time.Duration) error 
 // startDeployed starts the configured flavor's homeserver with the pool
 // of fake ASes registered on it.
 func startDeployed(ctx context.Context, cfg suites.Config) (*Env, error) {
+	if cfg.SharedHS != "" {
+		return joinShared(ctx, cfg)
+	}
 	if proc, total := suites.Parallel(); total > 1 {
 		return startShared(ctx, cfg, proc, total)
 	}
@@ -382,7 +385,7 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 		if err != nil {
 			return nil, err
 		}
-		reg := poolRegistration(i, n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()))
+		reg := poolRegistration(i, n, serverName, fmt.Sprintf("http://%s:%d", advertisedHost, fake.Port()), profileWantsMSC3202())
 		fake.SetRegistration(reg)
 		e.pool = append(e.pool, fake)
 		regs = append(regs, reg)
@@ -396,17 +399,18 @@ func (e *Env) startFakes(serverName, listenHost, advertisedHost string, offset i
 func ExternalRegistrations(serverName, host string, firstPort int) []matrix.Registration {
 	var regs []matrix.Registration
 	for i := 1; i <= poolSize+1; i++ {
-		regs = append(regs, poolRegistration(i, i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1)))))
+		regs = append(regs, poolRegistration(i, i, serverName, fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(firstPort+i-1))), profileWantsMSC3202()))
 	}
 	return regs
 }
 
 // poolRegistration is the registration of the pool's i-th fake AS (from 1),
-// member n of the run: the ephemeralAS also receives ephemeral data.
-func poolRegistration(i, n int, serverName, url string) matrix.Registration {
+// member n of the run: the ephemeralAS also receives ephemeral data, and
+// opts in to MSC3202 when the run checks it.
+func poolRegistration(i, n int, serverName, url string, msc3202 bool) matrix.Registration {
 	reg := fakeas.Member(n).Registration(serverName, url)
 	reg.ReceiveEphemeral = i == ephemeralAS
-	reg.MSC3202 = i == ephemeralAS && profileWantsMSC3202()
+	reg.MSC3202 = i == ephemeralAS && msc3202
 	return reg
 }
 
@@ -415,7 +419,11 @@ func poolRegistration(i, n int, serverName, url string) matrix.Registration {
 // receive_ephemeral then opts in too.
 func profileWantsMSC3202() bool {
 	cfg, err := suites.Settings()
-	return err == nil && slices.Contains(cfg.Extensions(), harness.ExtMSC3202)
+	return err == nil && wantsMSC3202(cfg)
+}
+
+func wantsMSC3202(cfg suites.Config) bool {
+	return slices.Contains(cfg.Extensions(), harness.ExtMSC3202)
 }
 
 func (e *Env) closeFakes(context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -42,10 +43,10 @@ type Fixture struct {
 var fixtures atomic.Int64
 
 // uniqueSuffix tells apart the IDs of specs of this run, of the other
-// processes of a parallel run (sharing one SUT), and of earlier runs.
+// processes sharing its SUT (a parallel run's, the mutation runs'), and
+// of earlier runs.
 func uniqueSuffix() string {
-	proc, _ := suites.Parallel()
-	return fmt.Sprintf("%d_%d_%d", time.Now().Unix()%100000, proc, fixtures.Add(1))
+	return fmt.Sprintf("%d_%d_%d", time.Now().Unix()%100000, os.Getpid(), fixtures.Add(1))
 }
 
 // NewFixture must be called inside a spec; it ends an unusable environment
