@@ -79,8 +79,8 @@ func cell(r reports.Result, because *regexp.Regexp) string {
 	return cellPassed
 }
 
-// KillAll runs each mutation's killer specs in a child process (three at a
-// time) through run and builds the kill matrix, spec × mutant. It reports as
+// KillAll runs each mutation's killer specs in a child process (atOnce at
+// a time) through run and builds the kill matrix, spec × mutant. It reports as
 // errors: a mutant that no spec
 // killed for its reason (Because), and a spec of specs that no mutant
 // killed for its reason, unless shown names the run of a real SUT that
@@ -91,9 +91,9 @@ func cell(r reports.Result, because *regexp.Regexp) string {
 //
 // It returns the specs killed for their reason in this run; CheckKilled
 // then checks, across every SUT's run, that no spec was left unshown.
-func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, run func(m Mutation, outDir string) (reports.Report, string, error)) (killedSpecs map[string]bool) {
+func KillAll(t Checker, side, label string, ms []Mutation, specs []SpecInfo, shown map[string]string, atOnce int, run func(m Mutation, outDir string) (reports.Report, string, error)) (killedSpecs map[string]bool) {
 	checkMutations(t, ms, specs, shown)
-	g := runMutants(t, ms, specs, run)
+	g := runMutants(t, ms, specs, atOnce, run)
 	mutantLines, killed, applicable := g.mutantVerdicts(t)
 	grid, specLines, killedSpecs := g.specStatuses(t, specs, shown)
 	var legend strings.Builder
@@ -137,11 +137,11 @@ type killGrid struct {
 	took     []time.Duration     // per mutant: its sub-run's wall time
 }
 
-// runMutants runs each mutant whose targeted specs are in this run, three
+// runMutants runs each mutant whose targeted specs are in this run, atOnce
 // at a time, and grades each spec's result.
-func runMutants(t Checker, ms []Mutation, specs []SpecInfo, run func(m Mutation, outDir string) (reports.Report, string, error)) killGrid {
+func runMutants(t Checker, ms []Mutation, specs []SpecInfo, atOnce int, run func(m Mutation, outDir string) (reports.Report, string, error)) killGrid {
 	g := killGrid{ms: ms, cells: make([]map[string]string, len(ms)), messages: make([]map[string]string, len(ms)), took: make([]time.Duration, len(ms))}
-	sem := make(chan struct{}, 3)
+	sem := make(chan struct{}, atOnce)
 	var wg sync.WaitGroup
 	for i, m := range ms {
 		g.cells[i], g.messages[i] = map[string]string{}, map[string]string{}

@@ -42,7 +42,7 @@ func TestMutantsAreKilled(t *testing.T) {
 		ms = append(ms, suites.Mutation{Name: m.Name, Bug: m.Bug, Killers: m.Killers, Because: m.Because})
 	}
 	suites.CheckKillers(t, ms, specs)
-	killed := suites.KillAll(t, "appservice", "appservice", ms, specs, shownByRealSUT, func(m suites.Mutation, out string) (reports.Report, string, error) {
+	killed := suites.KillAll(t, "appservice", "appservice", ms, specs, shownByRealSUT, 3, func(m suites.Mutation, out string) (reports.Report, string, error) {
 		return suites.SubRun(out, "TestAppService", []string{"ASCONFORM_AS_FLAVOR=" + appservice.ReferenceFlavor, "ASCONFORM_MUTANT=" + m.Name}, suites.AnyOf(m.Killers))
 	})
 	suites.CheckKilled(t, specs, shownByRealSUT, killed, appservice.ReferenceFlavor, true)

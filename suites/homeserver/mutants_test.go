@@ -1,11 +1,13 @@
 package homeserver_test
 
 import (
+	"context"
 	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/asconform/asconform/reports"
 	"github.com/asconform/asconform/suites"
@@ -71,14 +73,54 @@ func TestMutantsAreKilled(t *testing.T) {
 			these = slices.DeleteFunc(slices.Clone(specs), func(s suites.SpecInfo) bool { return slices.Contains(s.Labels, "slow") })
 		}
 		t.Run(flavor, func(t *testing.T) {
-			for spec := range suites.KillAll(t, "homeserver", label, ms, these, shownByRealSUT, func(m suites.Mutation, out string) (reports.Report, string, error) {
-				return suites.SubRun(out, "TestHomeserver", []string{"ASCONFORM_HS_FLAVOR=" + flavor, "ASCONFORM_MUTANT=" + m.Name, allProfiles}, filter(m))
+			shared := sharedHomeserver(t, flavor, ms)
+			// Three children at a time, each with its own homeserver or in
+			// process; sharing one, a child is mostly waiting on it.
+			atOnce := 3
+			if shared != nil {
+				atOnce = 5
+			}
+			for spec := range suites.KillAll(t, "homeserver", label, ms, these, shownByRealSUT, atOnce, func(m suites.Mutation, out string) (reports.Report, string, error) {
+				env := []string{"ASCONFORM_HS_FLAVOR=" + flavor, "ASCONFORM_MUTANT=" + m.Name, allProfiles}
+				if shared == nil {
+					return suites.SubRun(out, "TestHomeserver", env, filter(m))
+				}
+				childEnv, sockets := shared.Child(m.Name)
+				return suites.SubRun(out, "TestHomeserver", append(env, childEnv...), filter(m), sockets...)
 			}) {
 				killed[spec] = true
 			}
 		})
 	}
 	suites.CheckKilled(t, specs, shown, killed, strings.Join(flavors, " and "), len(flavors) > 1)
+}
+
+// sharedHomeserver starts one homeserver of a container flavor for all the
+// mutation runs, each with fake ASes of its own (a start per mutant was
+// most of the run's work); nil for the reference, which starts in no time.
+// The mutants rewrite at the proxy and the fake ASes, never inside the
+// homeserver; specs that need a homeserver of their own still start one.
+func sharedHomeserver(t *testing.T, flavor string, ms []suites.Mutation) *homeserver.SharedHomeserver {
+	if flavor == homeserver.ReferenceFlavor {
+		return nil
+	}
+	cfg, err := suites.Settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Flavor, cfg.Profiles = flavor, suites.ProfileNames()
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	start := time.Now()
+	shared, err := homeserver.StartShared(t.Context(), cfg, t.TempDir(), names)
+	if err != nil {
+		t.Fatalf("the homeserver the mutation runs share: %v", err)
+	}
+	t.Cleanup(func() { _ = shared.Stop(context.Background()) })
+	t.Logf("%s shared by %d mutation runs, started in %s", flavor, len(names), time.Since(start).Round(100*time.Millisecond))
+	return shared
 }
 
 // withBaseline adds to shown the specs the SUT's own baseline names as
