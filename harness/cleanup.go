@@ -37,24 +37,45 @@ func init() {
 	}
 }
 
-// runID identifies this process's resources.
-var runID = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+// runID identifies this process's resources (those of no janitor of
+// their own).
+var runID = newRunID()
 
-func runLabels() map[string]string {
-	return map[string]string{LabelManaged: "true", LabelRun: runID, LabelPID: strconv.Itoa(os.Getpid())}
+func newRunID() string { return fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()) }
+
+// runLabels label a resource of run (this process's when empty).
+func runLabels(run string) map[string]string {
+	if run == "" {
+		run = runID
+	}
+	return map[string]string{LabelManaged: "true", LabelRun: run, LabelPID: strconv.Itoa(os.Getpid())}
 }
 
 // Janitor removes this run's Docker resources: on Close, and, through a
 // detached reaper process, when this process dies without closing (Ctrl-C,
 // a panic, go test -timeout).
 type Janitor struct {
+	run    string
 	reaper *exec.Cmd
 	stdin  io.WriteCloser
 }
 
 // StartJanitor sweeps resources abandoned by dead runs, then starts the
 // reaper that watches this process.
-func StartJanitor(ctx context.Context) (*Janitor, error) {
+func StartJanitor(ctx context.Context) (*Janitor, error) { return startJanitor(ctx, runID) }
+
+// StartSeparateJanitor is a janitor of resources apart from the process's
+// (started with Target.Run set to its Run): closing the process's janitor
+// leaves them, as when one test of a process shares a SUT among child
+// runs while another runs a suite in process.
+func StartSeparateJanitor(ctx context.Context) (*Janitor, error) {
+	return startJanitor(ctx, newRunID())
+}
+
+// Run names the janitor's resources (Target.Run).
+func (j *Janitor) Run() string { return j.run }
+
+func startJanitor(ctx context.Context, run string) (*Janitor, error) {
 	if _, err := Sweep(ctx, Abandoned); err != nil {
 		return nil, err
 	}
@@ -63,7 +84,7 @@ func StartJanitor(ctx context.Context) (*Janitor, error) {
 		return nil, fmt.Errorf("harness: locate own binary for the reaper: %w", err)
 	}
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), reaperEnv+"="+runID)
+	cmd.Env = append(os.Environ(), reaperEnv+"="+run)
 	// Own session: Ctrl-C in the terminal must not kill the reaper too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	stdin, err := cmd.StdinPipe()
@@ -73,7 +94,7 @@ func StartJanitor(ctx context.Context) (*Janitor, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start reaper: %w", err)
 	}
-	j := &Janitor{reaper: cmd, stdin: stdin}
+	j := &Janitor{run: run, reaper: cmd, stdin: stdin}
 	// If the pipe were garbage collected, its finalizer would close it and
 	// the reaper would sweep a live run: keep it reachable until Close.
 	liveMu.Lock()
@@ -89,7 +110,7 @@ var (
 
 // Close removes this run's resources and lets the reaper go.
 func (j *Janitor) Close(ctx context.Context) error {
-	_, err := Sweep(ctx, ownRun)
+	_, err := Sweep(ctx, func(labels map[string]string) bool { return labels[LabelRun] == j.run })
 	_ = j.stdin.Close()
 	liveMu.Lock()
 	delete(live, j)
@@ -116,8 +137,6 @@ func reap(run string) int {
 	}
 	return 0
 }
-
-func ownRun(labels map[string]string) bool { return labels[LabelRun] == runID }
 
 // Abandoned matches resources whose owning process no longer exists.
 func Abandoned(labels map[string]string) bool {

@@ -35,6 +35,7 @@ type ContainerOptions struct {
 	Image        string
 	Settings     Settings
 	ReadyTimeout time.Duration
+	Run          string // the janitor's run (Janitor.Run); "" for the process's
 }
 
 // HostAlias is the name under which containers reach the test process.
@@ -59,7 +60,7 @@ func StartContainer(ctx context.Context, opts ContainerOptions) (*Container, err
 				return copyFiles(ctx, c.GetContainerID(), spec.Files)
 			}},
 		}},
-		Labels: runLabels(),
+		Labels: runLabels(opts.Run),
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.ExtraHosts = append(hc.ExtraHosts, HostAlias+":host-gateway")
 		},

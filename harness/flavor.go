@@ -146,6 +146,9 @@ type Target struct {
 	// reaches them by.
 	Listen, Advertise string
 	ReadyTimeout      time.Duration
+	// Run names the janitor of the SUTs started (Janitor.Run): "" for the
+	// process's.
+	Run string
 }
 
 // InProcessTarget is where an in-process flavor's SUT meets the fakes.
@@ -167,7 +170,7 @@ func (t Target) Start(ctx context.Context, s Settings) (Deployment, error) {
 	case InProcessFlavor:
 		return f.Start(s)
 	case ContainerFlavor:
-		return StartContainer(ctx, ContainerOptions{Flavor: f, Image: t.Image, Settings: s, ReadyTimeout: t.ReadyTimeout})
+		return StartContainer(ctx, ContainerOptions{Flavor: f, Image: t.Image, Settings: s, ReadyTimeout: t.ReadyTimeout, Run: t.Run})
 	}
 	return nil, fmt.Errorf("flavor %q runs neither in a container nor in process", t.Flavor.Name())
 }

@@ -3,6 +3,7 @@ package homeserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -32,6 +33,7 @@ type childPool struct {
 // SharedHomeserver is a homeserver started for several child runs.
 type SharedHomeserver struct {
 	deployment harness.Deployment
+	janitor    *harness.Janitor // its own: a suite run in the same process sweeps the process's at its end
 	children   map[string]sharedChild
 }
 
@@ -47,7 +49,12 @@ func StartShared(ctx context.Context, cfg suites.Config, dir string, children []
 	if err != nil {
 		return nil, err
 	}
-	s := &SharedHomeserver{children: map[string]sharedChild{}}
+	janitor, err := harness.StartSeparateJanitor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.Run = janitor.Run()
+	s := &SharedHomeserver{janitor: janitor, children: map[string]sharedChild{}}
 	pools := map[string]childPool{}
 	var regs []matrix.Registration
 	for k, name := range children {
@@ -56,7 +63,7 @@ func StartShared(ctx context.Context, cfg suites.Config, dir string, children []
 		for i := 1; i <= poolSize+1; i++ {
 			socket, port, err := listenSocket(t.Listen)
 			if err != nil {
-				s.closeSockets()
+				_ = s.Stop(ctx)
 				return nil, err
 			}
 			c.sockets = append(c.sockets, socket)
@@ -69,7 +76,7 @@ func StartShared(ctx context.Context, cfg suites.Config, dir string, children []
 	}
 	s.deployment, err = t.Start(ctx, harness.Settings{ServerName: cfg.ServerName, Registrations: regs, Extensions: cfg.Extensions()})
 	if err != nil {
-		s.closeSockets()
+		_ = s.Stop(ctx)
 		return nil, err
 	}
 	for name, pool := range pools {
@@ -106,13 +113,15 @@ func (s *SharedHomeserver) Child(name string) (env []string, sockets []*os.File)
 	return []string{"ASCONFORM_SHARED_HS=" + c.file}, c.sockets
 }
 
-// Stop stops the homeserver and closes every socket still held.
+// Stop stops the homeserver, closes every socket still held and lets its
+// janitor go (sweeping whatever is left).
 func (s *SharedHomeserver) Stop(ctx context.Context) error {
 	s.closeSockets()
-	if s.deployment == nil {
-		return nil
+	var err error
+	if s.deployment != nil {
+		err = s.deployment.Stop(ctx)
 	}
-	return s.deployment.Stop(ctx)
+	return errors.Join(err, s.janitor.Close(ctx))
 }
 
 // closeSockets closes the sockets of children that never started.
