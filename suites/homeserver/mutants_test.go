@@ -24,13 +24,12 @@ var shownByRealSUT = map[string]string{}
 // and to fail like the others (the SUT's flavor switches them on).
 var allProfiles = "ASCONFORM_PROFILE=" + strings.Join(suites.ProfileNames(), ",")
 
-// TestMutantsAreKilled runs the specs of the requirements each mutant breaks
+// mutantsAreKilled runs the specs of the requirements each mutant breaks
 // (the SUT broken on purpose from outside), against the reference (fakehs,
 // no Docker, fast backoff) and against the configured real SUT, and fails if
 // a mutant survives, is killed only by a timeout or for another reason than
 // its bug, or if a spec is killed by no mutant for its reason.
-func TestMutantsAreKilled(t *testing.T) {
-	t.Parallel()
+func mutantsAreKilled(t *testing.T) {
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_URL") != "" {
 		t.Skip("a mutation run itself, or external mode")
 	}
@@ -125,7 +124,7 @@ func sharedHomeserver(t *testing.T, flavor string, ms []suites.Mutation) *homese
 
 // withBaseline adds to shown the specs the SUT's own baseline names as
 // failing (not intermittently): the SUT shows them able to fail, as
-// TestHomeserver/TestDendriteRun check against that baseline, though no
+// TestHomeserver and dendriteRun check against that baseline, though no
 // mutant can kill them there (e.g. Dendrite pushes no typing notifications,
 // which fakehs does not model either).
 func withBaseline(t *testing.T, shown map[string]string, flavor string, specs []suites.SpecInfo) map[string]string {
@@ -148,10 +147,9 @@ func withBaseline(t *testing.T, shown map[string]string, flavor string, specs []
 	return out
 }
 
-// TestReferenceRun runs the whole suite against the reference homeserver:
+// referenceRun runs the whole suite against the reference homeserver:
 // every spec must pass there, which shows each spec able to pass.
-func TestReferenceRun(t *testing.T) {
-	t.Parallel()
+func referenceRun(t *testing.T) {
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_FLAVOR") == homeserver.ReferenceFlavor {
 		t.Skip("a sub-run itself")
 	}

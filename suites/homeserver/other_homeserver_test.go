@@ -10,7 +10,7 @@ import (
 	"github.com/asconform/asconform/suites"
 )
 
-// TestDendriteRun runs the homeserver suite against Dendrite (built offline
+// dendriteRun runs the homeserver suite against Dendrite (built offline
 // by ci/images/dendrite when missing) in a child process, as a second
 // implementation beside the default one, and fails on any result that does
 // not match expectations/dendrite.yaml. Its reports go beside the default
@@ -18,8 +18,7 @@ import (
 // Dendrite never sends) are left out to keep CI within its time, as the
 // mutation runs on real SUTs do; ASCONFORM_DENDRITE=full runs them too,
 // ASCONFORM_DENDRITE=off skips the test.
-func TestDendriteRun(t *testing.T) {
-	t.Parallel()
+func dendriteRun(t *testing.T) {
 	if os.Getenv("ASCONFORM_MUTANT") != "" || os.Getenv("ASCONFORM_HS_FLAVOR") != "" || os.Getenv("ASCONFORM_HS_URL") != "" {
 		t.Skip("a sub-run itself, or another homeserver chosen")
 	}
