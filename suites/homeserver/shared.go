@@ -33,7 +33,7 @@ type childPool struct {
 // SharedHomeserver is a homeserver started for several child runs.
 type SharedHomeserver struct {
 	deployment harness.Deployment
-	janitor    *harness.Janitor // its own: a suite run in the same process sweeps the process's at its end
+	janitor    *harness.Janitor // a container's own: a suite run in the same process sweeps the process's at its end
 	children   map[string]sharedChild
 }
 
@@ -49,12 +49,13 @@ func StartShared(ctx context.Context, cfg suites.Config, dir string, children []
 	if err != nil {
 		return nil, err
 	}
-	janitor, err := harness.StartSeparateJanitor(ctx)
-	if err != nil {
-		return nil, err
+	s := &SharedHomeserver{children: map[string]sharedChild{}}
+	if t.Image != "" {
+		if s.janitor, err = harness.StartSeparateJanitor(ctx); err != nil {
+			return nil, err
+		}
+		t.Run = s.janitor.Run()
 	}
-	t.Run = janitor.Run()
-	s := &SharedHomeserver{janitor: janitor, children: map[string]sharedChild{}}
 	pools := map[string]childPool{}
 	var regs []matrix.Registration
 	for k, name := range children {
@@ -63,6 +64,7 @@ func StartShared(ctx context.Context, cfg suites.Config, dir string, children []
 		for i := 1; i <= poolSize+1; i++ {
 			socket, port, err := listenSocket(t.Listen)
 			if err != nil {
+				s.children[name] = c // closed by Stop with the others
 				_ = s.Stop(ctx)
 				return nil, err
 			}
@@ -117,11 +119,14 @@ func (s *SharedHomeserver) Child(name string) (env []string, sockets []*os.File)
 // janitor go (sweeping whatever is left).
 func (s *SharedHomeserver) Stop(ctx context.Context) error {
 	s.closeSockets()
-	var err error
+	var errs []error
 	if s.deployment != nil {
-		err = s.deployment.Stop(ctx)
+		errs = append(errs, s.deployment.Stop(ctx))
 	}
-	return errors.Join(err, s.janitor.Close(ctx))
+	if s.janitor != nil {
+		errs = append(errs, s.janitor.Close(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // closeSockets closes the sockets of children that never started.
