@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -170,7 +171,9 @@ func Sweep(ctx context.Context, match func(labels map[string]string) bool) (int,
 			continue
 		}
 		if _, err := docker.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			errs = append(errs, fmt.Errorf("remove container %.12s: %w", c.ID, err))
+			if !goingAway(err) {
+				errs = append(errs, fmt.Errorf("remove container %.12s: %w", c.ID, err))
+			}
 			continue
 		}
 		removed++
@@ -190,6 +193,14 @@ func Sweep(ctx context.Context, match func(labels map[string]string) bool) (int,
 		removed++
 	}
 	return removed, errors.Join(errs...)
+}
+
+// goingAway recognises a removal that lost a race with another sweeper
+// (two janitors of one process, or a dead run's reaper): the container is
+// gone or going, which is what the sweep wanted.
+func goingAway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "is already in progress") || strings.Contains(msg, "No such container")
 }
 
 func dockerClient(ctx context.Context) (*testcontainers.DockerClient, error) {
