@@ -278,11 +278,7 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		if err != nil {
 			return nil, err
 		}
-		suites.DescribeSUT(reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL})
-		e.Deployment, err = harness.ConnectExternal(ctx, sut.URL, sut.ServerName, cfg.ReadyTimeout)
-		if err == nil {
-			describeWithVersions(ctx, reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL)
-		}
+		err = e.connect(ctx, cfg, reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, URL: sut.URL}, sut.URL, sut.ServerName)
 		return e, err
 	}
 	// Process 1: gather everyone's registrations, deploy, tell the others.
@@ -308,6 +304,20 @@ func startShared(ctx context.Context, cfg suites.Config, proc, total int) (*Env,
 		err = perr
 	}
 	return e, err
+}
+
+// connect takes as the environment's homeserver one that another process
+// started (process 1 of a parallel run, the parent of mutation runs),
+// described in the report as sut.
+func (e *Env) connect(ctx context.Context, cfg suites.Config, sut reports.SUT, url, serverName string) error {
+	suites.DescribeSUT(sut)
+	d, err := harness.ConnectExternal(ctx, url, serverName, cfg.ReadyTimeout)
+	if err != nil {
+		return err
+	}
+	e.Deployment = d
+	describeWithVersions(ctx, sut, url)
+	return nil
 }
 
 // ReferenceFlavor is the reference homeserver's flavor (fakehs, in the

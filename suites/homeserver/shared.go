@@ -168,13 +168,9 @@ func joinShared(ctx context.Context, cfg suites.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	sut := reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, Image: t.Image}
-	suites.DescribeSUT(sut)
-	e.Deployment, err = harness.ConnectExternal(ctx, pool.URL, pool.ServerName, cfg.ReadyTimeout)
-	if err != nil {
+	if err := e.connect(ctx, cfg, reports.SUT{Side: "homeserver", Flavor: cfg.Flavor, Image: t.Image}, pool.URL, pool.ServerName); err != nil {
 		return nil, err
 	}
-	describeWithVersions(ctx, sut, pool.URL)
 	suites.Phase("%s shared by the mutation runs at %s (%d fake ASes of this run)", t.Flavor.Name(), pool.URL, len(e.pool))
 	return e, nil
 }
